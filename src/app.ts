@@ -1,0 +1,53 @@
+/** @module app: the composition root. Builds the Hono app and mounts each protocol's sub-app. */
+import { Hono, type Context } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import type { AppEnv } from "./env";
+import { ServingError } from "./errors";
+import { kserveV2 } from "./http/kserve-v2";
+import { SERVER_NAME, SERVER_VERSION } from "./http/server-info";
+import { tfServing } from "./http/tf-serving";
+import { ModelService, servingSettings } from "./serving/service";
+
+const DEFAULT_MAX_REQUEST_BYTES = 32 * 1024 * 1024;
+
+/** Renders any error as `{"error": "..."}`: both protocols use that shape. */
+function renderError(err: Error, c: Context<AppEnv>) {
+  if (err instanceof ServingError) return c.json({ error: err.message }, err.status);
+  // Unexpected: log what failed, never headers or bodies (they may hold keys or payloads).
+  console.error(JSON.stringify({ level: "error", method: c.req.method, path: c.req.path, error: String(err.stack ?? err) }));
+  return c.json({ error: "internal error" }, 500);
+}
+
+/** Builds the Worker's HTTP application. */
+export function createApp() {
+  const app = new Hono<AppEnv>();
+
+  app.use("*", async (c, next) => {
+    c.set("service", new ModelService(c.env.MODELS, servingSettings(c.env)));
+    await next();
+  });
+
+  app.on(["POST", "PUT"], "*", async (c, next) => {
+    const max = Number(c.env.MAX_REQUEST_BYTES) || DEFAULT_MAX_REQUEST_BYTES;
+    return bodyLimit({
+      maxSize: max,
+      onError: () => {
+        throw new ServingError("payload_too_large", `request body is larger than ${max} bytes`);
+      },
+    })(c, next);
+  });
+
+  app.get("/", (c) =>
+    c.json({
+      name: SERVER_NAME,
+      version: SERVER_VERSION,
+      protocols: { kserve_v2: "/v2", tf_serving: "/v1/models/{model}" },
+    }),
+  );
+  app.route("/v2", kserveV2);
+  app.route("/v1", tfServing);
+
+  app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${c.req.path}` }, 404));
+  app.onError(renderError);
+  return app;
+}

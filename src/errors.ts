@@ -1,0 +1,44 @@
+/** @module errors: the one error type every layer throws, and how each code maps to an HTTP status. */
+
+/** What went wrong, independent of protocol. Each protocol renders the message in its own body shape. */
+export type ErrorCode =
+  | "invalid_argument" // the client's request is malformed or does not fit the model
+  | "not_found" // unknown model, version, label or route
+  | "unavailable" // the model exists but cannot be loaded or run right now
+  | "payload_too_large"
+  | "unsupported_media_type"
+  | "not_implemented"
+  | "internal";
+
+const STATUS: Record<ErrorCode, 400 | 404 | 413 | 415 | 500 | 501 | 503> = {
+  invalid_argument: 400,
+  not_found: 404,
+  unavailable: 503,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  not_implemented: 501,
+  internal: 500,
+};
+
+/** An error whose message is safe to show to the caller. */
+export class ServingError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "ServingError";
+    this.code = code;
+  }
+  get status(): 400 | 404 | 413 | 415 | 500 | 501 | 503 {
+    return STATUS[this.code];
+  }
+}
+
+/** Shorthand for the most common error: the request is wrong. */
+export function invalid(message: string): ServingError {
+  return new ServingError("invalid_argument", message);
+}
+
+/** Shorthand for an unknown model, version or label. */
+export function notFound(message: string): ServingError {
+  return new ServingError("not_found", message);
+}

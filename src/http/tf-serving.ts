@@ -1,0 +1,116 @@
+/**
+ * @module http/tf-serving: the TF Serving REST v1 frontend (model status, metadata, predict).
+ * Spec: tensorflow/serving g3doc/api_rest.md. Errors are `{"error": "..."}`.
+ */
+import { Hono, type Context } from "hono";
+import type { AppEnv } from "../env";
+import { notFound, ServingError } from "../errors";
+import { parseModelName } from "../serving/names";
+import type { TensorSpec } from "../serving/loader";
+import type { Target } from "../serving/service";
+import { datatypeInfo } from "../tensor/datatype";
+import { decodePredictRequest, encodePredictResponse, type TfPredictRequest } from "../tensor/tf-json";
+import { readJson } from "./body";
+import { selectorFrom } from "./selector";
+import { MODEL_VERSION_HEADER } from "./server-info";
+
+type C = Context<AppEnv>;
+
+/** `/v1/models/{m}[/versions/{v}|/labels/{l}][/metadata|:{method}]`, matched on the decoded path. */
+const PATH = /^\/v1\/models\/([^/:]+)(?:\/versions\/([^/:]+)|\/labels\/([^/:]+))?(?:(\/metadata)|:([A-Za-z]+))?\/?$/;
+
+interface Route {
+  model: string;
+  version?: string;
+  label?: string;
+  action: "status" | "metadata" | string;
+}
+
+function route(c: C): Route {
+  let path: string;
+  try {
+    path = decodeURIComponent(new URL(c.req.url).pathname);
+  } catch {
+    throw notFound("malformed URL path");
+  }
+  const m = PATH.exec(path);
+  if (!m) throw notFound(`no route for ${c.req.method} ${path}`);
+  return { model: m[1]!, version: m[2], label: m[3], action: m[4] ? "metadata" : (m[5] ?? "status") };
+}
+
+async function resolve(c: C, r: Route): Promise<Target> {
+  return c.var.service.resolve(parseModelName(r.model), selectorFrom(r));
+}
+
+function versionStatus(version: number, error?: string) {
+  return {
+    version: String(version),
+    state: error === undefined ? "AVAILABLE" : "END",
+    status: { error_code: error === undefined ? "OK" : "UNKNOWN", error_message: error ?? "" },
+  };
+}
+
+/** Model status. With a version or label, that version is loaded so its state is real. */
+async function status(c: C, r: Route) {
+  if (r.version === undefined && r.label === undefined) {
+    const snapshot = await c.var.service.snapshot(parseModelName(r.model));
+    const statuses = snapshot.versions.map((entry) => {
+      const state = c.var.service.loadState({ snapshot, entry });
+      return versionStatus(entry.version, state?.state === "failed" ? state.error : undefined);
+    });
+    return c.json({ model_version_status: statuses.reverse() });
+  }
+  const t = await resolve(c, r);
+  try {
+    (await c.var.service.lease(t)).release();
+    return c.json({ model_version_status: [versionStatus(t.entry.version)] });
+  } catch (e) {
+    if (!(e instanceof ServingError) || e.code !== "unavailable") throw e;
+    return c.json({ model_version_status: [versionStatus(t.entry.version, e.message)] });
+  }
+}
+
+function tensorInfo(spec: TensorSpec) {
+  return {
+    dtype: datatypeInfo(spec.datatype).tf,
+    tensor_shape: { dim: spec.shape.map((d) => ({ size: String(d), name: "" })), unknown_rank: false },
+    name: spec.name,
+  };
+}
+
+async function metadata(c: C, r: Route) {
+  const t = await resolve(c, r);
+  const { inputs, outputs } = await c.var.service.signature(t);
+  const map = (specs: readonly TensorSpec[]) => Object.fromEntries(specs.map((s) => [s.name, tensorInfo(s)]));
+  return c.json({
+    model_spec: { name: t.snapshot.name, signature_name: "", version: String(t.entry.version) },
+    metadata: {
+      signature_def: {
+        signature_def: {
+          serving_default: { inputs: map(inputs), outputs: map(outputs), method_name: "tensorflow/serving/predict" },
+        },
+      },
+    },
+  });
+}
+
+async function predict(c: C, r: Route) {
+  const t = await resolve(c, r);
+  const body = await readJson(c);
+  let request: TfPredictRequest | undefined;
+  const outputs = await c.var.service.infer(t, (specs) => (request = decodePredictRequest(body, specs)));
+  return c.json(encodePredictResponse(request!, outputs), 200, { [MODEL_VERSION_HEADER]: String(t.entry.version) });
+}
+
+/** Routes under /v1. */
+export const tfServing = new Hono<AppEnv>().all("/models/*", async (c) => {
+  const r = route(c);
+  const method = c.req.method;
+  if (r.action === "status" && method === "GET") return status(c, r);
+  if (r.action === "metadata" && method === "GET") return metadata(c, r);
+  if (r.action === "predict" && method === "POST") return predict(c, r);
+  if ((r.action === "classify" || r.action === "regress") && method === "POST") {
+    throw new ServingError("not_implemented", `:${r.action} needs tf.Example inputs, which ONNX models do not take; use :predict`);
+  }
+  throw notFound(`no route for ${method} ${new URL(c.req.url).pathname}`);
+});

@@ -1,0 +1,8 @@
+/** @module index: the Worker entry point. */
+import { createApp } from "./app";
+
+const app = createApp();
+
+export default {
+  fetch: app.fetch,
+} satisfies ExportedHandler<Env>;

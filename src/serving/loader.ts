@@ -1,0 +1,127 @@
+/**
+ * @module serving/loader: turns ONNX bytes into a ready onnxruntime-web session and releases it.
+ * The only module that imports onnxruntime-web.
+ *
+ * workerd forbids compiling WebAssembly from bytes at run time, so ORT's wasm binary is imported
+ * as a pre-compiled module and handed over when ORT instantiates it: ORT is told the binary is a
+ * (sentinel) buffer, and `WebAssembly.instantiate` on that buffer is answered with the module.
+ * This depends on ORT's loader, hence onnxruntime-web is pinned exactly in package.json.
+ */
+import * as ort from "onnxruntime-web/wasm";
+import ortWasm from "onnxruntime-web/ort-wasm-simd-threaded.wasm";
+import { fromOrtType, datatypeInfo, type Datatype } from "../tensor/datatype";
+import type { Tensor } from "../tensor/tensor";
+
+const SENTINEL = new ArrayBuffer(0);
+let configured = false;
+
+function configureOrt(): void {
+  if (configured) return;
+  configured = true;
+  const instantiate = WebAssembly.instantiate.bind(WebAssembly);
+  const hooked = ((source: unknown, imports?: WebAssembly.Imports) => {
+    if (ArrayBuffer.isView(source) && source.buffer === SENTINEL) {
+      return instantiate(ortWasm, imports).then((instance) => ({ instance, module: ortWasm }));
+    }
+    return instantiate(source as BufferSource, imports);
+  }) as typeof WebAssembly.instantiate;
+  WebAssembly.instantiate = hooked;
+  ort.env.wasm.numThreads = 1; // workerd has no threads for WebAssembly
+  ort.env.wasm.wasmBinary = SENTINEL;
+  ort.env.logLevel = "error";
+}
+
+/** A model input or output: -1 marks a dynamic dimension. */
+export interface TensorSpec {
+  name: string;
+  datatype: Datatype;
+  shape: number[];
+}
+
+/** A loaded model, ready to run. */
+export interface LoadedSession {
+  readonly inputs: readonly TensorSpec[];
+  readonly outputs: readonly TensorSpec[];
+  /** Runs the model; `outputs` names which outputs to fetch, in order. Runs are serialised. */
+  run(feeds: readonly Tensor[], outputs: readonly string[]): Promise<Tensor[]>;
+  /** Frees the session's memory in ORT's heap. */
+  release(): Promise<void>;
+}
+
+/** Why ORT could not load or run a model: its own message. */
+export class OrtError extends Error {
+  override name = "OrtError";
+}
+
+const MAX_DIM = 0x7fffffff;
+
+function specOf(meta: ort.InferenceSession.ValueMetadata): TensorSpec {
+  if (!meta.isTensor) throw new OrtError(`'${meta.name}' is not a tensor (sequences and maps are not supported)`);
+  const datatype = fromOrtType(meta.type);
+  if (!datatype) throw new OrtError(`'${meta.name}' has element type ${meta.type}, which this service does not support`);
+  // ORT reports a dynamic dimension as its symbolic name or as 2^32-1.
+  const shape = meta.shape.map((d) => (typeof d === "number" && d >= 0 && d <= MAX_DIM ? d : -1));
+  return { name: meta.name, datatype, shape };
+}
+
+function toOrt(t: Tensor): ort.Tensor {
+  const type = datatypeInfo(t.datatype).ort;
+  return new ort.Tensor(type as "float32", t.data as Float32Array, t.shape);
+}
+
+function fromOrt(name: string, value: ort.Tensor): Tensor {
+  const datatype = fromOrtType(value.type);
+  if (!datatype) throw new OrtError(`output '${name}' has element type ${value.type}, which this service does not support`);
+  let data = value.data as Tensor["data"];
+  // Float16Array where the platform has one, Uint16Array otherwise: keep the bits either way.
+  if (datatype === "FP16") {
+    const view = data as unknown as ArrayBufferView;
+    data = new Uint16Array(view.buffer, view.byteOffset, view.byteLength / 2);
+  }
+  return { name, datatype, shape: [...value.dims], data };
+}
+
+const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+/** Creates a session from ONNX bytes. Throws OrtError with ORT's reason when the model is unusable. */
+export async function loadSession(bytes: Uint8Array): Promise<LoadedSession> {
+  configureOrt();
+  let session: ort.InferenceSession;
+  try {
+    session = await ort.InferenceSession.create(bytes, {
+      executionProviders: ["wasm"],
+      graphOptimizationLevel: "all",
+    });
+  } catch (e) {
+    throw new OrtError(message(e));
+  }
+  let inputs: TensorSpec[];
+  let outputs: TensorSpec[];
+  try {
+    inputs = session.inputMetadata.map(specOf);
+    outputs = session.outputMetadata.map(specOf);
+  } catch (e) {
+    await session.release();
+    throw e;
+  }
+  let queue: Promise<unknown> = Promise.resolve();
+  return {
+    inputs,
+    outputs,
+    run(feeds, fetches) {
+      const result = queue.then(async () => {
+        const ortFeeds = Object.fromEntries(feeds.map((t) => [t.name, toOrt(t)]));
+        let out: ort.InferenceSession.ReturnType;
+        try {
+          out = await session.run(ortFeeds, [...fetches]);
+        } catch (e) {
+          throw new OrtError(message(e));
+        }
+        return fetches.map((name) => fromOrt(name, out[name]!));
+      });
+      queue = result.catch(() => undefined);
+      return result;
+    },
+    release: () => session.release(),
+  };
+}

@@ -1,0 +1,29 @@
+/** @module serving/names: what model names, versions and labels may look like (they become R2 keys). */
+import { invalid } from "../errors";
+
+const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+const LABEL = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
+const VERSION = /^[1-9][0-9]{0,14}$/;
+
+/** Checks a model name from a URL: letters, digits, `_`, `.`, `-`, starting with a letter or digit, ≤ 128 chars. */
+export function parseModelName(raw: string): string {
+  if (!MODEL_NAME.test(raw)) {
+    throw invalid(`model name '${raw.slice(0, 140)}' is invalid: use 1-128 letters, digits, '_', '.' or '-', starting with a letter or digit`);
+  }
+  return raw;
+}
+
+/** Parses a version from a URL: a positive integer. */
+export function parseVersion(raw: string): number {
+  if (!VERSION.test(raw)) throw invalid(`version '${raw.slice(0, 40)}' is invalid: versions are positive integers`);
+  return Number(raw);
+}
+
+/** Checks a label name: a letter, then letters, digits, `_` or `-`, ≤ 64 chars. */
+export function parseLabel(raw: string): string {
+  if (!LABEL.test(raw)) throw invalid(`label '${raw.slice(0, 80)}' is invalid: use a letter then letters, digits, '_' or '-'`);
+  return raw;
+}
+
+/** True for a string that parseLabel accepts. */
+export const isLabel = (s: string): boolean => LABEL.test(s);

@@ -1,0 +1,133 @@
+/**
+ * @module serving/service: what the protocol frontends call. Resolves a request to a version,
+ * leases its session from the isolate's manager (loading it from R2 on first use) and runs it.
+ * Holds only isolate-wide caches (snapshots and sessions), never `env` or a request.
+ */
+import { invalid, notFound, ServingError } from "../errors";
+import type { Tensor } from "../tensor/tensor";
+import { loadSession, OrtError, type TensorSpec } from "./loader";
+import { ModelManager, type EntryStatus, type Lease, type SessionKey } from "./manager";
+import { ModelRepository, type ModelSnapshot, type VersionEntry } from "./repository";
+import { resolveVersion, type VersionSelector } from "./router";
+import { checkInputs, selectOutputs } from "./signature";
+import { TtlCache } from "./ttl-cache";
+
+/** Settings read from the environment (wrangler.toml [vars]). */
+export interface ServingSettings {
+  /** How long a model's version list and config are trusted before R2 is listed again. */
+  refreshMs: number;
+  /** Estimated bytes of sessions the isolate keeps loaded. */
+  maxSessionBytes: number;
+}
+
+const DEFAULTS = { refreshSeconds: 10, maxSessionBytes: 64 * 1024 * 1024 };
+
+function numberVar(raw: string | undefined, fallback: number): number {
+  const n = raw === undefined || raw.trim() === "" ? NaN : Number(raw);
+  return Number.isFinite(n) && n >= 0 ? n : fallback;
+}
+
+/** Reads ServingSettings from the environment, with defaults for unset or unparsable values. */
+export function servingSettings(env: Partial<Record<"MODEL_REFRESH_SECONDS" | "MODEL_CACHE_MAX_BYTES", string>>): ServingSettings {
+  return {
+    refreshMs: numberVar(env.MODEL_REFRESH_SECONDS, DEFAULTS.refreshSeconds) * 1000,
+    maxSessionBytes: numberVar(env.MODEL_CACHE_MAX_BYTES, DEFAULTS.maxSessionBytes),
+  };
+}
+
+/**
+ * A session's footprint in ORT's heap, estimated from the file: the weights are copied in, and
+ * the graph, arena and kernels need room beside them.
+ */
+export const estimateSessionBytes = (fileBytes: number): number => 2 * fileBytes + 1024 * 1024;
+
+// Isolate-wide state: survives between requests in one isolate, never shared between isolates.
+const snapshots = new TtlCache<ModelSnapshot | null>();
+const manager = new ModelManager({ maxBytes: DEFAULTS.maxSessionBytes, failureTtlMs: DEFAULTS.refreshSeconds * 1000 });
+
+/** A request's target: the model as the repository has it, and the version chosen. */
+export interface Target {
+  snapshot: ModelSnapshot;
+  entry: VersionEntry;
+}
+
+const keyOf = (t: Target): SessionKey => ({ model: t.snapshot.name, version: t.entry.version, etag: t.entry.etag });
+
+/** The serving core for one request. Cheap to construct. */
+export class ModelService {
+  private readonly repository: ModelRepository;
+
+  constructor(bucket: R2Bucket, private readonly settings: ServingSettings) {
+    this.repository = new ModelRepository(bucket);
+    manager.configure(settings.maxSessionBytes, Math.max(settings.refreshMs, 1000));
+  }
+
+  /** The model as the repository has it (cached for the refresh interval); 404 when it has no version. */
+  async snapshot(model: string): Promise<ModelSnapshot> {
+    const snapshot = await snapshots.get(model, this.settings.refreshMs, () => this.repository.snapshot(model));
+    if (!snapshot) throw notFound(`model '${model}' not found`);
+    return snapshot;
+  }
+
+  /** Resolves `selector` to a version of `model`. */
+  async resolve(model: string, selector: VersionSelector): Promise<Target> {
+    const snapshot = await this.snapshot(model);
+    return { snapshot, entry: resolveVersion(snapshot, selector) };
+  }
+
+  /** Leases the target's session, loading it if needed; 503 with ORT's reason when it cannot load. */
+  async lease(target: Target): Promise<Lease> {
+    const { name } = target.snapshot;
+    const { version } = target.entry;
+    try {
+      return await manager.acquire(keyOf(target), estimateSessionBytes(target.entry.size), async () => {
+        const bytes = await this.repository.read(name, target.entry);
+        return loadSession(bytes);
+      });
+    } catch (e) {
+      if (e instanceof ServingError) {
+        snapshots.delete(name); // the object changed under us: look again next time
+        throw e;
+      }
+      const reason = e instanceof Error ? e.message : String(e);
+      throw new ServingError("unavailable", `model '${name}' version ${version} failed to load: ${reason}`, { cause: e });
+    }
+  }
+
+  /** The target's inputs and outputs, from the loaded model. */
+  async signature(target: Target): Promise<{ inputs: readonly TensorSpec[]; outputs: readonly TensorSpec[] }> {
+    const lease = await this.lease(target);
+    lease.release();
+    return { inputs: lease.session.inputs, outputs: lease.session.outputs };
+  }
+
+  /**
+   * Runs the target on `inputs`, returning the `outputs` asked for (all by default). `decode`
+   * turns the request into tensors once the model's inputs are known.
+   */
+  async infer(
+    target: Target,
+    decode: (inputs: readonly TensorSpec[]) => { inputs: Tensor[]; outputs?: readonly string[] },
+  ): Promise<Tensor[]> {
+    const lease = await this.lease(target);
+    try {
+      const request = decode(lease.session.inputs);
+      checkInputs(lease.session.inputs, request.inputs);
+      const fetches = selectOutputs(lease.session.outputs, request.outputs);
+      try {
+        return await lease.session.run(request.inputs, fetches);
+      } catch (e) {
+        if (!(e instanceof OrtError)) throw e;
+        throw invalid(`model '${target.snapshot.name}' could not run on this input: ${e.message}`);
+      }
+    } finally {
+      lease.release();
+    }
+  }
+
+  /** What this isolate knows of the target's session: loaded, loading, failed, or nothing. */
+  loadState(target: Target): EntryStatus | undefined {
+    const key = keyOf(target);
+    return manager.status().find((s) => s.model === key.model && s.version === key.version && s.etag === key.etag);
+  }
+}

@@ -1,0 +1,32 @@
+/** @module serving/signature: checks request tensors against a model's inputs and picks its outputs. */
+import { invalid } from "../errors";
+import { formatShape, type Tensor } from "../tensor/tensor";
+import type { TensorSpec } from "./loader";
+
+const names = (specs: readonly TensorSpec[]) => specs.map((s) => `'${s.name}'`).join(", ");
+
+/** Every input present once, known, with the model's datatype and a shape that fits. */
+export function checkInputs(specs: readonly TensorSpec[], inputs: readonly Tensor[]): void {
+  for (const t of inputs) {
+    const spec = specs.find((s) => s.name === t.name);
+    if (!spec) throw invalid(`unknown input '${t.name}'; the model's inputs are ${names(specs)}`);
+    if (t.datatype !== spec.datatype) {
+      throw invalid(`input '${t.name}' has datatype ${t.datatype} but the model expects ${spec.datatype}`);
+    }
+    const fits = t.shape.length === spec.shape.length && spec.shape.every((d, i) => d === -1 || d === t.shape[i]);
+    if (!fits) {
+      throw invalid(`input '${t.name}' has shape ${formatShape(t.shape)} but the model expects ${formatShape(spec.shape)} (-1 is any size)`);
+    }
+  }
+  const missing = specs.filter((s) => !inputs.some((t) => t.name === s.name));
+  if (missing.length > 0) throw invalid(`missing input${missing.length > 1 ? "s" : ""} ${names(missing)}`);
+}
+
+/** The outputs to fetch: the requested ones, checked, or all of them. */
+export function selectOutputs(specs: readonly TensorSpec[], requested?: readonly string[]): string[] {
+  if (!requested) return specs.map((s) => s.name);
+  for (const name of requested) {
+    if (!specs.some((s) => s.name === name)) throw invalid(`unknown output '${name}'; the model's outputs are ${names(specs)}`);
+  }
+  return [...requested];
+}

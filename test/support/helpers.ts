@@ -1,0 +1,83 @@
+/** Helpers for tests that run in workerd: seeding R2, calling the Worker, asking for reference outputs. */
+import { env, exports } from "cloudflare:workers";
+import { expect } from "vitest";
+
+interface TestEnv {
+  MODELS: R2Bucket;
+  FIXTURES: Fetcher;
+}
+export const testEnv = env as unknown as TestEnv;
+
+/** A tensor in KServe JSON form. */
+export interface JsonTensor {
+  name: string;
+  datatype: string;
+  shape: number[];
+  data: unknown[];
+}
+
+/** The bytes of a demo repository object (a key as in the bucket). */
+export async function fixtureBytes(key: string): Promise<ArrayBuffer> {
+  const res = await testEnv.FIXTURES.fetch(`http://fixtures/objects/${key}`);
+  if (!res.ok) throw new Error(`fixture ${key}: ${res.status}`);
+  return res.arrayBuffer();
+}
+
+/** Puts every object of the demo repository into the MODELS bucket. */
+export async function seedRepository(): Promise<void> {
+  const keys = (await (await testEnv.FIXTURES.fetch("http://fixtures/objects/")).json()) as string[];
+  await Promise.all(keys.map(async (key) => testEnv.MODELS.put(key, await fixtureBytes(key))));
+}
+
+/** Copies a demo object to another key, e.g. to publish a model under a new name or version. */
+export async function publish(fromKey: string, toKey: string): Promise<void> {
+  await testEnv.MODELS.put(toKey, await fixtureBytes(fromKey));
+}
+
+/** Outputs of native onnxruntime-node for the model file behind `key` on the same inputs. */
+export async function reference(key: string, inputs: JsonTensor[], outputs?: string[]): Promise<JsonTensor[]> {
+  const res = await testEnv.FIXTURES.fetch(`http://fixtures/reference/${key}`, {
+    method: "POST",
+    body: JSON.stringify({ inputs, outputs }),
+  });
+  const body = (await res.json()) as { outputs?: JsonTensor[]; error?: string };
+  if (!res.ok) throw new Error(`reference run failed: ${body.error}`);
+  return body.outputs!;
+}
+
+/** Calls the Worker over its fetch handler. */
+export function call(path: string, init?: RequestInit): Promise<Response> {
+  const worker = (exports as unknown as { default: { fetch(r: Request): Promise<Response> } }).default;
+  return worker.fetch(new Request(`https://edge.test${path}`, init));
+}
+
+/** POSTs a JSON body. */
+export function post(path: string, body: unknown): Promise<Response> {
+  return call(path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+}
+
+/** Expects `res` to have `status`, returning its JSON body. */
+export async function json<T = Record<string, unknown>>(res: Response, status = 200): Promise<T> {
+  const text = await res.text();
+  expect(res.status, text).toBe(status);
+  return JSON.parse(text) as T;
+}
+
+/** Float outputs within tolerance of the reference (WASM SIMD and native kernels differ in rounding); others exact. */
+export function expectMatchesReference(actual: JsonTensor[], expected: JsonTensor[]): void {
+  expect(actual.map((t) => t.name)).toEqual(expected.map((t) => t.name));
+  actual.forEach((a, i) => {
+    const e = expected[i]!;
+    expect(a.datatype, a.name).toBe(e.datatype);
+    expect(a.shape, a.name).toEqual(e.shape);
+    expect(a.data.length, a.name).toBe(e.data.length);
+    if (a.datatype.startsWith("FP")) {
+      a.data.forEach((v, j) => {
+        const want = e.data[j] as number;
+        expect(Math.abs((v as number) - want), `${a.name}[${j}]: ${v} vs ${want}`).toBeLessThanOrEqual(1e-5 + 1e-4 * Math.abs(want));
+      });
+    } else {
+      expect(a.data.map(String), a.name).toEqual(e.data.map(String));
+    }
+  });
+}

@@ -1,0 +1,48 @@
+import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { readFile } from "node:fs/promises";
+import { defineConfig } from "vitest/config";
+import { modelSources } from "./scripts/model-sources.ts";
+import { referenceRun, type JsonTensor } from "./test/support/reference-runtime.ts";
+
+const sources = new Map(modelSources().map((s) => [s.key, s.file]));
+
+/**
+ * FIXTURES: a service binding that runs in Node. Tests in workerd read the demo repository's files
+ * through it (to seed the local R2 bucket) and ask it for reference outputs from onnxruntime-node.
+ */
+async function fixtures(request: Request): Promise<Response> {
+  const url = new URL(request.url);
+  const [, kind, ...rest] = url.pathname.split("/");
+  const key = decodeURIComponent(rest.join("/"));
+  if (kind === "objects" && key === "") return Response.json([...sources.keys()]);
+  const file = sources.get(key);
+  if (!file) return new Response(`no fixture ${key}`, { status: 404 });
+  if (kind === "objects") return new Response(await readFile(file));
+  if (kind === "reference") {
+    const body = (await request.json()) as { inputs: JsonTensor[]; outputs?: string[] };
+    try {
+      return Response.json({ outputs: await referenceRun(file, body.inputs, body.outputs) });
+    } catch (e) {
+      return Response.json({ error: String(e) }, { status: 400 });
+    }
+  }
+  return new Response("not found", { status: 404 });
+}
+
+export default defineConfig({
+  plugins: [
+    cloudflareTest({
+      wrangler: { configPath: "./wrangler.toml" },
+      miniflare: {
+        // Tests look at R2 afresh on every request; the staleness bound itself is unit-tested.
+        bindings: { MODEL_REFRESH_SECONDS: "0" },
+        serviceBindings: { FIXTURES: fixtures },
+      },
+    }),
+  ],
+  test: {
+    include: ["test/**/*.test.ts"],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+  },
+});
