@@ -50,6 +50,8 @@ export interface ManagerOptions {
   maxBytes: number;
   /** How long a failed load is remembered before the same bytes are tried again. */
   failureTtlMs: number;
+  /** Which load failures to remember for failureTtlMs; the others are forgotten at once. Default: all. */
+  remembers?: (error: unknown) => boolean;
   now?: () => number;
 }
 
@@ -103,6 +105,7 @@ export class ModelManager {
         held.leases--;
         held.lastUsed = this.now();
         if (held.evicted && held.leases === 0) void this.dispose(held);
+        else this.enforceBudget(); // sessions busy at the last check may be idle now
       },
     };
   }
@@ -147,6 +150,10 @@ export class ModelManager {
         if (entry.evicted && entry.leases === 0) void this.dispose(entry);
       },
       (error) => {
+        if (this.options.remembers?.(error) === false) {
+          if (this.entries.get(id(key)) === entry) this.entries.delete(id(key));
+          return;
+        }
         entry.error = error;
         entry.failedAt = this.now();
       },

@@ -43,7 +43,12 @@ export const estimateSessionBytes = (fileBytes: number): number => 2 * fileBytes
 
 // Isolate-wide state: survives between requests in one isolate, never shared between isolates.
 const snapshots = new TtlCache<ModelSnapshot | null>();
-const manager = new ModelManager({ maxBytes: DEFAULTS.maxSessionBytes, failureTtlMs: DEFAULTS.refreshSeconds * 1000 });
+const manager = new ModelManager({
+  maxBytes: DEFAULTS.maxSessionBytes,
+  failureTtlMs: DEFAULTS.refreshSeconds * 1000,
+  // Bytes ORT rejected stay rejected: remember that. An R2 hiccup is retried by the next request.
+  remembers: (e) => e instanceof ServingError && e.cause instanceof OrtError,
+});
 
 /** A request's target: the model as the repository has it, and the version chosen. */
 export interface Target {
@@ -79,19 +84,21 @@ export class ModelService {
   async lease(target: Target): Promise<Lease> {
     const { name } = target.snapshot;
     const { version } = target.entry;
-    try {
-      return await manager.acquire(keyOf(target), estimateSessionBytes(target.entry.size), async () => {
-        const bytes = await this.repository.read(name, target.entry);
-        return loadSession(bytes);
-      });
-    } catch (e) {
-      if (e instanceof ServingError) {
-        snapshots.delete(name); // the object changed under us: look again next time
+    return manager.acquire(keyOf(target), estimateSessionBytes(target.entry.size), async () => {
+      let bytes: Uint8Array;
+      try {
+        bytes = await this.repository.read(name, target.entry);
+      } catch (e) {
+        snapshots.delete(name); // the object changed under us, or R2 failed: look again next time
         throw e;
       }
-      const reason = e instanceof Error ? e.message : String(e);
-      throw new ServingError("unavailable", `model '${name}' version ${version} failed to load: ${reason}`, { cause: e });
-    }
+      try {
+        return await loadSession(bytes);
+      } catch (e) {
+        const reason = e instanceof Error ? e.message : String(e);
+        throw new ServingError("unavailable", `model '${name}' version ${version} failed to load: ${reason}`, { cause: e });
+      }
+    });
   }
 
   /** The target's inputs and outputs, from the loaded model. */

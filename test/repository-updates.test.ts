@@ -1,0 +1,77 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { call, json, post, publish, seedRepository, testEnv } from "./support/helpers";
+import { irisBatch } from "./support/inputs";
+
+beforeAll(seedRepository);
+
+const servedVersion = async (path: string, body: unknown = { inputs: [irisBatch(1)] }) =>
+  (await json<{ model_version: string }>(await post(path, body))).model_version;
+
+describe("version resolution", () => {
+  it("serves the highest version when none is asked for, and any version asked for", async () => {
+    await publish("iris/1/model.onnx", "iris/3/model.onnx");
+    await publish("iris/1/model.onnx", "iris/12/model.onnx");
+    expect(await servedVersion("/v2/models/iris/infer")).toBe("12");
+    expect(await servedVersion("/v2/models/iris/versions/3/infer")).toBe("3");
+    expect((await json<{ versions: string[] }>(await call("/v2/models/iris"))).versions).toEqual(["1", "3", "12"]);
+    const status = await json<{ model_version_status: { version: string }[] }>(await call("/v1/models/iris"));
+    expect(status.model_version_status.map((s) => s.version)).toEqual(["12", "3", "1"]);
+  });
+
+  it("serves config.json's default_version over the latest, and its labels", async () => {
+    await publish("iris/1/model.onnx", "iris/2/model.onnx");
+    await testEnv.MODELS.put("iris/config.json", JSON.stringify({ default_version: 1, labels: { stable: 1, canary: 2 } }));
+    expect(await servedVersion("/v2/models/iris/infer")).toBe("1");
+    const canary = await post("/v1/models/iris/labels/canary:predict", { instances: [[5.1, 3.5, 1.4, 0.2]] });
+    expect(canary.headers.get("X-Model-Version")).toBe("2");
+  });
+
+  it("refuses a label or default that points at a missing version with 503, naming it", async () => {
+    await testEnv.MODELS.put("iris/config.json", JSON.stringify({ labels: { stable: 5 } }));
+    const res = await call("/v1/models/iris/labels/stable/metadata");
+    expect(res.status).toBe(503);
+    expect(await res.text()).toMatch("version 5, which does not exist");
+  });
+});
+
+describe("the repository changes while the Worker runs", () => {
+  it("serves a newly published model and version without a restart", async () => {
+    await json(await call("/v2/models/iris"));
+    await json(await call("/v2/models/fresh"), 404);
+    await publish("iris/1/model.onnx", "fresh/1/model.onnx");
+    expect(await servedVersion("/v2/models/fresh/infer")).toBe("1");
+    await publish("iris/1/model.onnx", "fresh/2/model.onnx");
+    expect(await servedVersion("/v2/models/fresh/infer")).toBe("2");
+  });
+
+  it("serves the new bytes when a version's object is replaced", async () => {
+    await publish("iris/1/model.onnx", "swap/1/model.onnx");
+    const before = await json<{ inputs: { name: string }[] }>(await call("/v2/models/swap"));
+    expect(before.inputs.map((i) => i.name)).toEqual(["features"]);
+    await publish("silero-vad/1/model.onnx", "swap/1/model.onnx");
+    const after = await json<{ inputs: { name: string }[] }>(await call("/v2/models/swap"));
+    expect(after.inputs.map((i) => i.name)).toEqual(["input", "state", "sr"]);
+  });
+
+  it("stops serving a version once its object is deleted", async () => {
+    await publish("iris/1/model.onnx", "gone/1/model.onnx");
+    await publish("iris/1/model.onnx", "gone/2/model.onnx");
+    expect(await servedVersion("/v2/models/gone/infer")).toBe("2");
+    await testEnv.MODELS.delete("gone/2/model.onnx");
+    expect(await servedVersion("/v2/models/gone/infer")).toBe("1");
+    await json(await call("/v2/models/gone/versions/2"), 404);
+  });
+
+  it("recovers at once when a corrupt upload is replaced by a good one", async () => {
+    await testEnv.MODELS.put("fixme/1/model.onnx", "garbage");
+    await json(await call("/v2/models/fixme/ready"), 503);
+    await publish("iris/1/model.onnx", "fixme/1/model.onnx");
+    expect(await json(await call("/v2/models/fixme/ready"))).toEqual({ name: "fixme", ready: true });
+  });
+
+  it("answers many concurrent first requests for a cold model", async () => {
+    await publish("silero-vad/1/model.onnx", "cold/1/model.onnx");
+    const responses = await Promise.all(Array.from({ length: 12 }, () => call("/v2/models/cold")));
+    expect(responses.map((r) => r.status)).toEqual(new Array(12).fill(200));
+  });
+});
