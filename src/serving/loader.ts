@@ -8,7 +8,8 @@
  * This depends on ORT's loader, hence onnxruntime-web is pinned exactly in package.json.
  */
 import * as ort from "onnxruntime-web/wasm";
-import ortWasm from "onnxruntime-web/ort-wasm-simd-threaded.wasm";
+// A relative path: wrangler collects .wasm modules by file path, not by package specifier.
+import ortWasm from "../../node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.wasm";
 import { fromOrtType, datatypeInfo, type Datatype } from "../tensor/datatype";
 import type { Tensor } from "../tensor/tensor";
 
