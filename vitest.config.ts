@@ -35,7 +35,7 @@ export default defineConfig({
       wrangler: { configPath: "./wrangler.toml" },
       miniflare: {
         // Tests look at R2 afresh on every request; the staleness bound itself is unit-tested.
-        bindings: { MODEL_REFRESH_SECONDS: "0", MAX_REQUEST_BYTES: String(4 * 1024 * 1024) },
+        bindings: { MODEL_REFRESH_SECONDS: "0", MAX_REQUEST_BYTES: String(4 * 1024 * 1024), ADMIN_TOKEN: "test-admin-token" },
         serviceBindings: { FIXTURES: fixtures },
       },
     }),

@@ -1,22 +1,29 @@
 /** @module app: the composition root. Builds the Hono app and mounts each protocol's sub-app. */
 import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import { except } from "hono/combine";
 import type { AppEnv } from "./env";
 import { ServingError } from "./errors";
+import { adminAuth, apiKeyAuth } from "./auth/middleware";
+import { admin } from "./http/admin";
 import { kserveV2 } from "./http/kserve-v2";
 import { SERVER_NAME, SERVER_VERSION } from "./http/server-info";
 import { tfServing } from "./http/tf-serving";
+import { rateLimit } from "./ratelimit/middleware";
 import { ModelService, servingSettings } from "./serving/service";
 
 const DEFAULT_MAX_REQUEST_BYTES = 32 * 1024 * 1024;
 
 /** Renders any error as `{"error": "..."}`: both protocols use that shape. */
 function renderError(err: Error, c: Context<AppEnv>) {
-  if (err instanceof ServingError) return c.json({ error: err.message }, err.status);
+  if (err instanceof ServingError) return c.json({ error: err.message }, err.status, err.headers);
   // Unexpected: log what failed, never headers or bodies (they may hold keys or payloads).
   console.error(JSON.stringify({ level: "error", method: c.req.method, path: c.req.path, error: String(err.stack ?? err) }));
   return c.json({ error: "internal error" }, 500);
 }
+
+/** The probes a load balancer calls without a key. */
+export const PUBLIC_PATHS = ["/v2/health/live", "/v2/health/ready"] as const;
 
 /** Builds the Worker's HTTP application. */
 export function createApp() {
@@ -44,8 +51,16 @@ export function createApp() {
       protocols: { kserve_v2: "/v2", tf_serving: "/v1/models/{model}" },
     }),
   );
+  // Every protocol route needs a tenant key and passes the tenant's rate limit, except the
+  // health probes; every admin route needs the admin token.
+  app.use("/v2/*", except([...PUBLIC_PATHS], apiKeyAuth(), rateLimit()));
+  app.use("/v2", apiKeyAuth(), rateLimit());
+  app.use("/v1/*", apiKeyAuth(), rateLimit());
+  app.use("/admin/*", adminAuth());
+
   app.route("/v2", kserveV2);
   app.route("/v1", tfServing);
+  app.route("/admin", admin);
 
   app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${c.req.path}` }, 404));
   app.onError(renderError);

@@ -7,5 +7,7 @@ export interface AppEnv {
   Variables: {
     /** The serving core, constructed for this request. */
     service: ModelService;
+    /** The tenant and key of a keyed request, set by apiKeyAuth. */
+    caller?: { tenant: string; keyId: string };
   };
 }

@@ -3,16 +3,24 @@
 /** What went wrong, independent of protocol. Each protocol renders the message in its own body shape. */
 export type ErrorCode =
   | "invalid_argument" // the client's request is malformed or does not fit the model
-  | "not_found" // unknown model, version, label or route
+  | "unauthenticated" // no key, a malformed, unknown, revoked or expired key, a wrong admin token
+  | "not_found" // unknown model, version, label, tenant or route
+  | "conflict"
+  | "rate_limited" // the tenant's rate or daily quota ran out
   | "unavailable" // the model exists but cannot be loaded or run right now
   | "payload_too_large"
   | "unsupported_media_type"
   | "not_implemented"
   | "internal";
 
-const STATUS: Record<ErrorCode, 400 | 404 | 413 | 415 | 500 | 501 | 503> = {
+type Status = 400 | 401 | 404 | 409 | 413 | 415 | 429 | 500 | 501 | 503;
+
+const STATUS: Record<ErrorCode, Status> = {
   invalid_argument: 400,
+  unauthenticated: 401,
   not_found: 404,
+  conflict: 409,
+  rate_limited: 429,
   unavailable: 503,
   payload_too_large: 413,
   unsupported_media_type: 415,
@@ -23,12 +31,15 @@ const STATUS: Record<ErrorCode, 400 | 404 | 413 | 415 | 500 | 501 | 503> = {
 /** An error whose message is safe to show to the caller. */
 export class ServingError extends Error {
   readonly code: ErrorCode;
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+  /** Extra response headers (WWW-Authenticate, Retry-After, RateLimit-*). */
+  readonly headers: Record<string, string>;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; headers?: Record<string, string> }) {
     super(message, options);
     this.name = "ServingError";
     this.code = code;
+    this.headers = options?.headers ?? {};
   }
-  get status(): 400 | 404 | 413 | 415 | 500 | 501 | 503 {
+  get status(): Status {
     return STATUS[this.code];
   }
 }

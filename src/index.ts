@@ -1,6 +1,8 @@
 /** @module index: the Worker entry point. */
 import { createApp } from "./app";
 
+export { TenantLimiter } from "./ratelimit/limiter";
+
 const app = createApp();
 
 export default {

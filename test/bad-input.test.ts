@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { call, json, post, publish, seedRepository, testEnv } from "./support/helpers";
+import { call, json, post, publish, setup, testEnv } from "./support/helpers";
 import { irisBatch, sileroInputs } from "./support/inputs";
 
-beforeAll(seedRepository);
+beforeAll(setup);
 
 /** Expects the protocol's error shape, `{"error": "..."}` and nothing else, with `status`. */
 async function expectError(res: Response, status: number, ...mentions: (string | RegExp)[]): Promise<string> {

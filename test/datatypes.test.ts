@@ -1,8 +1,8 @@
 import { f16round } from "@petamoriken/float16";
 import { beforeAll, describe, expect, it } from "vitest";
-import { expectMatchesReference, json, post, reference, seedRepository, type JsonTensor } from "./support/helpers";
+import { expectMatchesReference, json, post, reference, setup, type JsonTensor } from "./support/helpers";
 
-beforeAll(seedRepository);
+beforeAll(setup);
 
 /** Three values per datatype, including each type's extremes. */
 const VALUES: Record<string, unknown[]> = {

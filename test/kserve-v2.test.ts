@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { call, expectMatchesReference, json, post, reference, seedRepository, type JsonTensor } from "./support/helpers";
+import { call, expectMatchesReference, json, post, reference, setup, type JsonTensor } from "./support/helpers";
 import { irisBatch, sileroInputs } from "./support/inputs";
 
-beforeAll(seedRepository);
+beforeAll(setup);
 
 interface InferResponse {
   model_name: string;

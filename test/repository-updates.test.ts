@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { call, json, post, publish, seedRepository, testEnv } from "./support/helpers";
+import { call, json, post, publish, setup, testEnv } from "./support/helpers";
 import { irisBatch } from "./support/inputs";
 
-beforeAll(seedRepository);
+beforeAll(setup);
 
 const servedVersion = async (path: string, body: unknown = { inputs: [irisBatch(1)] }) =>
   (await json<{ model_version: string }>(await post(path, body))).model_version;

@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { call, json, post, reference, seedRepository, type JsonTensor } from "./support/helpers";
+import { call, json, post, reference, setup, type JsonTensor } from "./support/helpers";
 import { irisBatch, sileroInputs } from "./support/inputs";
 
-beforeAll(seedRepository);
+beforeAll(setup);
 
 const rowsOf = (t: JsonTensor, width: number) =>
   Array.from({ length: t.shape[0]! }, (_, r) => t.data.slice(r * width, (r + 1) * width));

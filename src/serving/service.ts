@@ -10,7 +10,7 @@ import { ModelManager, type EntryStatus, type Lease, type SessionKey } from "./m
 import { ModelRepository, type ModelSnapshot, type VersionEntry } from "./repository";
 import { resolveVersion, type VersionSelector } from "./router";
 import { checkInputs, selectOutputs } from "./signature";
-import { TtlCache } from "./ttl-cache";
+import { TtlCache } from "../ttl-cache";
 
 /** Settings read from the environment (wrangler.toml [vars]). */
 export interface ServingSettings {

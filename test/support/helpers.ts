@@ -4,8 +4,13 @@ import { expect } from "vitest";
 
 interface TestEnv {
   MODELS: R2Bucket;
+  API_KEYS: KVNamespace;
+  TENANTS: Env["TENANTS"];
   FIXTURES: Fetcher;
 }
+
+/** The admin token the tests' Worker is configured with (vitest.config.ts). */
+export const ADMIN_TOKEN = "test-admin-token";
 export const testEnv = env as unknown as TestEnv;
 
 /** A tensor in KServe JSON form. */
@@ -45,15 +50,48 @@ export async function reference(key: string, inputs: JsonTensor[], outputs?: str
   return body.outputs!;
 }
 
-/** Calls the Worker over its fetch handler. */
-export function call(path: string, init?: RequestInit): Promise<Response> {
+/** Calls the Worker over its fetch handler, exactly as given (no key added). */
+export function callRaw(path: string, init?: RequestInit): Promise<Response> {
   const worker = (exports as unknown as { default: { fetch(r: Request): Promise<Response> } }).default;
   return worker.fetch(new Request(`https://edge.test${path}`, init));
 }
 
-/** POSTs a JSON body. */
-export function post(path: string, body: unknown): Promise<Response> {
-  return call(path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+let defaultKey: string | undefined;
+
+/** Calls the Worker with the test tenant's key (see setup) unless the request names its own. */
+export function call(path: string, init: RequestInit = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  if (!headers.has("authorization") && defaultKey) headers.set("authorization", `Bearer ${defaultKey}`);
+  return callRaw(path, { ...init, headers });
+}
+
+/** POSTs a JSON body with the test tenant's key. */
+export function post(path: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
+  return call(path, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
+}
+
+/** Calls an admin route with the admin token. */
+export function adminCall(method: string, path: string, body?: unknown): Promise<Response> {
+  return callRaw(`/admin${path}`, {
+    method,
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body !== undefined ? { "content-type": "application/json" } : {}) },
+    body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+  });
+}
+
+/** Creates (or updates) a tenant with `policy` and returns a new key for it. */
+export async function tenantKey(tenant: string, policy: Record<string, unknown>, key: Record<string, unknown> = {}): Promise<string> {
+  const put = await adminCall("PUT", `/tenants/${tenant}`, policy);
+  if (put.status !== 200 && put.status !== 201) throw new Error(`PUT tenant ${tenant}: ${put.status} ${await put.text()}`);
+  const res = await adminCall("POST", `/tenants/${tenant}/keys`, key);
+  if (res.status !== 201) throw new Error(`POST key for ${tenant}: ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { key: string }).key;
+}
+
+/** Seeds the repository and creates the tenant whose key `call` and `post` send. */
+export async function setup(): Promise<void> {
+  await seedRepository();
+  defaultKey = await tenantKey("tests", { requests_per_minute: 1_000_000, burst: 1_000_000 });
 }
 
 /** Expects `res` to have `status`, returning its JSON body. */

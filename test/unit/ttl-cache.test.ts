@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { TtlCache } from "../../src/serving/ttl-cache";
+import { TtlCache } from "../../src/ttl-cache";
 
 describe("TtlCache: the staleness bound on a model's version list", () => {
   it("reuses a value until its time-to-live passes, then loads again", async () => {

@@ -1,4 +1,4 @@
-/** @module serving/ttl-cache: isolate-local values that expire, loaded single-flight. */
+/** @module ttl-cache: isolate-local values that expire, loaded single-flight. */
 
 /**
  * Caches the promise of a value for `ttlMs`, so concurrent callers share one load and a failed

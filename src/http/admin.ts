@@ -1,0 +1,108 @@
+/**
+ * @module http/admin: the operators' API (admin token only): tenants, their keys and their usage.
+ * Errors are `{"error": "...", "code": "..."}`.
+ */
+import { Hono, type Context } from "hono";
+import { z } from "zod";
+import { generateKey, kvKeyOf, type StoredKey } from "../auth/api-keys";
+import type { AppEnv } from "../env";
+import { invalid, notFound, ServingError } from "../errors";
+import type { KeyRecord } from "../ratelimit/limiter";
+import { normalisePolicy, PolicySchema, TENANT_NAME } from "../ratelimit/policy";
+import { zodMessage } from "../tensor/zod-message";
+import { readJson } from "./body";
+
+type C = Context<AppEnv>;
+
+const KeyRequestSchema = z
+  .object({
+    name: z.string().min(1).max(100).optional(),
+    expires_at: z.iso.datetime({ offset: true }).optional(),
+    expires_in_seconds: z.number().int().min(1).max(10 * 365 * 86400).optional(),
+  })
+  .strict()
+  .refine((b) => !(b.expires_at && b.expires_in_seconds), "give expires_at or expires_in_seconds, not both");
+
+function tenantName(c: C): string {
+  const name = c.req.param("tenant")!;
+  if (!TENANT_NAME.test(name)) {
+    throw invalid(`tenant name '${name.slice(0, 80)}' is invalid: use 1-64 letters, digits, '_', '.' or '-', starting with a letter or digit`);
+  }
+  return name;
+}
+
+const tenantStub = (c: C, tenant: string) => c.env.TENANTS.get(c.env.TENANTS.idFromName(tenant));
+const noTenant = (tenant: string) => notFound(`tenant '${tenant}' not found`);
+
+async function body<T extends z.ZodType>(c: C, schema: T, what: string, optional = false): Promise<z.infer<T>> {
+  const raw = optional && (await c.req.raw.clone().text()).trim() === "" ? {} : await readJson(c);
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) throw invalid(zodMessage(parsed.error, what));
+  return parsed.data;
+}
+
+function keyView(k: KeyRecord, nowMs = Date.now()) {
+  const status = k.revoked_at ? "revoked" : k.expires_at && Date.parse(k.expires_at) <= nowMs ? "expired" : "active";
+  return { id: k.id, prefix: k.prefix, name: k.name, created_at: k.created_at, expires_at: k.expires_at, revoked_at: k.revoked_at, status };
+}
+
+/** Routes under /admin. */
+export const admin = new Hono<AppEnv>()
+  .put("/tenants/:tenant", async (c) => {
+    const tenant = tenantName(c);
+    const policy = normalisePolicy(await body(c, PolicySchema, "tenant policy"));
+    const result = await tenantStub(c, tenant).putPolicy(tenant, policy);
+    return c.json(result.tenant, result.created ? 201 : 200);
+  })
+  .get("/tenants/:tenant", async (c) => {
+    const tenant = tenantName(c);
+    const view = await tenantStub(c, tenant).getTenant();
+    if (!view) throw noTenant(tenant);
+    return c.json(view);
+  })
+  .post("/tenants/:tenant/keys", async (c) => {
+    const tenant = tenantName(c);
+    const request = await body(c, KeyRequestSchema, "key request", true);
+    const now = Date.now();
+    const expiresAt = request.expires_at
+      ? new Date(request.expires_at).toISOString()
+      : request.expires_in_seconds
+        ? new Date(now + request.expires_in_seconds * 1000).toISOString()
+        : null;
+    if (expiresAt && Date.parse(expiresAt) <= now) throw invalid("key request field 'expires_at': must be in the future");
+    const { key, id, prefix, hash } = await generateKey();
+    const record: KeyRecord = { id, hash, prefix, name: request.name ?? null, created_at: new Date(now).toISOString(), expires_at: expiresAt, revoked_at: null };
+    // The tenant's object first: a key KV knows but the object does not is refused anyway.
+    if (!(await tenantStub(c, tenant).addKey(record))) throw noTenant(tenant);
+    const stored: StoredKey = { tenant, key_id: id, expires_at: expiresAt };
+    await c.env.API_KEYS.put(kvKeyOf(hash), JSON.stringify(stored));
+    return c.json({ ...keyView(record, now), tenant, key }, 201);
+  })
+  .get("/tenants/:tenant/keys", async (c) => {
+    const tenant = tenantName(c);
+    const keys = await tenantStub(c, tenant).listKeys();
+    if (!keys) throw noTenant(tenant);
+    return c.json({ tenant, keys: keys.map((k) => keyView(k)) });
+  })
+  .delete("/tenants/:tenant/keys/:id", async (c) => {
+    const tenant = tenantName(c);
+    const id = c.req.param("id");
+    if (!/^key_[0-9a-f]{16}$/.test(id)) throw notFound(`key '${id.slice(0, 40)}' not found`);
+    const stub = tenantStub(c, tenant);
+    const record = await stub.revokeKey(id);
+    if (!record) throw (await stub.getTenant()) ? notFound(`key '${id}' not found`) : noTenant(tenant);
+    // Revocation is already in force (the tenant's object refuses the key); KV is only tidied.
+    await c.env.API_KEYS.delete(kvKeyOf(record.hash));
+    return c.json(keyView(record));
+  })
+  .get("/tenants/:tenant/usage", async (c) => {
+    const tenant = tenantName(c);
+    const days = await tenantStub(c, tenant).usage();
+    if (!days) throw noTenant(tenant);
+    return c.json({ tenant, days });
+  })
+  .onError((err, c) => {
+    if (err instanceof ServingError) return c.json({ error: err.message, code: err.code }, err.status, err.headers);
+    console.error(JSON.stringify({ level: "error", method: c.req.method, path: c.req.path, error: String(err) }));
+    return c.json({ error: "internal error", code: "internal" }, 500);
+  });

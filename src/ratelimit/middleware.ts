@@ -1,0 +1,86 @@
+/**
+ * @module ratelimit/middleware: asks the caller's tenant object to admit each keyed request, and
+ * puts RateLimit-Limit / -Remaining / -Reset on every response to one.
+ */
+import type { MiddlewareHandler } from "hono";
+import type { AppEnv } from "../env";
+import { ServingError } from "../errors";
+import type { Admission, Limits } from "./limiter";
+
+const MODEL_IN_PATH = /^\/v[12]\/models\/([^/:]+)/;
+
+function headersOf(l: Limits): Record<string, string> {
+  return { "RateLimit-Limit": String(l.limit), "RateLimit-Remaining": String(l.remaining), "RateLimit-Reset": String(l.resetSeconds) };
+}
+
+/** The model a protocol path names, or null (server-level routes). */
+function modelInPath(path: string): string | null {
+  const raw = MODEL_IN_PATH.exec(path)?.[1];
+  if (raw === undefined) return null;
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
+}
+
+class Timeout extends Error {}
+
+async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: number | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Timeout()), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    if (timer !== undefined) clearTimeout(timer);
+  }
+}
+
+/** Admits the request against the caller's tenant (set by apiKeyAuth), or refuses it. */
+export function rateLimit(): MiddlewareHandler<AppEnv> {
+  return async function rateLimitHandler(c, next) {
+    const caller = c.get("caller");
+    if (!caller) throw new ServingError("internal", "rate limit without an authenticated caller");
+    const model = modelInPath(c.req.path);
+    const stub = c.env.TENANTS.get(c.env.TENANTS.idFromName(caller.tenant));
+    let admission: Admission;
+    try {
+      const call = stub.admit(caller.keyId, model) as unknown as Promise<Admission>;
+      admission = await withTimeout(call, Number(c.env.RATE_LIMIT_TIMEOUT_MS) || 2000);
+    } catch (e) {
+      if (c.env.RATE_LIMIT_FAILURE_MODE === "open") {
+        console.warn(JSON.stringify({ level: "warn", event: "rate_limiter_unreachable", tenant: caller.tenant, failure_mode: "open", timeout: e instanceof Timeout }));
+        return next();
+      }
+      throw new ServingError("unavailable", "the rate limiter is unreachable; retry shortly", { cause: e, headers: { "Retry-After": "1" } });
+    }
+    switch (admission.outcome) {
+      case "unknown_tenant":
+      case "unknown_key":
+      case "revoked_key":
+        throw new ServingError("unauthenticated", admission.outcome === "revoked_key" ? "API key has been revoked" : "unknown API key", {
+          headers: { "WWW-Authenticate": 'Bearer realm="edge-inference", error="invalid_token"' },
+        });
+      case "expired_key":
+        throw new ServingError("unauthenticated", "API key has expired", {
+          headers: { "WWW-Authenticate": 'Bearer realm="edge-inference", error="invalid_token"' },
+        });
+      case "model_forbidden":
+        // Same answer as a model that does not exist: a tenant learns nothing of others' models.
+        throw new ServingError("not_found", `model '${model}' not found`);
+      case "rate_limited":
+        throw new ServingError("rate_limited", `rate limit exceeded: ${admission.limit} requests at once, refilled per minute by policy; retry in ${admission.retryAfterSeconds} s`, {
+          headers: { ...headersOf(admission), "Retry-After": String(admission.retryAfterSeconds) },
+        });
+      case "quota_exceeded":
+        throw new ServingError("rate_limited", `daily quota of ${admission.quota} requests exhausted; it resets at 00:00 UTC, in ${admission.retryAfterSeconds} s`, {
+          headers: { ...headersOf(admission), "Retry-After": String(admission.retryAfterSeconds) },
+        });
+      case "allowed":
+        await next();
+        for (const [name, value] of Object.entries(headersOf(admission))) c.res.headers.set(name, value);
+    }
+  };
+}

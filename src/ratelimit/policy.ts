@@ -1,0 +1,38 @@
+/** @module ratelimit/policy: what a tenant may do: its rate, burst, daily quota and models. */
+import { z } from "zod";
+
+const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+
+/** The body of PUT /admin/tenants/{tenant}. */
+export const PolicySchema = z
+  .object({
+    requests_per_minute: z.number().int().min(1).max(1_000_000),
+    /** Bucket size: how many requests may arrive at once. Defaults to requests_per_minute. */
+    burst: z.number().int().min(1).max(1_000_000).optional(),
+    /** Accepted requests per UTC day; null or absent for none. */
+    daily_quota: z.number().int().min(1).max(1_000_000_000).nullable().optional(),
+    /** The models the tenant may call: "*" for all, or a list of names. */
+    models: z.union([z.literal("*"), z.array(z.string().regex(MODEL_NAME, "not a valid model name")).max(1000)]).optional(),
+  })
+  .strict();
+
+/** A tenant's policy, with defaults filled in. */
+export interface Policy {
+  requests_per_minute: number;
+  burst: number;
+  daily_quota: number | null;
+  models: "*" | string[];
+}
+
+/** Fills the defaults of a validated policy body. */
+export function normalisePolicy(body: z.infer<typeof PolicySchema>): Policy {
+  return {
+    requests_per_minute: body.requests_per_minute,
+    burst: body.burst ?? body.requests_per_minute,
+    daily_quota: body.daily_quota ?? null,
+    models: body.models ?? "*",
+  };
+}
+
+/** Tenant names: like model names, they appear in URLs and Durable Object names. */
+export const TENANT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
