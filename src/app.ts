@@ -14,12 +14,18 @@ import { ModelService, servingSettings } from "./serving/service";
 
 const DEFAULT_MAX_REQUEST_BYTES = 32 * 1024 * 1024;
 
-/** Renders any error as `{"error": "..."}`: both protocols use that shape. */
+/**
+ * Renders any error in the shape of the API it happened in: `{"error"}` for KServe V2 and TF
+ * Serving (their specs' shape), `{"error", "code"}` for the admin API.
+ */
 function renderError(err: Error, c: Context<AppEnv>) {
-  if (err instanceof ServingError) return c.json({ error: err.message }, err.status, err.headers);
+  const withCode = c.req.path.startsWith("/admin");
+  if (err instanceof ServingError) {
+    return c.json(withCode ? { error: err.message, code: err.code } : { error: err.message }, err.status, err.headers);
+  }
   // Unexpected: log what failed, never headers or bodies (they may hold keys or payloads).
   console.error(JSON.stringify({ level: "error", method: c.req.method, path: c.req.path, error: String(err.stack ?? err) }));
-  return c.json({ error: "internal error" }, 500);
+  return c.json(withCode ? { error: "internal error", code: "internal" } : { error: "internal error" }, 500);
 }
 
 /** The probes a load balancer calls without a key. */
@@ -62,7 +68,7 @@ export function createApp() {
   app.route("/v1", tfServing);
   app.route("/admin", admin);
 
-  app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${c.req.path}` }, 404));
+  app.notFound((c) => renderError(new ServingError("not_found", `no route for ${c.req.method} ${c.req.path}`), c));
   app.onError(renderError);
   return app;
 }

@@ -6,7 +6,7 @@ import { Hono, type Context } from "hono";
 import { z } from "zod";
 import { generateKey, kvKeyOf, type StoredKey } from "../auth/api-keys";
 import type { AppEnv } from "../env";
-import { invalid, notFound, ServingError } from "../errors";
+import { invalid, notFound } from "../errors";
 import type { KeyRecord } from "../ratelimit/limiter";
 import { normalisePolicy, PolicySchema, TENANT_NAME } from "../ratelimit/policy";
 import { zodMessage } from "../tensor/zod-message";
@@ -100,9 +100,4 @@ export const admin = new Hono<AppEnv>()
     const days = await tenantStub(c, tenant).usage();
     if (!days) throw noTenant(tenant);
     return c.json({ tenant, days });
-  })
-  .onError((err, c) => {
-    if (err instanceof ServingError) return c.json({ error: err.message, code: err.code }, err.status, err.headers);
-    console.error(JSON.stringify({ level: "error", method: c.req.method, path: c.req.path, error: String(err) }));
-    return c.json({ error: "internal error", code: "internal" }, 500);
   });

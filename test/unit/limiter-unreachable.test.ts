@@ -1,0 +1,46 @@
+/** What a keyed request gets when the tenant's Durable Object cannot be reached. */
+import { Hono } from "hono";
+import { describe, expect, it } from "vitest";
+import type { AppEnv } from "../../src/env";
+import { ServingError } from "../../src/errors";
+import { rateLimit } from "../../src/ratelimit/middleware";
+
+function appWith(admit: () => Promise<unknown>) {
+  const app = new Hono<AppEnv>();
+  app.use("*", async (c, next) => {
+    c.set("caller", { tenant: "t", keyId: "key_1" });
+    await next();
+  });
+  app.use("*", rateLimit());
+  app.get("*", (c) => c.json({ ok: true }));
+  app.onError((e, c) => c.json({ error: e.message }, e instanceof ServingError ? e.status : 500, e instanceof ServingError ? e.headers : {}));
+  const env = (mode: string) =>
+    ({
+      RATE_LIMIT_FAILURE_MODE: mode,
+      RATE_LIMIT_TIMEOUT_MS: "50",
+      TENANTS: { idFromName: () => "id", get: () => ({ admit }) },
+    }) as unknown as Env;
+  return { request: (mode: string) => app.request("/v2/models/iris", {}, env(mode)) };
+}
+
+describe("an unreachable rate limiter", () => {
+  it("fails closed by default: 503 with Retry-After", async () => {
+    const res = await appWith(() => Promise.reject(new Error("network"))).request("closed");
+    expect(res.status).toBe(503);
+    expect(res.headers.get("Retry-After")).toBe("1");
+    expect(await res.json()).toEqual({ error: "the rate limiter is unreachable; retry shortly" });
+  });
+
+  it("never hangs: a slow object times out into the same 503", async () => {
+    const started = Date.now();
+    const res = await appWith(() => new Promise(() => {})).request("closed");
+    expect(res.status).toBe(503);
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+
+  it("lets requests through unmetered when configured to fail open", async () => {
+    const res = await appWith(() => Promise.reject(new Error("network"))).request("open");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("RateLimit-Limit")).toBeNull();
+  });
+});
