@@ -7,7 +7,8 @@ import { parseBearer, verifyKey } from "./api-keys";
 
 const challenge = (error: string) => ({ "WWW-Authenticate": `Bearer realm="edge-inference", error="${error}"` });
 
-function unauthenticated(message: string, error = "invalid_token"): ServingError {
+/** A 401 with the Bearer challenge of RFC 6750. */
+export function unauthenticated(message: string, error = "invalid_token"): ServingError {
   return new ServingError("unauthenticated", message, { headers: challenge(error) });
 }
 

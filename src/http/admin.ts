@@ -35,7 +35,8 @@ const tenantStub = (c: C, tenant: string) => c.env.TENANTS.get(c.env.TENANTS.idF
 const noTenant = (tenant: string) => notFound(`tenant '${tenant}' not found`);
 
 async function body<T extends z.ZodType>(c: C, schema: T, what: string, optional = false): Promise<z.infer<T>> {
-  const raw = optional && (await c.req.raw.clone().text()).trim() === "" ? {} : await readJson(c);
+  // Hono caches the body text, so peeking at it here does not read the stream twice.
+  const raw = optional && (await c.req.text()).trim() === "" ? {} : await readJson(c);
   const parsed = schema.safeParse(raw);
   if (!parsed.success) throw invalid(zodMessage(parsed.error, what));
   return parsed.data;

@@ -184,12 +184,14 @@ export class TenantLimiter extends DurableObject<Env> {
   }
 
   private usageOf(today: string): { accepted: number } {
-    return this.sql.exec<{ accepted: number }>("SELECT accepted FROM usage WHERE day = ?", today).toArray()[0] ?? { accepted: 0 };
+    const row = this.sql.exec<{ accepted: number }>("SELECT accepted FROM usage WHERE day = ?", today).toArray()[0];
+    // The first request of a day prunes days past retention; other requests skip the work.
+    if (!row) this.sql.exec("DELETE FROM usage WHERE day < ?", day(Date.parse(today) - USAGE_DAYS_KEPT * 86_400_000));
+    return row ?? { accepted: 0 };
   }
 
   private count<A extends Admission>(today: string, column: keyof Omit<UsageDay, "date">, admission: A): A {
     this.sql.exec(`INSERT INTO usage (day, ${column}) VALUES (?, 1) ON CONFLICT(day) DO UPDATE SET ${column} = ${column} + 1`, today);
-    this.sql.exec("DELETE FROM usage WHERE day < ?", day(Date.parse(today) - USAGE_DAYS_KEPT * 86_400_000));
     return admission;
   }
 }

@@ -3,6 +3,7 @@
  * puts RateLimit-Limit / -Remaining / -Reset on every response to one.
  */
 import type { MiddlewareHandler } from "hono";
+import { unauthenticated } from "../auth/middleware";
 import type { AppEnv } from "../env";
 import { ServingError } from "../errors";
 import type { Admission, Limits } from "./limiter";
@@ -59,19 +60,16 @@ export function rateLimit(): MiddlewareHandler<AppEnv> {
     switch (admission.outcome) {
       case "unknown_tenant":
       case "unknown_key":
+        throw unauthenticated("unknown API key");
       case "revoked_key":
-        throw new ServingError("unauthenticated", admission.outcome === "revoked_key" ? "API key has been revoked" : "unknown API key", {
-          headers: { "WWW-Authenticate": 'Bearer realm="edge-inference", error="invalid_token"' },
-        });
+        throw unauthenticated("API key has been revoked");
       case "expired_key":
-        throw new ServingError("unauthenticated", "API key has expired", {
-          headers: { "WWW-Authenticate": 'Bearer realm="edge-inference", error="invalid_token"' },
-        });
+        throw unauthenticated("API key has expired");
       case "model_forbidden":
         // Same answer as a model that does not exist: a tenant learns nothing of others' models.
         throw new ServingError("not_found", `model '${model}' not found`);
       case "rate_limited":
-        throw new ServingError("rate_limited", `rate limit exceeded: ${admission.limit} requests at once, refilled per minute by policy; retry in ${admission.retryAfterSeconds} s`, {
+        throw new ServingError("rate_limited", `rate limit exceeded: the tenant's bucket of ${admission.limit} requests is empty; retry in ${admission.retryAfterSeconds} s`, {
           headers: { ...headersOf(admission), "Retry-After": String(admission.retryAfterSeconds) },
         });
       case "quota_exceeded":
