@@ -7,7 +7,7 @@ import type { AppEnv } from "../env";
 import { decodeInferRequest, encodeInferResponse } from "../tensor/kserve-json";
 import { readJson } from "./body";
 import { parseModelName } from "../serving/names";
-import { selectorFrom } from "./selector";
+import { callerOf, LABEL_HEADER, selectorFrom } from "./selector";
 import { SERVER_NAME, SERVER_VERSION, MODEL_VERSION_HEADER } from "./server-info";
 
 /** The platform name KServe gives ONNX Runtime models. */
@@ -17,7 +17,8 @@ type C = Context<AppEnv>;
 
 async function target(c: C) {
   const model = parseModelName(c.req.param("model")!);
-  return c.var.service.resolve(model, selectorFrom({ version: c.req.param("version") }));
+  const label = c.req.header(LABEL_HEADER);
+  return c.var.service.resolve(model, selectorFrom({ version: c.req.param("version"), label, caller: callerOf(c) }));
 }
 
 async function metadata(c: C) {

@@ -11,7 +11,7 @@ import type { Target } from "../serving/service";
 import { datatypeInfo } from "../tensor/datatype";
 import { decodePredictRequest, encodePredictResponse, type TfPredictRequest } from "../tensor/tf-json";
 import { readJson } from "./body";
-import { selectorFrom } from "./selector";
+import { callerOf, selectorFrom } from "./selector";
 import { MODEL_VERSION_HEADER } from "./server-info";
 
 type C = Context<AppEnv>;
@@ -39,7 +39,7 @@ function route(c: C): Route {
 }
 
 async function resolve(c: C, r: Route): Promise<Target> {
-  return c.var.service.resolve(parseModelName(r.model), selectorFrom(r));
+  return c.var.service.resolve(parseModelName(r.model), selectorFrom({ ...r, caller: callerOf(c) }));
 }
 
 function versionStatus(version: number, error?: string) {

@@ -9,6 +9,11 @@ export const ModelConfigSchema = z.object({
   labels: z
     .record(z.string().refine(isLabel, "label names start with a letter, then letters, digits, '_' or '-'"), z.number().int().positive())
     .optional(),
+  /** Traffic split for requests that name no version or label: version → weight, summing to 100. */
+  traffic: z
+    .record(z.string().regex(/^[1-9][0-9]{0,14}$/, "traffic keys are versions (positive integers)"), z.number().int().min(0).max(100))
+    .refine((t) => Object.values(t).reduce((a, b) => a + b, 0) === 100, "traffic weights must sum to 100")
+    .optional(),
 });
 export type ModelConfig = z.infer<typeof ModelConfigSchema>;
 
