@@ -59,8 +59,8 @@ export function createApp() {
   );
   // Every protocol route needs a tenant key and passes the tenant's rate limit, except the
   // health probes; every admin route needs the admin token.
+  // "/v2/*" also matches "/v2" itself: one registration, so each request pays one token.
   app.use("/v2/*", except([...PUBLIC_PATHS], apiKeyAuth(), rateLimit()));
-  app.use("/v2", apiKeyAuth(), rateLimit());
   app.use("/v1/*", apiKeyAuth(), rateLimit());
   app.use("/admin/*", adminAuth());
 

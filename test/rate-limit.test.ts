@@ -39,6 +39,13 @@ describe("the token bucket is exact across concurrent requests", () => {
     expect(notFound.headers.get("RateLimit-Remaining")).toBe("1");
   });
 
+  it("charges one token per request on every route, server-level ones included", async () => {
+    const key = await tenantKey("one-token", { requests_per_minute: 1, burst: 10 });
+    const remaining = [];
+    for (const path of ["/v2", "/v2/models/iris", "/v1/models/iris"]) remaining.push((await get(key, path)).headers.get("RateLimit-Remaining"));
+    expect(remaining).toEqual(["9", "8", "7"]);
+  });
+
   it("gives each tenant its own bucket", async () => {
     const a = await tenantKey("tenant-a", { requests_per_minute: 1, burst: 2 });
     const b = await tenantKey("tenant-b", { requests_per_minute: 1, burst: 2 });
