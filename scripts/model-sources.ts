@@ -37,3 +37,11 @@ export function modelSources(): ModelSource[] {
     .map((key) => ({ key, file: join(models, key) }));
   return [...own, ...THIRD_PARTY.map((s) => ({ key: s.key, file: join(projectRoot, s.file) }))];
 }
+
+/** Model files that are not in the repository but are published by operators and tests (`candidates/<file>`). */
+export function candidateSources(): ModelSource[] {
+  const dir = join(projectRoot, "models", "candidates");
+  return readdirSync(dir)
+    .filter((name) => name.endsWith(".onnx"))
+    .map((name) => ({ key: `candidates/${name}`, file: join(dir, name) }));
+}
