@@ -2,6 +2,8 @@
 import { z } from "zod";
 import { isLabel } from "./names";
 
+const VERSION_KEY = /^[1-9][0-9]{0,14}$/;
+
 /** The model config as stored in R2. Unknown fields are ignored on read. */
 export const ModelConfigSchema = z.object({
   description: z.string().max(4096).optional(),
@@ -11,11 +13,22 @@ export const ModelConfigSchema = z.object({
     .optional(),
   /** Traffic split for requests that name no version or label: version → weight, summing to 100. */
   traffic: z
-    .record(z.string().regex(/^[1-9][0-9]{0,14}$/, "traffic keys are versions (positive integers)"), z.number().int().min(0).max(100))
+    .record(z.string().regex(VERSION_KEY, "traffic keys are versions (positive integers)"), z.number().int().min(0).max(100))
     .refine((t) => Object.values(t).reduce((a, b) => a + b, 0) === 100, "traffic weights must sum to 100")
+    .optional(),
+  /** Mirrors `percent` of requests to `version` after the response is sent; results are only compared. */
+  shadow: z
+    .object({
+      version: z.number().int().positive(),
+      percent: z.number().min(0).max(100),
+    })
+    .strict()
     .optional(),
 });
 export type ModelConfig = z.infer<typeof ModelConfigSchema>;
+
+/** What an operator may PUT: the same fields, but an unknown field is refused, not ignored. */
+export const ModelConfigUpdateSchema = ModelConfigSchema.strict();
 
 /** Parses config.json text; returns the config or a reason it is unusable. */
 export function parseModelConfig(text: string): { config: ModelConfig } | { error: string } {
@@ -31,4 +44,22 @@ export function parseModelConfig(text: string): { config: ModelConfig } | { erro
     return { error: `config.json field '${issue.path.join(".")}': ${issue.message}` };
   }
   return { config: parsed.data };
+}
+
+/** Every version a config sends traffic to or names, with where it names it. */
+export function referencedVersions(config: ModelConfig): { version: number; by: string }[] {
+  const refs: { version: number; by: string }[] = [];
+  if (config.default_version !== undefined) refs.push({ version: config.default_version, by: "default_version" });
+  for (const [label, version] of Object.entries(config.labels ?? {})) refs.push({ version, by: `label '${label}'` });
+  for (const [version, weight] of Object.entries(config.traffic ?? {})) refs.push({ version: Number(version), by: `traffic (weight ${weight})` });
+  if (config.shadow) refs.push({ version: config.shadow.version, by: "shadow" });
+  return refs;
+}
+
+/** Why `config` cannot be used with these versions, or null when every version it names exists. */
+export function checkConfigVersions(config: ModelConfig, versions: readonly number[]): string | null {
+  const known = new Set(versions);
+  const missing = referencedVersions(config).filter((r) => !known.has(r.version));
+  if (missing.length === 0) return null;
+  return missing.map((r) => `${r.by} points at version ${r.version}, which does not exist`).join("; ");
 }

@@ -110,6 +110,23 @@ export class ModelManager {
     };
   }
 
+  /**
+   * Takes a session someone else loaded (a publish that validated the bytes) into the cache, so
+   * the first request for it does not load it again. If the key is already cached, the offered
+   * session is released instead.
+   */
+  adopt(key: SessionKey, estimatedBytes: number, session: LoadedSession): void {
+    const existing = this.entries.get(id(key));
+    if (existing && existing.failedAt === undefined) {
+      void session.release().catch(() => undefined);
+      return;
+    }
+    if (existing) this.entries.delete(id(key));
+    this.start(key, estimatedBytes, async () => session);
+    this.evictOtherEtags(key);
+    this.enforceBudget();
+  }
+
   /** The failure remembered for `key`, if its last load failed recently. */
   failure(key: SessionKey): unknown {
     const entry = this.entries.get(id(key));

@@ -1,9 +1,18 @@
 /**
- * @module serving/repository: reads the model repository in R2 (the "Source"): which versions of a
- * model exist, with their etags, and the model's config. Layout in docs/storage-schema.md.
+ * @module serving/repository: the model repository in R2 (the "Source"): which versions of a model
+ * exist, with their etags and recorded metadata, the model's config, and the conditional writes
+ * that publish and retire versions. Layout in docs/storage-schema.md.
  */
 import { ServingError } from "../errors";
+import type { BytesCache, BytesSource } from "./bytes-cache";
 import { parseModelConfig, type ModelConfig } from "./config";
+import type { TensorSpec } from "./loader";
+
+/** Inputs and outputs of a version, as recorded when it was published. */
+export interface Signature {
+  inputs: TensorSpec[];
+  outputs: TensorSpec[];
+}
 
 /** One published version: its object's etag identifies the bytes. */
 export interface VersionEntry {
@@ -11,6 +20,9 @@ export interface VersionEntry {
   etag: string;
   size: number;
   uploaded: Date;
+  /** Recorded by the admin API on publish; absent for objects put into R2 by other means. */
+  sha256?: string;
+  signature?: Signature;
 }
 
 /** What the repository holds for one model at one moment. */
@@ -28,9 +40,60 @@ export const modelKey = (model: string, version: number): string => `${model}/${
 /** R2 key of a model's config. */
 export const configKey = (model: string): string => `${model}/config.json`;
 
-/** Reads models from one R2 bucket. Cheap to construct: one per request. */
+/** Custom metadata of a published version's object (docs/storage-schema.md). */
+export interface VersionMetadata {
+  sha256: string;
+  signature: Signature;
+}
+
+/** R2 limits an object's metadata to 8 KiB; a longer signature is not recorded (it is read from the model). */
+const MAX_SIGNATURE_CHARS = 6000;
+
+function metadataOf(custom: Record<string, string> | undefined): Pick<VersionEntry, "sha256" | "signature"> {
+  const out: Pick<VersionEntry, "sha256" | "signature"> = {};
+  if (custom?.sha256) out.sha256 = custom.sha256;
+  if (custom?.signature) {
+    try {
+      out.signature = JSON.parse(custom.signature) as Signature;
+    } catch {
+      // written by something else: leave it out
+    }
+  }
+  return out;
+}
+
+/** The outcome of publishing a version. */
+export type PutVersionResult =
+  | { status: "created"; entry: VersionEntry }
+  /** The same bytes were already published (idempotent retry). */
+  | { status: "identical"; entry: VersionEntry }
+  /** Different bytes are published under this version; versions are immutable. */
+  | { status: "conflict"; existingSha256: string | undefined };
+
+/** A model's config object as stored, with the etag a conditional write must match. */
+export interface StoredConfig {
+  text: string | null;
+  etag: string | null;
+}
+
+/** Reads and writes models in one R2 bucket. Cheap to construct: one per request. */
 export class ModelRepository {
-  constructor(private readonly bucket: R2Bucket) {}
+  constructor(
+    private readonly bucket: R2Bucket,
+    private readonly cache?: BytesCache,
+  ) {}
+
+  /** Names of the models that have at least one object, ascending. */
+  async models(): Promise<string[]> {
+    const names: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.bucket.list({ delimiter: "/", cursor, limit: 1000 });
+      for (const prefix of page.delimitedPrefixes) names.push(prefix.slice(0, -1));
+      cursor = page.truncated ? page.cursor : undefined;
+    } while (cursor);
+    return names.sort();
+  }
 
   /** Lists a model's versions and reads its config; null when it has no version. */
   async snapshot(model: string): Promise<ModelSnapshot | null> {
@@ -39,11 +102,12 @@ export class ModelRepository {
     let hasConfig = false;
     let cursor: string | undefined;
     do {
-      const page = await this.bucket.list({ prefix: `${model}/`, cursor, limit: 1000 });
+      const page = await this.bucket.list({ prefix: `${model}/`, cursor, limit: 1000, include: ["customMetadata"] });
       for (const obj of page.objects) {
         const match = pattern.exec(obj.key);
-        if (match) versions.push({ version: Number(match[1]), etag: obj.etag, size: obj.size, uploaded: obj.uploaded });
-        else if (obj.key === configKey(model)) hasConfig = true;
+        if (match) {
+          versions.push({ version: Number(match[1]), etag: obj.etag, size: obj.size, uploaded: obj.uploaded, ...metadataOf(obj.customMetadata) });
+        } else if (obj.key === configKey(model)) hasConfig = true;
       }
       cursor = page.truncated ? page.cursor : undefined;
     } while (cursor);
@@ -63,9 +127,11 @@ export class ModelRepository {
 
   /**
    * Reads a version's bytes, insisting on the etag the snapshot saw, so a session is never built
-   * from bytes other than the ones its cache key names.
+   * from bytes other than the ones its cache key names. The data centre's cache is tried first.
    */
-  async read(model: string, entry: VersionEntry): Promise<Uint8Array> {
+  async read(model: string, entry: VersionEntry): Promise<{ bytes: Uint8Array; source: BytesSource }> {
+    const cached = await this.cache?.get(model, entry.version, entry.etag);
+    if (cached && cached.byteLength === entry.size) return { bytes: cached, source: "cache" };
     const obj = await this.bucket.get(modelKey(model, entry.version), { onlyIf: { etagMatches: entry.etag } });
     if (obj === null) {
       throw new ServingError("unavailable", `model '${model}' version ${entry.version} was removed while loading; retry`);
@@ -73,6 +139,67 @@ export class ModelRepository {
     if (!("body" in obj)) {
       throw new ServingError("unavailable", `model '${model}' version ${entry.version} was replaced while loading; retry`);
     }
-    return new Uint8Array(await obj.arrayBuffer());
+    const bytes = new Uint8Array(await obj.arrayBuffer());
+    this.cache?.put(model, entry.version, entry.etag, bytes);
+    return { bytes, source: "r2" };
   }
+
+  /**
+   * Writes a version's bytes only if the key is free (R2 checks this atomically), so two
+   * publishes of one version can never overwrite each other. R2 verifies the SHA-256 on write.
+   */
+  async putVersion(model: string, version: number, bytes: Uint8Array, meta: VersionMetadata): Promise<PutVersionResult> {
+    const signature = JSON.stringify(meta.signature);
+    const customMetadata: Record<string, string> = { sha256: meta.sha256 };
+    if (signature.length <= MAX_SIGNATURE_CHARS) customMetadata.signature = signature;
+    const key = modelKey(model, version);
+    const written = await this.bucket.put(key, bytes, {
+      onlyIf: { etagDoesNotMatch: "*" },
+      sha256: meta.sha256,
+      customMetadata,
+      httpMetadata: { contentType: "application/octet-stream" },
+    });
+    if (written) {
+      return { status: "created", entry: { version, etag: written.etag, size: written.size, uploaded: written.uploaded, ...metadataOf(written.customMetadata) } };
+    }
+    const existing = await this.bucket.head(key);
+    if (!existing) throw new ServingError("conflict", `version ${version} of model '${model}' is being changed by another request; retry`);
+    const entry: VersionEntry = { version, etag: existing.etag, size: existing.size, uploaded: existing.uploaded, ...metadataOf(existing.customMetadata) };
+    const existingSha256 = entry.sha256 ?? (await this.sha256Of(key));
+    return existingSha256 === meta.sha256 ? { status: "identical", entry } : { status: "conflict", existingSha256 };
+  }
+
+  private async sha256Of(key: string): Promise<string | undefined> {
+    const obj = await this.bucket.get(key);
+    if (!obj) return undefined;
+    return hex(await crypto.subtle.digest("SHA-256", await obj.arrayBuffer()));
+  }
+
+  /** Removes a version's file. */
+  async deleteVersion(model: string, version: number): Promise<void> {
+    await this.bucket.delete(modelKey(model, version));
+  }
+
+  /** The config object as stored, with its etag. */
+  async readConfig(model: string): Promise<StoredConfig> {
+    const obj = await this.bucket.get(configKey(model));
+    return obj ? { text: await obj.text(), etag: obj.etag } : { text: null, etag: null };
+  }
+
+  /**
+   * Replaces the config only if it is still the one read (etag), or absent when `expected` is
+   * null: a concurrent change makes this return false instead of silently losing one of them.
+   */
+  async putConfig(model: string, config: ModelConfig, expected: string | null): Promise<boolean> {
+    const written = await this.bucket.put(configKey(model), JSON.stringify(config, null, 2) + "\n", {
+      onlyIf: expected === null ? { etagDoesNotMatch: "*" } : { etagMatches: expected },
+      httpMetadata: { contentType: "application/json" },
+    });
+    return written !== null;
+  }
+}
+
+/** Lower-case hex of a digest. */
+export function hex(buffer: ArrayBuffer): string {
+  return [...new Uint8Array(buffer)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }

@@ -5,8 +5,9 @@
  */
 import { invalid, notFound, ServingError } from "../errors";
 import type { Tensor } from "../tensor/tensor";
-import { loadSession, OrtError, type TensorSpec } from "./loader";
+import { loadSession, OrtError, type LoadedSession, type TensorSpec } from "./loader";
 import { ModelManager, type EntryStatus, type Lease, type SessionKey } from "./manager";
+import { BytesCache } from "./bytes-cache";
 import { ModelRepository, type ModelSnapshot, type VersionEntry } from "./repository";
 import { resolveVersion, type VersionSelector } from "./router";
 import { checkInputs, selectOutputs } from "./signature";
@@ -18,6 +19,8 @@ export interface ServingSettings {
   refreshMs: number;
   /** Estimated bytes of sessions the isolate keeps loaded. */
   maxSessionBytes: number;
+  /** Keep model bytes in the data centre's Cache API between isolate memory and R2. */
+  bytesCache: boolean;
 }
 
 const DEFAULTS = { refreshSeconds: 10, maxSessionBytes: 64 * 1024 * 1024 };
@@ -28,10 +31,13 @@ function numberVar(raw: string | undefined, fallback: number): number {
 }
 
 /** Reads ServingSettings from the environment, with defaults for unset or unparsable values. */
-export function servingSettings(env: Partial<Record<"MODEL_REFRESH_SECONDS" | "MODEL_CACHE_MAX_BYTES", string>>): ServingSettings {
+export function servingSettings(
+  env: Partial<Record<"MODEL_REFRESH_SECONDS" | "MODEL_CACHE_MAX_BYTES" | "MODEL_BYTES_CACHE", string>>,
+): ServingSettings {
   return {
     refreshMs: numberVar(env.MODEL_REFRESH_SECONDS, DEFAULTS.refreshSeconds) * 1000,
     maxSessionBytes: numberVar(env.MODEL_CACHE_MAX_BYTES, DEFAULTS.maxSessionBytes),
+    bytesCache: (env.MODEL_BYTES_CACHE ?? "on").trim().toLowerCase() !== "off",
   };
 }
 
@@ -54,6 +60,19 @@ const manager = new ModelManager({
 export interface Target {
   snapshot: ModelSnapshot;
   entry: VersionEntry;
+  /** True when no version or label was asked for: such a target may fall back (see `lease`). */
+  routed: boolean;
+}
+
+/** A prediction and what produced it, for the response and for shadow comparison. */
+export interface InferResult {
+  outputs: Tensor[];
+  /** The decoded, checked inputs. */
+  inputs: Tensor[];
+  /** The outputs fetched, in order. */
+  fetched: string[];
+  /** Time in the session's run, milliseconds. */
+  runMs: number;
 }
 
 const keyOf = (t: Target): SessionKey => ({ model: t.snapshot.name, version: t.entry.version, etag: t.entry.etag });
@@ -62,9 +81,27 @@ const keyOf = (t: Target): SessionKey => ({ model: t.snapshot.name, version: t.e
 export class ModelService {
   private readonly repository: ModelRepository;
 
-  constructor(bucket: R2Bucket, private readonly settings: ServingSettings) {
-    this.repository = new ModelRepository(bucket);
+  /**
+   * `defer` runs work after the response is sent (the request's waitUntil); without one, such
+   * work just runs unawaited.
+   */
+  constructor(
+    bucket: R2Bucket,
+    private readonly settings: ServingSettings,
+    defer: (work: Promise<unknown>) => void = () => undefined,
+  ) {
+    this.repository = new ModelRepository(bucket, BytesCache.open(settings.bytesCache, defer));
     manager.configure(settings.maxSessionBytes, Math.max(settings.refreshMs, 1000));
+  }
+
+  /** The repository, for the admin operations. */
+  get models(): ModelRepository {
+    return this.repository;
+  }
+
+  /** Forgets this isolate's view of a model, so the next request lists R2 again (after an admin write). */
+  forget(model: string): void {
+    snapshots.delete(model);
   }
 
   /** The model as the repository has it (cached for the refresh interval); 404 when it has no version. */
@@ -77,17 +114,40 @@ export class ModelService {
   /** Resolves `selector` to a version of `model`. */
   async resolve(model: string, selector: VersionSelector): Promise<Target> {
     const snapshot = await this.snapshot(model);
-    return { snapshot, entry: resolveVersion(snapshot, selector) };
+    return { snapshot, entry: resolveVersion(snapshot, selector), routed: selector.kind === "default" };
   }
 
-  /** Leases the target's session, loading it if needed; 503 with ORT's reason when it cannot load. */
+  /**
+   * Leases the target's session, loading it if needed; 503 with ORT's reason when it cannot load.
+   * A routed target (no version or label asked for) whose version fails to load falls back to
+   * the newest other version of the model this isolate has ready, and `target.entry` says so:
+   * a bad rollout leaves the previous version serving rather than failing every request.
+   */
   async lease(target: Target): Promise<Lease> {
-    const { name } = target.snapshot;
-    const { version } = target.entry;
-    return manager.acquire(keyOf(target), estimateSessionBytes(target.entry.size), async () => {
+    try {
+      return await this.leaseEntry(target.snapshot.name, target.entry);
+    } catch (e) {
+      const fallback = target.routed ? this.readyFallback(target) : undefined;
+      if (!fallback) throw e;
+      console.warn(JSON.stringify({ level: "warn", event: "fallback", model: target.snapshot.name, failed: target.entry.version, serving: fallback.version, error: e instanceof Error ? e.message : String(e) }));
+      target.entry = fallback;
+      return this.leaseEntry(target.snapshot.name, fallback);
+    }
+  }
+
+  private readyFallback(target: Target): VersionEntry | undefined {
+    const ready = manager.status().filter((s) => s.model === target.snapshot.name && s.state === "ready" && s.version !== target.entry.version);
+    return target.snapshot.versions
+      .filter((v) => ready.some((s) => s.version === v.version && s.etag === v.etag))
+      .at(-1);
+  }
+
+  private leaseEntry(name: string, entry: VersionEntry): Promise<Lease> {
+    const { version } = entry;
+    return manager.acquire({ model: name, version, etag: entry.etag }, estimateSessionBytes(entry.size), async () => {
       let bytes: Uint8Array;
       try {
-        bytes = await this.repository.read(name, target.entry);
+        bytes = (await this.repository.read(name, entry)).bytes;
       } catch (e) {
         snapshots.delete(name); // the object changed under us, or R2 failed: look again next time
         throw e;
@@ -115,14 +175,16 @@ export class ModelService {
   async infer(
     target: Target,
     decode: (inputs: readonly TensorSpec[]) => { inputs: Tensor[]; outputs?: readonly string[] },
-  ): Promise<Tensor[]> {
+  ): Promise<InferResult> {
     const lease = await this.lease(target);
     try {
       const request = decode(lease.session.inputs);
       checkInputs(lease.session.inputs, request.inputs);
-      const fetches = selectOutputs(lease.session.outputs, request.outputs);
+      const fetched = selectOutputs(lease.session.outputs, request.outputs);
       try {
-        return await lease.session.run(request.inputs, fetches);
+        const started = performance.now();
+        const outputs = await lease.session.run(request.inputs, fetched);
+        return { outputs, inputs: request.inputs, fetched, runMs: performance.now() - started };
       } catch (e) {
         if (!(e instanceof OrtError)) throw e;
         throw invalid(`model '${target.snapshot.name}' could not run on this input: ${e.message}`);
@@ -132,9 +194,41 @@ export class ModelService {
     }
   }
 
+  /**
+   * Runs `entry` on a request another version already answered, for shadow traffic: the same
+   * inputs and outputs. Throws when the shadow cannot load or does not fit the request.
+   */
+  async mirror(model: string, entry: VersionEntry, primary: InferResult): Promise<{ outputs: Tensor[]; runMs: number }> {
+    const lease = await this.leaseEntry(model, entry);
+    try {
+      checkInputs(lease.session.inputs, primary.inputs);
+      const fetched = selectOutputs(lease.session.outputs, primary.fetched);
+      const started = performance.now();
+      const outputs = await lease.session.run(primary.inputs, fetched);
+      return { outputs, runMs: performance.now() - started };
+    } finally {
+      lease.release();
+    }
+  }
+
   /** What this isolate knows of the target's session: loaded, loading, failed, or nothing. */
   loadState(target: Target): EntryStatus | undefined {
     const key = keyOf(target);
     return manager.status().find((s) => s.model === key.model && s.version === key.version && s.etag === key.etag);
+  }
+
+  /** What this isolate knows of every session of `model`. */
+  loadStates(model: string): EntryStatus[] {
+    return manager.status().filter((s) => s.model === model);
+  }
+
+  /** Loads a version into this isolate (if it is not already), reporting ORT's reason if it cannot. */
+  async warm(model: string, entry: VersionEntry): Promise<void> {
+    (await this.leaseEntry(model, entry)).release();
+  }
+
+  /** Hands a session validated by a publish to this isolate's cache. */
+  adopt(model: string, entry: VersionEntry, session: LoadedSession): void {
+    manager.adopt({ model, version: entry.version, etag: entry.etag }, estimateSessionBytes(entry.size), session);
   }
 }

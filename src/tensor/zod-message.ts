@@ -9,5 +9,7 @@ export function zodMessage(error: z.ZodError, what: string): string {
     (acc, key) => (typeof key === "number" ? `${acc}[${key}]` : acc ? `${acc}.${String(key)}` : String(key)),
     "",
   );
-  return `${what}${path ? ` field '${path}'` : ""}: ${issue.message}`;
+  // A bad record key: zod reports "Invalid key in record" and keeps the key's own reason inside.
+  const inner = issue.code === "invalid_key" ? issue.issues[0]?.message : undefined;
+  return `${what}${path ? ` field '${path}'` : ""}: ${inner ?? issue.message}`;
 }

@@ -1,0 +1,127 @@
+/**
+ * @module serving/publisher: the operators' writes to the repository. A version is loaded with
+ * onnxruntime before it is written, written only if its key is free, and never changed after; a
+ * config is checked against the versions that exist and the versions it newly routes to are
+ * loaded before it is written, so traffic never moves to a version that cannot serve.
+ */
+import { ServingError, invalid, notFound } from "../errors";
+import { checkConfigVersions, referencedVersions, type ModelConfig } from "./config";
+import { loadSession, OrtError } from "./loader";
+import { hex, type PutVersionResult, type Signature, type VersionEntry } from "./repository";
+import type { ModelService } from "./service";
+
+/** The outcome of a publish, for the response. */
+export interface Published {
+  /** False when the identical bytes were already published under this version. */
+  created: boolean;
+  entry: VersionEntry;
+  sha256: string;
+  signature?: Signature;
+}
+
+/** ONNX files start with a protobuf field (ModelProto.ir_version is field 1, varint: 0x08). */
+const looksLikeOnnx = (bytes: Uint8Array) => bytes.byteLength > 0 && bytes[0] === 0x08;
+
+const conflict = (model: string, version: number, existing: string | undefined, sha256: string) =>
+  new ServingError(
+    "conflict",
+    `version ${version} of model '${model}' is already published with different bytes (sha256 ${existing ?? "unknown"}, this upload ${sha256}); versions are immutable: publish a new version number`,
+  );
+
+/** Validates `bytes` as a model and publishes them as `version` of `model`. */
+export async function publishVersion(service: ModelService, model: string, version: number, bytes: Uint8Array): Promise<Published> {
+  if (bytes.byteLength === 0) throw invalid("the request body is empty: send the ONNX file's bytes");
+  const sha256 = hex(await crypto.subtle.digest("SHA-256", bytes));
+
+  // An idempotent retry needs no second load; a different file under a taken version is refused early.
+  const existing = (await service.models.snapshot(model))?.versions.find((v) => v.version === version);
+  if (existing?.sha256 !== undefined) {
+    if (existing.sha256 !== sha256) throw conflict(model, version, existing.sha256, sha256);
+    return { created: false, entry: existing, sha256, signature: existing.signature };
+  }
+
+  if (!looksLikeOnnx(bytes)) {
+    throw invalid(`the body is not an ONNX model (it does not start like an ONNX protobuf); onnxruntime was not asked to load it`);
+  }
+  let session;
+  try {
+    session = await loadSession(bytes);
+  } catch (e) {
+    const reason = e instanceof Error ? e.message : String(e);
+    throw invalid(`onnxruntime cannot load this model, so it was not published: ${reason}`);
+  }
+  const signature: Signature = { inputs: [...session.inputs], outputs: [...session.outputs] };
+
+  let result: PutVersionResult;
+  try {
+    result = await service.models.putVersion(model, version, bytes, { sha256, signature });
+  } catch (e) {
+    await session.release();
+    throw e;
+  }
+  service.forget(model);
+  if (result.status === "conflict") {
+    await session.release();
+    throw conflict(model, version, result.existingSha256, sha256);
+  }
+  if (result.status === "identical") {
+    await session.release();
+    return { created: false, entry: result.entry, sha256, signature: result.entry.signature ?? signature };
+  }
+  // This isolate already holds the session: keep it, so the first request here needs no load.
+  service.adopt(model, result.entry, session);
+  return { created: true, entry: result.entry, sha256, signature };
+}
+
+/** Removes a version no label, split, default or shadow points at. */
+export async function deleteVersion(service: ModelService, model: string, version: number): Promise<VersionEntry> {
+  const snapshot = await service.models.snapshot(model);
+  const entry = snapshot?.versions.find((v) => v.version === version);
+  if (!snapshot || !entry) throw notFound(`model '${model}' has no version ${version}`);
+  const refs = referencedVersions(snapshot.config).filter((r) => r.version === version);
+  if (refs.length > 0) {
+    throw new ServingError(
+      "conflict",
+      `version ${version} of model '${model}' is in use by its config (${refs.map((r) => r.by).join(", ")}); point those elsewhere first`,
+    );
+  }
+  await service.models.deleteVersion(model, version);
+  service.forget(model);
+  return entry;
+}
+
+/**
+ * Replaces a model's config. Refused whole, with the old config left serving, when it names a
+ * version that does not exist, when a version it newly routes to cannot be loaded, or when the
+ * config changed since `ifMatch` (or since it was read).
+ */
+export async function putConfig(service: ModelService, model: string, config: ModelConfig, ifMatch?: string): Promise<{ etag: string }> {
+  const snapshot = await service.models.snapshot(model);
+  if (!snapshot) throw notFound(`model '${model}' not found: publish a version before configuring it`);
+  const problem = checkConfigVersions(config, snapshot.versions.map((v) => v.version));
+  if (problem) throw invalid(`config refused, the old one keeps serving: ${problem}`);
+
+  const stored = await service.models.readConfig(model);
+  if (ifMatch !== undefined && ifMatch.replace(/^W\//, "").replace(/"/g, "") !== (stored.etag ?? "")) {
+    throw new ServingError("conflict", `the config of model '${model}' changed since it was read (If-Match does not match); read it again`);
+  }
+
+  // Load every version the new config serves before writing it: traffic moves only to versions that load.
+  const serving = new Set(referencedVersions(config).map((r) => r.version));
+  if (config.default_version === undefined && !config.traffic) serving.add(snapshot.versions.at(-1)!.version);
+  for (const version of serving) {
+    const entry = snapshot.versions.find((v) => v.version === version)!;
+    try {
+      await service.warm(model, entry);
+    } catch (e) {
+      const reason = e instanceof ServingError && e.cause instanceof OrtError ? e.cause.message : e instanceof Error ? e.message : String(e);
+      throw new ServingError("conflict", `config refused, the old one keeps serving: version ${version} cannot be loaded: ${reason}`);
+    }
+  }
+  if (!(await service.models.putConfig(model, config, stored.etag))) {
+    throw new ServingError("conflict", `the config of model '${model}' was changed by another request meanwhile; read it again`);
+  }
+  service.forget(model);
+  const now = await service.models.readConfig(model);
+  return { etag: now.etag ?? "" };
+}
