@@ -7,6 +7,7 @@ import type { AppEnv } from "../env";
 import { decodeInferRequest, encodeInferResponse } from "../tensor/kserve-json";
 import { readJson } from "./body";
 import { parseModelName } from "../serving/names";
+import { mirrorToShadow } from "./shadow";
 import { callerOf, LABEL_HEADER, selectorFrom } from "./selector";
 import { SERVER_NAME, SERVER_VERSION, MODEL_VERSION_HEADER } from "./server-info";
 
@@ -42,9 +43,10 @@ async function ready(c: C) {
 async function infer(c: C) {
   const t = await target(c);
   const request = decodeInferRequest(await readJson(c));
-  const outputs = await c.var.service.infer(t, () => request);
+  const result = await c.var.service.infer(t, () => request);
   const version = String(t.entry.version);
-  const body = encodeInferResponse({ modelName: t.snapshot.name, modelVersion: version, id: request.id }, outputs);
+  const body = encodeInferResponse({ modelName: t.snapshot.name, modelVersion: version, id: request.id }, result.outputs);
+  mirrorToShadow(c, t, result);
   return c.json(body, 200, { [MODEL_VERSION_HEADER]: version });
 }
 

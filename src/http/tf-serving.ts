@@ -12,6 +12,7 @@ import { datatypeInfo } from "../tensor/datatype";
 import { decodePredictRequest, encodePredictResponse, type TfPredictRequest } from "../tensor/tf-json";
 import { readJson } from "./body";
 import { callerOf, selectorFrom } from "./selector";
+import { mirrorToShadow } from "./shadow";
 import { MODEL_VERSION_HEADER } from "./server-info";
 
 type C = Context<AppEnv>;
@@ -55,7 +56,7 @@ async function status(c: C, r: Route) {
   if (r.version === undefined && r.label === undefined) {
     const snapshot = await c.var.service.snapshot(parseModelName(r.model));
     const statuses = snapshot.versions.map((entry) => {
-      const state = c.var.service.loadState({ snapshot, entry });
+      const state = c.var.service.loadState({ snapshot, entry, routed: false });
       return versionStatus(entry.version, state?.state === "failed" ? state.error : undefined);
     });
     return c.json({ model_version_status: statuses.reverse() });
@@ -98,8 +99,10 @@ async function predict(c: C, r: Route) {
   const t = await resolve(c, r);
   const body = await readJson(c);
   let request: TfPredictRequest | undefined;
-  const outputs = await c.var.service.infer(t, (specs) => (request = decodePredictRequest(body, specs)));
-  return c.json(encodePredictResponse(request!, outputs), 200, { [MODEL_VERSION_HEADER]: String(t.entry.version) });
+  const result = await c.var.service.infer(t, (specs) => (request = decodePredictRequest(body, specs)));
+  const response = encodePredictResponse(request!, result.outputs);
+  mirrorToShadow(c, t, result);
+  return c.json(response, 200, { [MODEL_VERSION_HEADER]: String(t.entry.version) });
 }
 
 /** Routes under /v1. */
