@@ -6,6 +6,7 @@ import type { AppEnv } from "./env";
 import { ServingError } from "./errors";
 import { adminAuth, apiKeyAuth } from "./auth/middleware";
 import { admin } from "./http/admin";
+import { adminModels } from "./http/admin-models";
 import { kserveV2 } from "./http/kserve-v2";
 import { SERVER_NAME, SERVER_VERSION } from "./http/server-info";
 import { tfServing } from "./http/tf-serving";
@@ -13,6 +14,10 @@ import { rateLimit } from "./ratelimit/middleware";
 import { ModelService, servingSettings } from "./serving/service";
 
 const DEFAULT_MAX_REQUEST_BYTES = 32 * 1024 * 1024;
+const DEFAULT_MAX_MODEL_BYTES = 30 * 1024 * 1024;
+
+/** A model upload: PUT /admin/models/{m}/versions/{v}, whose body limit is MAX_MODEL_BYTES. */
+const isModelUpload = (method: string, path: string) => method === "PUT" && /^\/admin\/models\/[^/]+\/versions\/[^/]+$/.test(path);
 
 /**
  * Renders any error in the shape of the API it happened in: `{"error"}` for KServe V2 and TF
@@ -36,16 +41,29 @@ export function createApp() {
   const app = new Hono<AppEnv>();
 
   app.use("*", async (c, next) => {
-    c.set("service", new ModelService(c.env.MODELS, servingSettings(c.env)));
+    const defer = (work: Promise<unknown>) => {
+      try {
+        c.executionCtx.waitUntil(work);
+      } catch {
+        // no execution context (a direct app.fetch call): the work runs unawaited
+      }
+    };
+    c.set("service", new ModelService(c.env.MODELS, servingSettings(c.env), defer));
     await next();
   });
 
   app.on(["POST", "PUT"], "*", async (c, next) => {
-    const max = Number(c.env.MAX_REQUEST_BYTES) || DEFAULT_MAX_REQUEST_BYTES;
+    const upload = isModelUpload(c.req.method, c.req.path);
+    const max = upload
+      ? Number(c.env.MAX_MODEL_BYTES) || DEFAULT_MAX_MODEL_BYTES
+      : Number(c.env.MAX_REQUEST_BYTES) || DEFAULT_MAX_REQUEST_BYTES;
     return bodyLimit({
       maxSize: max,
       onError: () => {
-        throw new ServingError("payload_too_large", `request body is larger than ${max} bytes`);
+        throw new ServingError(
+          "payload_too_large",
+          upload ? `the model is larger than MAX_MODEL_BYTES (${max} bytes); nothing was written` : `request body is larger than ${max} bytes`,
+        );
       },
     })(c, next);
   });
@@ -66,6 +84,7 @@ export function createApp() {
 
   app.route("/v2", kserveV2);
   app.route("/v1", tfServing);
+  app.route("/admin/models", adminModels);
   app.route("/admin", admin);
 
   app.notFound((c) => renderError(new ServingError("not_found", `no route for ${c.req.method} ${c.req.path}`), c));

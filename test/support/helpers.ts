@@ -4,6 +4,7 @@ import { expect } from "vitest";
 
 interface TestEnv {
   MODELS: R2Bucket;
+  MODEL_STATS: Env["MODEL_STATS"];
   API_KEYS: KVNamespace;
   TENANTS: Env["TENANTS"];
   FIXTURES: Fetcher;
@@ -77,6 +78,40 @@ export function adminCall(method: string, path: string, body?: unknown): Promise
     headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body !== undefined ? { "content-type": "application/json" } : {}) },
     body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
   });
+}
+
+/** PUTs model bytes as a version through the admin API. */
+export function upload(model: string, version: string | number, bytes: ArrayBuffer | Uint8Array | string, contentType = "application/octet-stream"): Promise<Response> {
+  return callRaw(`/admin/models/${model}/versions/${version}`, {
+    method: "PUT",
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": contentType },
+    body: bytes,
+  });
+}
+
+/** Publishes a demo file (a fixture key, e.g. "iris/1/model.onnx") as a version through the admin API. */
+export async function uploadFixture(model: string, version: number, fixtureKey: string): Promise<Record<string, unknown>> {
+  const res = await upload(model, version, await fixtureBytes(fixtureKey));
+  const text = await res.text();
+  if (res.status !== 201 && res.status !== 200) throw new Error(`publish ${model}/${version}: ${res.status} ${text}`);
+  return JSON.parse(text) as Record<string, unknown>;
+}
+
+/** SHA-256 of bytes, lower-case hex. */
+export async function sha256(bytes: ArrayBuffer | Uint8Array): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", bytes);
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Polls `probe` until it returns a value that is not undefined (for work done after a response). */
+export async function eventually<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 /** Creates (or updates) a tenant with `policy` and returns a new key for it. */

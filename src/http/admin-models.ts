@@ -1,0 +1,129 @@
+/**
+ * @module http/admin-models: the operators' model API (admin token only): publish and delete
+ * versions, read and replace a model's config (labels, default, traffic split, shadow), and see
+ * what is published, routed, loaded and shadowed. Errors are `{"error": "...", "code": "..."}`.
+ */
+import { Hono, type Context } from "hono";
+import type { AppEnv } from "../env";
+import { invalid, ServingError } from "../errors";
+import { ModelConfigUpdateSchema } from "../serving/config";
+import { parseModelName, parseVersion } from "../serving/names";
+import { deleteVersion, publishVersion, putConfig } from "../serving/publisher";
+import type { ModelSnapshot, VersionEntry } from "../serving/repository";
+import { labelsOf } from "../serving/router";
+import { zodMessage } from "../tensor/zod-message";
+import { readJson } from "./body";
+
+type C = Context<AppEnv>;
+
+const modelOf = (c: C) => parseModelName(c.req.param("model")!);
+const statsOf = (c: C, model: string) => c.env.MODEL_STATS.get(c.env.MODEL_STATS.idFromName(model));
+
+function versionView(c: C, snapshot: ModelSnapshot, v: VersionEntry) {
+  const state = c.var.service.loadStates(snapshot.name).find((s) => s.version === v.version && s.etag === v.etag);
+  const { config } = snapshot;
+  return {
+    version: v.version,
+    size: v.size,
+    sha256: v.sha256 ?? null,
+    etag: v.etag,
+    uploaded: v.uploaded.toISOString(),
+    signature: v.signature ?? null,
+    labels: labelsOf(snapshot, v.version),
+    traffic_weight: config.traffic?.[String(v.version)] ?? null,
+    default: config.default_version === v.version,
+    shadow: config.shadow?.version === v.version,
+    /** In the isolate that answered: sessions are per isolate. */
+    isolate_state: state?.state ?? "not_loaded",
+    ...(state?.error ? { load_error: state.error } : {}),
+  };
+}
+
+/** The version a request naming no version or label goes to, when that is one version. */
+function defaultRoute(snapshot: ModelSnapshot) {
+  const { config } = snapshot;
+  if (config.traffic) return { kind: "traffic_split", traffic: config.traffic };
+  if (config.default_version !== undefined) return { kind: "default_version", version: config.default_version };
+  return { kind: "latest", version: snapshot.versions.at(-1)!.version };
+}
+
+async function bodyBytes(c: C): Promise<Uint8Array> {
+  const type = c.req.header("content-type") ?? "application/octet-stream";
+  if (!/^application\/(octet-stream|onnx|x-onnx)\b/i.test(type) && !type.startsWith("application/vnd.onnx")) {
+    throw new ServingError("unsupported_media_type", `send the ONNX file as application/octet-stream, not ${type.slice(0, 80)}`);
+  }
+  return new Uint8Array(await c.req.arrayBuffer());
+}
+
+/** Routes under /admin/models. */
+export const adminModels = new Hono<AppEnv>()
+  .get("/", async (c) => {
+    const repo = c.var.service.models;
+    const models = [];
+    for (const name of await repo.models()) {
+      const snapshot = await repo.snapshot(name);
+      if (!snapshot) continue; // a config without versions
+      models.push({
+        name,
+        versions: snapshot.versions.map((v) => v.version),
+        latest: snapshot.versions.at(-1)!.version,
+        labels: snapshot.config.labels ?? {},
+        routing: defaultRoute(snapshot),
+        shadow: snapshot.config.shadow ?? null,
+        ...(snapshot.configError ? { config_error: snapshot.configError } : {}),
+      });
+    }
+    return c.json({ models });
+  })
+  .get("/:model", async (c) => {
+    const model = modelOf(c);
+    const snapshot = await c.var.service.models.snapshot(model);
+    if (!snapshot) throw new ServingError("not_found", `model '${model}' not found`);
+    const stored = await c.var.service.models.readConfig(model);
+    return c.json({
+      name: model,
+      config: snapshot.config,
+      config_etag: stored.etag,
+      ...(snapshot.configError ? { config_error: snapshot.configError } : {}),
+      routing: defaultRoute(snapshot),
+      versions: snapshot.versions.map((v) => versionView(c, snapshot, v)),
+      shadow_stats: await statsOf(c, model).shadowStats(),
+    });
+  })
+  .put("/:model/versions/:version", async (c) => {
+    const model = modelOf(c);
+    const version = parseVersion(c.req.param("version"));
+    const published = await publishVersion(c.var.service, model, version, await bodyBytes(c));
+    const { entry } = published;
+    const view = { model, version, sha256: published.sha256, size: entry.size, etag: entry.etag, uploaded: entry.uploaded.toISOString(), signature: published.signature ?? null, created: published.created };
+    return c.json(view, published.created ? 201 : 200);
+  })
+  .delete("/:model/versions/:version", async (c) => {
+    const model = modelOf(c);
+    const version = parseVersion(c.req.param("version"));
+    const entry = await deleteVersion(c.var.service, model, version);
+    return c.json({ model, version, deleted: true, sha256: entry.sha256 ?? null, size: entry.size });
+  })
+  .get("/:model/config", async (c) => {
+    const model = modelOf(c);
+    const snapshot = await c.var.service.models.snapshot(model);
+    if (!snapshot) throw new ServingError("not_found", `model '${model}' not found`);
+    const stored = await c.var.service.models.readConfig(model);
+    return c.json({ model, config: snapshot.config, etag: stored.etag, ...(snapshot.configError ? { config_error: snapshot.configError } : {}) }, 200, stored.etag ? { ETag: `"${stored.etag}"` } : {});
+  })
+  .put("/:model/config", async (c) => {
+    const model = modelOf(c);
+    const parsed = ModelConfigUpdateSchema.safeParse(await readJson(c));
+    if (!parsed.success) throw invalid(`config refused, the old one keeps serving: ${zodMessage(parsed.error, "config")}`);
+    const { etag } = await putConfig(c.var.service, model, parsed.data, c.req.header("if-match"));
+    return c.json({ model, config: parsed.data, etag }, 200, { ETag: `"${etag}"` });
+  })
+  .get("/:model/shadow", async (c) => {
+    const model = modelOf(c);
+    const snapshot = await c.var.service.models.snapshot(model);
+    return c.json({ model, shadow: snapshot?.config.shadow ?? null, stats: await statsOf(c, model).shadowStats() });
+  })
+  .delete("/:model/shadow", async (c) => {
+    const model = modelOf(c);
+    return c.json({ model, reset: await statsOf(c, model).resetShadow() });
+  });
