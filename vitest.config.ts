@@ -31,19 +31,43 @@ async function fixtures(request: Request): Promise<Response> {
 }
 
 export default defineConfig({
-  plugins: [
-    cloudflareTest({
-      wrangler: { configPath: "./wrangler.toml" },
-      miniflare: {
-        // Tests look at R2 afresh on every request; the staleness bound itself is unit-tested.
-        bindings: { MODEL_REFRESH_SECONDS: "0", MAX_REQUEST_BYTES: String(4 * 1024 * 1024), MAX_MODEL_BYTES: String(8 * 1024 * 1024), ADMIN_TOKEN: "test-admin-token" },
-        serviceBindings: { FIXTURES: fixtures },
-      },
-    }),
-  ],
   test: {
-    include: ["test/**/*.test.ts"],
-    testTimeout: 30_000,
-    hookTimeout: 60_000,
+    projects: [
+      {
+        // Everything that runs inside workerd: the Worker, its bindings, the real models.
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: {
+              // Tests look at R2 afresh on every request; the staleness bound itself is unit-tested.
+              bindings: {
+                MODEL_REFRESH_SECONDS: "0",
+                MAX_REQUEST_BYTES: String(4 * 1024 * 1024),
+                MAX_MODEL_BYTES: String(8 * 1024 * 1024),
+                ADMIN_TOKEN: "test-admin-token",
+              },
+              serviceBindings: { FIXTURES: fixtures },
+            },
+          }),
+        ],
+        test: {
+          name: "workers",
+          include: ["test/**/*.test.ts"],
+          exclude: ["test/cli/**"],
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        // The operators' command line, in Node, against a real `wrangler dev`.
+        test: {
+          name: "cli",
+          include: ["test/cli/**/*.test.ts"],
+          environment: "node",
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+        },
+      },
+    ],
   },
 });

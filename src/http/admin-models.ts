@@ -36,6 +36,7 @@ function versionView(c: C, snapshot: ModelSnapshot, v: VersionEntry) {
     /** In the isolate that answered: sessions are per isolate. */
     isolate_state: state?.state ?? "not_loaded",
     ...(state?.error ? { load_error: state.error } : {}),
+    ...(state?.load ? { load: state.load } : {}),
   };
 }
 

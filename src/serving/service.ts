@@ -7,7 +7,7 @@ import { invalid, notFound, ServingError } from "../errors";
 import type { Tensor } from "../tensor/tensor";
 import { loadSession, OrtError, type LoadedSession, type TensorSpec } from "./loader";
 import { ModelManager, type EntryStatus, type Lease, type SessionKey } from "./manager";
-import { BytesCache } from "./bytes-cache";
+import { BytesCache, type BytesSource } from "./bytes-cache";
 import { ModelRepository, type ModelSnapshot, type VersionEntry } from "./repository";
 import { resolveVersion, type VersionSelector } from "./router";
 import { checkInputs, selectOutputs } from "./signature";
@@ -55,6 +55,25 @@ const manager = new ModelManager({
   // Bytes ORT rejected stay rejected: remember that. An R2 hiccup is retried by the next request.
   remembers: (e) => e instanceof ServingError && e.cause instanceof OrtError,
 });
+
+/** How a session was loaded: where its bytes came from and how long each step took. */
+export interface LoadTiming {
+  source: BytesSource;
+  read_ms: number;
+  create_ms: number;
+  at: string;
+}
+
+const round = (ms: number) => Math.round(ms * 100) / 100;
+const loadTimings = new Map<string, LoadTiming>();
+
+function recordLoad(id: string, timing: LoadTiming): void {
+  loadTimings.set(id, timing);
+  if (loadTimings.size > 256) {
+    const live = new Set(manager.status().map((s) => `${s.model}/${s.version}@${s.etag}`));
+    for (const key of loadTimings.keys()) if (!live.has(key)) loadTimings.delete(key);
+  }
+}
 
 /** A request's target: the model as the repository has it, and the version chosen. */
 export interface Target {
@@ -145,15 +164,21 @@ export class ModelService {
   private leaseEntry(name: string, entry: VersionEntry): Promise<Lease> {
     const { version } = entry;
     return manager.acquire({ model: name, version, etag: entry.etag }, estimateSessionBytes(entry.size), async () => {
-      let bytes: Uint8Array;
+      let read: { bytes: Uint8Array; source: BytesSource };
+      const started = performance.now();
       try {
-        bytes = (await this.repository.read(name, entry)).bytes;
+        read = await this.repository.read(name, entry);
       } catch (e) {
         snapshots.delete(name); // the object changed under us, or R2 failed: look again next time
         throw e;
       }
+      const readAt = performance.now();
       try {
-        return await loadSession(bytes);
+        const session = await loadSession(read.bytes);
+        const timing = { source: read.source, read_ms: round(readAt - started), create_ms: round(performance.now() - readAt), at: new Date().toISOString() };
+        recordLoad(`${name}/${version}@${entry.etag}`, timing);
+        console.log(JSON.stringify({ level: "info", event: "model_load", model: name, version, bytes: entry.size, ...timing }));
+        return session;
       } catch (e) {
         const reason = e instanceof Error ? e.message : String(e);
         throw new ServingError("unavailable", `model '${name}' version ${version} failed to load: ${reason}`, { cause: e });
@@ -217,9 +242,15 @@ export class ModelService {
     return manager.status().find((s) => s.model === key.model && s.version === key.version && s.etag === key.etag);
   }
 
-  /** What this isolate knows of every session of `model`. */
-  loadStates(model: string): EntryStatus[] {
-    return manager.status().filter((s) => s.model === model);
+  /** What this isolate knows of every session of `model`, with how each was loaded. */
+  loadStates(model: string): (EntryStatus & { load?: LoadTiming })[] {
+    return manager
+      .status()
+      .filter((s) => s.model === model)
+      .map((s) => {
+        const load = loadTimings.get(`${s.model}/${s.version}@${s.etag}`);
+        return load ? { ...s, load } : s;
+      });
   }
 
   /** Loads a version into this isolate (if it is not already), reporting ORT's reason if it cannot. */

@@ -98,4 +98,24 @@ describe("ModelManager", () => {
     await expect(m.acquire(key("a"), 10, failing)).rejects.toThrow();
     expect(attempts).toBe(2);
   });
+
+  it("adopts a session loaded elsewhere (a publish) so the first request does not load again", async () => {
+    const log: string[] = [];
+    const m = new ModelManager({ maxBytes: 100, failureTtlMs: 1000 });
+    const published = fakeSession(log, "published");
+    m.adopt(key("a"), 10, published);
+    let loads = 0;
+    const lease = await m.acquire(key("a"), 10, async () => (loads++, fakeSession(log, "loaded")));
+    expect(loads).toBe(0);
+    expect(lease.session).toBe(published);
+    lease.release();
+    // Offered again while cached: the duplicate is released, the cached one kept.
+    m.adopt(key("a"), 10, fakeSession(log, "duplicate"));
+    await tick();
+    expect(log).toEqual(["release duplicate"]);
+    // An adopted session counts against the budget like any other.
+    m.adopt(key("b"), 95, fakeSession(log, "big"));
+    await tick();
+    expect(log).toContain("release published");
+  });
 });

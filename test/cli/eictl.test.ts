@@ -1,0 +1,153 @@
+/**
+ * eictl against a real `wrangler dev` (local R2, KV and Durable Objects in a temporary state
+ * directory), run as an operator would: `node bin/eictl.js ...` with URL and token from the
+ * environment. Runs in Node, not workerd (vitest project "cli").
+ */
+import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const require = createRequire(import.meta.url);
+const wranglerBin = join(dirname(require.resolve("wrangler/package.json")), "bin", "wrangler.js");
+const TOKEN = "eia_cli_test_token";
+const IRIS = join(root, "models/iris/1/model.onnx");
+const RETRAINED = join(root, "models/candidates/iris-retrained.onnx");
+
+let worker: ChildProcess;
+let state: string;
+let url: string;
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+beforeAll(async () => {
+  state = mkdtempSync(join(tmpdir(), "eictl-test-"));
+  const port = await freePort();
+  url = `http://127.0.0.1:${port}`;
+  worker = spawn(
+    process.execPath,
+    [wranglerBin, "dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", state, "--var", `ADMIN_TOKEN:${TOKEN}`, "--var", "MODEL_REFRESH_SECONDS:0"],
+    { cwd: root, stdio: "ignore", env: { ...process.env, WRANGLER_SEND_METRICS: "false" } },
+  );
+  for (let i = 0; i < 240; i++) {
+    try {
+      if ((await fetch(`${url}/v2/health/ready`)).ok) return;
+    } catch {
+      // not yet
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error("wrangler dev did not start");
+}, 90_000);
+
+afterAll(async () => {
+  if (worker && worker.exitCode === null) {
+    const exited = new Promise((r) => worker.once("exit", r));
+    worker.kill("SIGTERM");
+    await exited;
+  }
+  rmSync(state, { recursive: true, force: true });
+});
+
+/** Runs eictl; resolves with its exit code and output (never rejects on a non-zero exit). */
+function eictl(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [join(root, "bin/eictl.js"), ...args],
+      { cwd: state, env: { ...process.env, EDGE_INFERENCE_URL: url, EDGE_INFERENCE_ADMIN_TOKEN: TOKEN } },
+      (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+const sha256 = (file: string) => createHash("sha256").update(readFileSync(file)).digest("hex");
+
+describe("eictl", () => {
+  it("pushes versions with a progress bar, and refuses a file onnxruntime cannot load", async () => {
+    const pushed = await eictl("push", "iris", "1", IRIS);
+    expect(pushed.code, pushed.stderr).toBe(0);
+    expect(JSON.parse(pushed.stdout)).toMatchObject({ model: "iris", version: 1, sha256: sha256(IRIS), created: true });
+    expect(pushed.stderr).toContain("100%");
+    expect((await eictl("push", "iris", "2", RETRAINED)).code).toBe(0);
+
+    const broken = join(state, "broken.onnx");
+    writeFileSync(broken, readFileSync(IRIS).subarray(0, 300));
+    const refused = await eictl("push", "iris", "3", broken);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain("HTTP 400");
+    expect(refused.stderr).toContain("onnxruntime cannot load");
+    const again = await eictl("push", "iris", "1", RETRAINED);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain("HTTP 409");
+  });
+
+  it("sets labels, splits, default and shadow, each keeping the rest of the config", async () => {
+    expect((await eictl("label", "iris", "stable=1", "canary=2")).code).toBe(0);
+    expect((await eictl("split", "iris", "1=90", "2=10")).code).toBe(0);
+    expect((await eictl("shadow", "iris", "2", "25")).code).toBe(0);
+    const config = JSON.parse((await eictl("config", "iris")).stdout).config;
+    expect(config).toEqual({ labels: { stable: 1, canary: 2 }, traffic: { "1": 90, "2": 10 }, shadow: { version: 2, percent: 25 } });
+
+    const bad = await eictl("split", "iris", "1=90", "2=20");
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("sum to 100");
+
+    const table = await eictl("models");
+    expect(table.stdout).toMatch(/iris\s+1,2\s+1:90% 2:10%\s+stable=1 canary=2\s+2 @ 25%/);
+
+    expect((await eictl("default", "iris", "1")).code).toBe(0);
+    expect((await eictl("shadow", "iris", "off")).code).toBe(0);
+    expect((await eictl("label", "iris", "canary=")).code).toBe(0);
+    expect(JSON.parse((await eictl("config", "iris")).stdout).config).toEqual({ default_version: 1, labels: { stable: 1 } });
+    const deleted = await eictl("delete", "iris", "2");
+    expect(deleted.code, deleted.stderr).toBe(0);
+    const model = JSON.parse((await eictl("model", "iris")).stdout);
+    expect(model.versions.map((v: { version: number }) => v.version)).toEqual([1]);
+  });
+
+  it("puts tenants and creates, lists and revokes keys; the key it prints works", async () => {
+    expect((await eictl("tenant", "put", "acme", "--rpm", "120", "--models", "iris")).code).toBe(0);
+    const created = JSON.parse((await eictl("key", "create", "acme", "--name", "ci")).stdout);
+    expect(created.key).toMatch(/^eik_/);
+    const infer = await fetch(`${url}/v2/models/iris/infer`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${created.key}`, "content-type": "application/json" },
+      body: JSON.stringify({ inputs: [{ name: "features", datatype: "FP32", shape: [1, 4], data: [5.1, 3.5, 1.4, 0.2] }] }),
+    });
+    expect(infer.status).toBe(200);
+    const listed = JSON.parse((await eictl("key", "list", "acme")).stdout);
+    expect(listed.keys).toHaveLength(1);
+    expect(JSON.stringify(listed)).not.toContain(created.key);
+    expect((await eictl("key", "revoke", "acme", created.id)).code).toBe(0);
+    const after = await fetch(`${url}/v2/models/iris`, { headers: { authorization: `Bearer ${created.key}` } });
+    expect(after.status).toBe(401);
+  });
+
+  it("says what is wrong: a bad token, an unreachable URL, a bad command", async () => {
+    const wrong = await eictl("--token", "nope", "models");
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toContain("HTTP 401");
+    const nowhere = await eictl("--url", "http://127.0.0.1:9", "models");
+    expect(nowhere.code).toBe(1);
+    expect(nowhere.stderr).toContain("cannot reach");
+    const unknown = await eictl("frobnicate");
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain("unknown command");
+    expect((await eictl("help")).stdout).toContain("push <model> <version> <file.onnx>");
+  });
+});
