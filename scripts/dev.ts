@@ -83,5 +83,6 @@ if (await waitUntilReady()) {
   curl -s ${base}/v2/models/iris/infer ${auth} ${json} -d '${body}'
   curl -s ${base}/v1/models/iris:predict ${auth} ${json} -d '{"instances": [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]}'
   curl -s ${base}/admin/tenants/demo/usage -H 'authorization: Bearer ${admin.token}'
+  npx eictl models          # the operators' command line (reads the token from .dev.vars)
 `);
 }

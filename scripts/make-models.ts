@@ -146,6 +146,8 @@ function irisModel() {
       `[sepal length, sepal width, petal length, petal width] in cm. Output 'label': ` +
       m.classes.map((c, i) => `${i}=${c}`).join(", ") +
       `. Held-out accuracy ${(m.testAccuracy * 100).toFixed(1)}%.`,
+    // Pinned, so publishing version 2 moves no traffic until the operator says so.
+    default_version: 1,
     labels: { stable: 1 },
   };
   writeFileSync(join(root, "iris", "config.json"), `${JSON.stringify(config, null, 2)}\n`);
