@@ -9,12 +9,12 @@ const servedVersion = async (path: string, body: unknown = { inputs: [irisBatch(
 
 describe("version resolution", () => {
   it("serves the highest version when none is asked for, and any version asked for", async () => {
-    await publish("iris/1/model.onnx", "iris/3/model.onnx");
-    await publish("iris/1/model.onnx", "iris/12/model.onnx");
-    expect(await servedVersion("/v2/models/iris/infer")).toBe("12");
-    expect(await servedVersion("/v2/models/iris/versions/3/infer")).toBe("3");
-    expect((await json<{ versions: string[] }>(await call("/v2/models/iris"))).versions).toEqual(["1", "3", "12"]);
-    const status = await json<{ model_version_status: { version: string }[] }>(await call("/v1/models/iris"));
+    // A model without config.json (the demo iris pins default_version).
+    for (const v of [1, 3, 12]) await publish("iris/1/model.onnx", `latest/${v}/model.onnx`);
+    expect(await servedVersion("/v2/models/latest/infer")).toBe("12");
+    expect(await servedVersion("/v2/models/latest/versions/3/infer")).toBe("3");
+    expect((await json<{ versions: string[] }>(await call("/v2/models/latest"))).versions).toEqual(["1", "3", "12"]);
+    const status = await json<{ model_version_status: { version: string }[] }>(await call("/v1/models/latest"));
     expect(status.model_version_status.map((s) => s.version)).toEqual(["12", "3", "1"]);
   });
 
