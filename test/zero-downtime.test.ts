@@ -79,4 +79,17 @@ describe("updates without downtime", () => {
     expect((await testEnv.MODELS.head("zd-fb/config.json"))).toBeNull();
     expect((await call("/v2/models/zd-fb/versions/1/ready")).status).toBe(200);
   });
+
+  it("falls back to the version that was serving, not to whatever newer version happens to be loaded", async () => {
+    await uploadFixture("zd-prev", 1, IRIS);
+    await uploadFixture("zd-prev", 3, RETRAINED);
+    await json(await adminCall("PUT", "/models/zd-prev/config", { default_version: 1, labels: { canary: 3 } }));
+    const inputs = [irisBatch(2)];
+    expect((await json<{ model_version: string }>(await post("/v2/models/zd-prev/infer", { inputs }))).model_version).toBe("1");
+    expect((await json<{ model_version: string }>(await post("/v2/models/zd-prev/infer", { inputs }, { "X-Model-Label": "canary" }))).model_version).toBe("3");
+    // Around the admin API: a broken version 2 becomes the default.
+    await testEnv.MODELS.put("zd-prev/2/model.onnx", new Uint8Array(await fixtureBytes(RETRAINED)).slice(0, 100));
+    await testEnv.MODELS.put("zd-prev/config.json", JSON.stringify({ default_version: 2, labels: { canary: 3 } }));
+    expect((await json<{ model_version: string }>(await post("/v2/models/zd-prev/infer", { inputs }))).model_version).toBe("1");
+  });
 });

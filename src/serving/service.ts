@@ -49,6 +49,8 @@ export const estimateSessionBytes = (fileBytes: number): number => 2 * fileBytes
 
 // Isolate-wide state: survives between requests in one isolate, never shared between isolates.
 const snapshots = new TtlCache<ModelSnapshot | null>();
+/** Per model, the version that last served a request naming no version or label: the fallback. */
+const lastRouted = new Map<string, number>();
 const manager = new ModelManager({
   maxBytes: DEFAULTS.maxSessionBytes,
   failureTtlMs: DEFAULTS.refreshSeconds * 1000,
@@ -138,27 +140,32 @@ export class ModelService {
 
   /**
    * Leases the target's session, loading it if needed; 503 with ORT's reason when it cannot load.
-   * A routed target (no version or label asked for) whose version fails to load falls back to
-   * the newest other version of the model this isolate has ready, and `target.entry` says so:
-   * a bad rollout leaves the previous version serving rather than failing every request.
+   * A routed target (no version or label asked for) whose version fails to load falls back to the
+   * version this isolate last served routed traffic of the model with, if it is still published
+   * and loaded, and `target.entry` says so: a bad rollout leaves the previous version serving
+   * rather than failing every request.
    */
   async lease(target: Target): Promise<Lease> {
+    const name = target.snapshot.name;
     try {
-      return await this.leaseEntry(target.snapshot.name, target.entry);
+      const lease = await this.leaseEntry(name, target.entry);
+      if (target.routed) lastRouted.set(name, target.entry.version);
+      return lease;
     } catch (e) {
-      const fallback = target.routed ? this.readyFallback(target) : undefined;
+      const fallback = target.routed ? this.previousRouted(target) : undefined;
       if (!fallback) throw e;
-      console.warn(JSON.stringify({ level: "warn", event: "fallback", model: target.snapshot.name, failed: target.entry.version, serving: fallback.version, error: e instanceof Error ? e.message : String(e) }));
+      console.warn(JSON.stringify({ level: "warn", event: "fallback", model: name, failed: target.entry.version, serving: fallback.version, error: e instanceof Error ? e.message : String(e) }));
       target.entry = fallback;
-      return this.leaseEntry(target.snapshot.name, fallback);
+      return this.leaseEntry(name, fallback);
     }
   }
 
-  private readyFallback(target: Target): VersionEntry | undefined {
-    const ready = manager.status().filter((s) => s.model === target.snapshot.name && s.state === "ready" && s.version !== target.entry.version);
-    return target.snapshot.versions
-      .filter((v) => ready.some((s) => s.version === v.version && s.etag === v.etag))
-      .at(-1);
+  private previousRouted(target: Target): VersionEntry | undefined {
+    const version = lastRouted.get(target.snapshot.name);
+    if (version === undefined || version === target.entry.version) return undefined;
+    const entry = target.snapshot.versions.find((v) => v.version === version);
+    const ready = entry && manager.status().some((s) => s.model === target.snapshot.name && s.version === version && s.etag === entry.etag && s.state === "ready");
+    return ready ? entry : undefined;
   }
 
   private leaseEntry(name: string, entry: VersionEntry): Promise<Lease> {
