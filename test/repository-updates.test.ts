@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { call, json, post, publish, setup, testEnv } from "./support/helpers";
-import { irisBatch } from "./support/inputs";
+import { call, eventually, json, post, publish, setup, testEnv } from "./support/helpers";
+import { irisBatch, sileroInputs } from "./support/inputs";
 
 beforeAll(setup);
 
@@ -41,7 +41,27 @@ describe("the repository changes while the Worker runs", () => {
     await publish("iris/1/model.onnx", "fresh/1/model.onnx");
     expect(await servedVersion("/v2/models/fresh/infer")).toBe("1");
     await publish("iris/1/model.onnx", "fresh/2/model.onnx");
-    expect(await servedVersion("/v2/models/fresh/infer")).toBe("2");
+    // Version 1 keeps answering while version 2 loads in the background, then 2 takes over.
+    expect(["1", "2"]).toContain(await servedVersion("/v2/models/fresh/infer"));
+    await eventually(async () => ((await servedVersion("/v2/models/fresh/infer")) === "2" ? true : undefined), "version 2 to take over");
+    expect(await servedVersion("/v2/models/fresh/versions/2/infer")).toBe("2");
+  });
+
+  it("keeps routed traffic on the loaded version until the new one is loaded (availability preserving)", async () => {
+    const infer = async (path = "/v2/models/avail/infer") => {
+      const res = await post(path, { inputs: sileroInputs() });
+      await json(res);
+      return res.headers.get("X-Model-Version");
+    };
+    await publish("silero-vad/1/model.onnx", "avail/1/model.onnx");
+    expect(await infer()).toBe("1");
+    // A new latest version appears: requests do not wait for it to load; version 1 answers.
+    await publish("silero-vad/1/model.onnx", "avail/2/model.onnx");
+    expect(await infer()).toBe("1");
+    expect((await json<{ versions: string[] }>(await call("/v2/models/avail"))).versions).toEqual(["1", "2"]);
+    // Asked for by number, version 2 is there at once; routed traffic moves once it is loaded.
+    expect(await infer("/v2/models/avail/versions/2/infer")).toBe("2");
+    expect(await eventually(async () => ((await infer()) === "2" ? "2" : undefined), "routing to move to version 2")).toBe("2");
   });
 
   it("serves the new bytes when a version's object is replaced", async () => {

@@ -27,7 +27,8 @@ async function metadata(c: C) {
   const { inputs, outputs } = await c.var.service.signature(t);
   return c.json({
     name: t.snapshot.name,
-    versions: t.snapshot.versions.map((v) => String(v.version)),
+    // Every published version, from the newest listing (routing may still be on an older one).
+    versions: (await c.var.service.snapshot(t.snapshot.name)).versions.map((v) => String(v.version)),
     platform: PLATFORM,
     inputs,
     outputs,

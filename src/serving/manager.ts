@@ -127,6 +127,11 @@ export class ModelManager {
     this.enforceBudget();
   }
 
+  /** True when `key`'s session is loaded and cached. */
+  isReady(key: SessionKey): boolean {
+    return this.entries.get(id(key))?.session !== undefined;
+  }
+
   /** The failure remembered for `key`, if its last load failed recently. */
   failure(key: SessionKey): unknown {
     const entry = this.entries.get(id(key));

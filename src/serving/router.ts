@@ -48,6 +48,21 @@ export function resolveVersion(snapshot: ModelSnapshot, selector: VersionSelecto
   }
 }
 
+/**
+ * The versions a request naming no version or label can be routed to: the split's versions with
+ * a weight, else the default version, else the latest. Versions the config names that do not
+ * exist are left out (resolveVersion reports them).
+ */
+export function routedVersions(snapshot: ModelSnapshot): VersionEntry[] {
+  const { config, versions } = snapshot;
+  const wanted = config.traffic
+    ? Object.entries(config.traffic).filter(([, w]) => w > 0).map(([v]) => Number(v))
+    : config.default_version !== undefined
+      ? [config.default_version]
+      : [versions[versions.length - 1]!.version];
+  return versions.filter((v) => wanted.includes(v.version));
+}
+
 /** Labels that point at `version`, for status responses. */
 export function labelsOf(snapshot: ModelSnapshot, version: number): string[] {
   return Object.entries(snapshot.config.labels ?? {})

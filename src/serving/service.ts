@@ -9,7 +9,7 @@ import { loadSession, OrtError, type LoadedSession, type TensorSpec } from "./lo
 import { ModelManager, type EntryStatus, type Lease, type SessionKey } from "./manager";
 import { BytesCache, type BytesSource } from "./bytes-cache";
 import { ModelRepository, type ModelSnapshot, type VersionEntry } from "./repository";
-import { resolveVersion, type VersionSelector } from "./router";
+import { resolveVersion, routedVersions, type VersionSelector } from "./router";
 import { checkInputs, selectOutputs } from "./signature";
 import { TtlCache } from "../ttl-cache";
 
@@ -51,6 +51,15 @@ export const estimateSessionBytes = (fileBytes: number): number => 2 * fileBytes
 const snapshots = new TtlCache<ModelSnapshot | null>();
 /** Per model, the version that last served a request naming no version or label: the fallback. */
 const lastRouted = new Map<string, number>();
+/**
+ * Per model, the snapshot that requests naming no version or label are routed with. It moves to
+ * a newer listing only once the versions that listing routes to are loaded in this isolate, so
+ * traffic never waits on (or fails with) a version that is still loading: TF Serving's
+ * availability-preserving policy. Requests naming a version or label use the newest listing.
+ */
+const routing = new Map<string, ModelSnapshot>();
+/** Routing moves being warmed in the background, so each is started once. */
+const warming = new Set<string>();
 const manager = new ModelManager({
   maxBytes: DEFAULTS.maxSessionBytes,
   failureTtlMs: DEFAULTS.refreshSeconds * 1000,
@@ -109,7 +118,7 @@ export class ModelService {
   constructor(
     bucket: R2Bucket,
     private readonly settings: ServingSettings,
-    defer: (work: Promise<unknown>) => void = () => undefined,
+    private readonly defer: (work: Promise<unknown>) => void = () => undefined,
   ) {
     this.repository = new ModelRepository(bucket, BytesCache.open(settings.bytesCache, defer));
     manager.configure(settings.maxSessionBytes, Math.max(settings.refreshMs, 1000));
@@ -134,8 +143,44 @@ export class ModelService {
 
   /** Resolves `selector` to a version of `model`. */
   async resolve(model: string, selector: VersionSelector): Promise<Target> {
-    const snapshot = await this.snapshot(model);
-    return { snapshot, entry: resolveVersion(snapshot, selector), routed: selector.kind === "default" };
+    const latest = await this.snapshot(model);
+    if (selector.kind !== "default") return { snapshot: latest, entry: resolveVersion(latest, selector), routed: false };
+    const snapshot = this.routingSnapshot(latest);
+    return { snapshot, entry: resolveVersion(snapshot, selector), routed: true };
+  }
+
+  /**
+   * The snapshot to route with: the newest listing, unless the versions it routes to are not
+   * loaded here yet while the ones routed to until now still are (and are still published). Then
+   * the new ones are loaded in the background and traffic stays put until they are ready.
+   */
+  private routingSnapshot(latest: ModelSnapshot): ModelSnapshot {
+    const name = latest.name;
+    const current = routing.get(name);
+    const ready = (e: VersionEntry) => manager.isReady({ model: name, version: e.version, etag: e.etag });
+    if (current === latest) return latest;
+    const wanted = routedVersions(latest);
+    if (!current || latest.configError || wanted.every(ready)) {
+      routing.set(name, latest);
+      return latest;
+    }
+    const held = routedVersions(current);
+    const stillPublished = (e: VersionEntry) => latest.versions.some((v) => v.version === e.version && v.etag === e.etag);
+    if (current.configError || held.length === 0 || !held.every((e) => ready(e) && stillPublished(e))) {
+      routing.set(name, latest);
+      return latest;
+    }
+    const move = `${name}\u0000${wanted.map((e) => `${e.version}@${e.etag}`).join(",")}`;
+    if (!warming.has(move)) {
+      warming.add(move);
+      console.log(JSON.stringify({ level: "info", event: "routing_warm", model: name, from: held.map((e) => e.version), to: wanted.map((e) => e.version) }));
+      this.defer(
+        Promise.all(wanted.filter((e) => !ready(e)).map((e) => this.warm(name, e)))
+          .catch(() => undefined) // remembered by the manager; routing stays put and the admin API shows it
+          .finally(() => warming.delete(move)),
+      );
+    }
+    return current;
   }
 
   /**

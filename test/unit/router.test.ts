@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ServingError } from "../../src/errors";
 import type { ModelSnapshot } from "../../src/serving/repository";
-import { labelsOf, resolveVersion } from "../../src/serving/router";
+import { labelsOf, resolveVersion, routedVersions } from "../../src/serving/router";
 
 const snapshot = (versions: number[], config: ModelSnapshot["config"] = {}, configError?: string): ModelSnapshot => ({
   name: "m",
@@ -40,5 +40,15 @@ describe("resolveVersion: explicit version > label > default_version > latest", 
   it("lists the labels of a version", () => {
     expect(labelsOf(s, 10)).toEqual(["canary"]);
     expect(labelsOf(s, 2)).toEqual([]);
+  });
+});
+
+describe("routedVersions", () => {
+  const versions = (s: ModelSnapshot) => routedVersions(s).map((e) => e.version);
+  it("is the split's weighted versions, else the default, else the latest", () => {
+    expect(versions(snapshot([1, 2, 3], { traffic: { "1": 90, "2": 10, "3": 0 }, default_version: 3 }))).toEqual([1, 2]);
+    expect(versions(snapshot([1, 2, 3], { default_version: 2, labels: { canary: 3 } }))).toEqual([2]);
+    expect(versions(snapshot([1, 2, 3]))).toEqual([3]);
+    expect(versions(snapshot([1], { default_version: 7 }))).toEqual([]);
   });
 });
