@@ -4,7 +4,9 @@
  */
 import { Hono, type Context } from "hono";
 import type { AppEnv } from "../env";
-import { decodeInferRequest, encodeInferResponse } from "../tensor/kserve-json";
+import { decodeRawInput, frameBody, HEADER_LENGTH, splitBody } from "../tensor/kserve-binary";
+import { decodeInferRequest, encodeInferResponse, type KServeInferRequest } from "../tensor/kserve-json";
+import type { TensorSpec } from "../serving/loader";
 import { readJson } from "./body";
 import { parseModelName } from "../serving/names";
 import { mirrorToShadow } from "./shadow";
@@ -41,21 +43,47 @@ async function ready(c: C) {
   return c.json({ name: t.snapshot.name, ready: true });
 }
 
+/**
+ * Reads an inference request: JSON, or (with Inference-Header-Content-Length) a JSON header
+ * followed by binary tensors, or a raw body holding the single input's bytes (header length 0).
+ * Returns a decoder that runs once the model's inputs are known.
+ */
+async function readInferRequest(c: C): Promise<(inputs: readonly TensorSpec[]) => KServeInferRequest> {
+  const headerLength = c.req.header(HEADER_LENGTH);
+  if (headerLength === undefined) {
+    const request = decodeInferRequest(await readJson(c));
+    return () => request;
+  }
+  const split = splitBody(new Uint8Array(await c.req.arrayBuffer()), headerLength);
+  if (split.kind === "json") {
+    const request = decodeInferRequest(split.json, split.binary);
+    return () => request;
+  }
+  return (inputs) => ({ inputs: [decodeRawInput(split.bytes, inputs)], binaryOutput: () => false });
+}
+
 async function infer(c: C) {
   const t = await target(c);
-  const request = decodeInferRequest(await readJson(c));
-  const result = await c.var.service.infer(t, () => request);
+  const decode = await readInferRequest(c);
+  let request: KServeInferRequest | undefined;
+  const result = await c.var.service.infer(t, (inputs) => (request = decode(inputs)));
   const version = String(t.entry.version);
-  const body = encodeInferResponse({ modelName: t.snapshot.name, modelVersion: version, id: request.id }, result.outputs);
+  const { json, binaries } = encodeInferResponse({ modelName: t.snapshot.name, modelVersion: version, id: request!.id }, result.outputs, request!.binaryOutput);
   mirrorToShadow(c, t, result);
-  return c.json(body, 200, { [MODEL_VERSION_HEADER]: version });
+  if (binaries.length === 0) return c.json(json, 200, { [MODEL_VERSION_HEADER]: version });
+  const framed = frameBody(json, binaries);
+  return c.body(framed.body as Uint8Array<ArrayBuffer>, 200, {
+    "content-type": "application/octet-stream",
+    [HEADER_LENGTH]: String(framed.headerLength),
+    [MODEL_VERSION_HEADER]: version,
+  });
 }
 
 /** Routes under /v2. */
 export const kserveV2 = new Hono<AppEnv>()
   .get("/health/live", (c) => c.json({ live: true }))
   .get("/health/ready", (c) => c.json({ ready: true }))
-  .get("/", (c) => c.json({ name: SERVER_NAME, version: SERVER_VERSION, extensions: [] }))
+  .get("/", (c) => c.json({ name: SERVER_NAME, version: SERVER_VERSION, extensions: ["binary_tensor_data"] }))
   .get("/models/:model", metadata)
   .get("/models/:model/versions/:version", metadata)
   .get("/models/:model/ready", ready)

@@ -1,10 +1,13 @@
 /**
  * @module tensor/kserve-json: KServe V2 (Open Inference Protocol) JSON inference requests and
- * responses, to and from Tensors. Spec: kserve docs/predict-api/v2/rest_predict_v2.yaml.
+ * responses, to and from Tensors, including the binary tensor data extension's parameters
+ * (`binary_data_size`, `binary_data`, `binary_data_output`). Spec: kserve
+ * docs/predict-api/v2/rest_predict_v2.yaml; the extension: Triton's extension_binary_data.md.
  */
 import { z } from "zod";
 import { invalid } from "../errors";
 import { DATATYPES } from "./datatype";
+import { fromBinary, toBinary } from "./binary";
 import { flatten, fromJsonValues, toJsonValues, type Tensor } from "./tensor";
 import { zodMessage } from "./zod-message";
 
@@ -16,8 +19,12 @@ const RequestInput = z.object({
   datatype: z.enum(DATATYPES),
   parameters: Parameters.optional(),
   // Elements are checked by fromJsonValues: a zod walk over a large tensor would be slow.
-  data: z.custom<unknown>((v) => v !== undefined && v !== null, "data is required"),
+  // Absent when the input's bytes follow the JSON (parameters.binary_data_size).
+  data: z.unknown().optional(),
 });
+
+const BinarySize = z.number().int().min(0);
+const BinaryFlag = z.boolean();
 
 const RequestOutput = z.object({ name: z.string().min(1), parameters: Parameters.optional() });
 
@@ -35,23 +42,58 @@ export interface KServeInferRequest {
   inputs: Tensor[];
   /** Names of the outputs requested; undefined means all. */
   outputs?: string[];
+  /** Whether an output is to be returned as binary data (binary_data, else binary_data_output). */
+  binaryOutput: (name: string) => boolean;
 }
 
-/** Validates a parsed JSON body and decodes its tensors. */
-export function decodeInferRequest(body: unknown): KServeInferRequest {
+function parameter<T>(params: Record<string, unknown> | undefined, key: string, schema: z.ZodType<T>, where: string): T | undefined {
+  const value = params?.[key];
+  if (value === undefined) return undefined;
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw invalid(`${where} parameter '${key}' is invalid: ${parsed.error.issues[0]?.message ?? "wrong type"}`);
+  return parsed.data;
+}
+
+/**
+ * Validates a parsed JSON body and decodes its tensors. `binary` holds the bytes that followed
+ * the JSON (binary tensor data extension), consumed in input order by `binary_data_size`.
+ */
+export function decodeInferRequest(body: unknown, binary: Uint8Array = new Uint8Array(0)): KServeInferRequest {
   const parsed = InferRequestBody.safeParse(body);
   if (!parsed.success) throw invalid(zodMessage(parsed.error, "inference request"));
   const { id, parameters, inputs, outputs } = parsed.data;
   const seen = new Set<string>();
-  const tensors = inputs.map((input) => {
+  let offset = 0;
+  const tensors = inputs.map((input, i) => {
     if (seen.has(input.name)) throw invalid(`input '${input.name}' is given more than once`);
     seen.add(input.name);
-    return fromJsonValues(input.name, input.datatype, input.shape, flatten(input.data));
+    const size = parameter(input.parameters, "binary_data_size", BinarySize, `input '${input.name}'`);
+    if (size === undefined) {
+      if (input.data === undefined || input.data === null) throw invalid(`inference request field 'inputs[${i}].data': data is required`);
+      return fromJsonValues(input.name, input.datatype, input.shape, flatten(input.data));
+    }
+    if (input.data !== undefined) throw invalid(`input '${input.name}' has both data and binary_data_size; send one`);
+    if (offset + size > binary.byteLength) {
+      throw invalid(`input '${input.name}' declares binary_data_size ${size}, but only ${binary.byteLength - offset} bytes of binary data remain after the JSON`);
+    }
+    const tensor = fromBinary(input.name, input.datatype, input.shape, binary.subarray(offset, offset + size));
+    offset += size;
+    return tensor;
   });
+  if (offset !== binary.byteLength) {
+    throw invalid(`the body has ${binary.byteLength} bytes after the JSON header, but the inputs' binary_data_size add up to ${offset}`);
+  }
   const requested = outputs?.map((o) => o.name);
   if (requested && new Set(requested).size !== requested.length) throw invalid("an output is requested more than once");
-  return { id, parameters, inputs: tensors, outputs: requested };
+  const allBinary = parameter(parameters, "binary_data_output", BinaryFlag, "request") ?? false;
+  const perOutput = new Map<string, boolean>();
+  for (const o of outputs ?? []) {
+    const flag = parameter(o.parameters, "binary_data", BinaryFlag, `output '${o.name}'`);
+    if (flag !== undefined) perOutput.set(o.name, flag);
+  }
+  return { id, parameters, inputs: tensors, outputs: requested, binaryOutput: (name) => perOutput.get(name) ?? allBinary };
 }
+
 
 /** What a `$inference_response` says besides its outputs. */
 export interface KServeResponseHead {
@@ -60,12 +102,28 @@ export interface KServeResponseHead {
   id?: string;
 }
 
-/** Encodes a `$inference_response` with flat (row-major) data, as the spec's examples do. */
-export function encodeInferResponse(head: KServeResponseHead, outputs: readonly Tensor[]): object {
-  return {
+/**
+ * Encodes a `$inference_response` with flat (row-major) data, as the spec's examples do. Outputs
+ * for which `binary` is true carry `binary_data_size` instead of data; their bytes are returned
+ * in `binaries`, in output order, to follow the JSON.
+ */
+export function encodeInferResponse(
+  head: KServeResponseHead,
+  outputs: readonly Tensor[],
+  binary: (name: string) => boolean = () => false,
+): { json: object; binaries: Uint8Array[] } {
+  const binaries: Uint8Array[] = [];
+  const encoded = outputs.map((t) => {
+    if (!binary(t.name)) return { name: t.name, datatype: t.datatype, shape: t.shape, data: toJsonValues(t) };
+    const bytes = toBinary(t);
+    binaries.push(bytes);
+    return { name: t.name, datatype: t.datatype, shape: t.shape, parameters: { binary_data_size: bytes.byteLength } };
+  });
+  const json = {
     model_name: head.modelName,
     model_version: head.modelVersion,
     ...(head.id !== undefined ? { id: head.id } : {}),
-    outputs: outputs.map((t) => ({ name: t.name, datatype: t.datatype, shape: t.shape, data: toJsonValues(t) })),
+    outputs: encoded,
   };
+  return { json, binaries };
 }

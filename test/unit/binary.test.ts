@@ -1,0 +1,36 @@
+import { describe, expect, it } from "vitest";
+import { fromBinary, shapeFromByteCount, toBinary } from "../../src/tensor/binary";
+import { frameBody, splitBody } from "../../src/tensor/kserve-binary";
+
+describe("shapeFromByteCount", () => {
+  it("works out the one dynamic dimension, or checks a static shape", () => {
+    expect(shapeFromByteCount("x", "FP32", [-1, 4], 5 * 16)).toEqual([5, 4]);
+    expect(shapeFromByteCount("x", "FP32", [1, 3, -1, 2], 4 * 3 * 7 * 2)).toEqual([1, 3, 7, 2]);
+    expect(shapeFromByteCount("x", "UINT8", [2, 2], 4)).toEqual([2, 2]);
+    expect(() => shapeFromByteCount("x", "UINT8", [2, 2], 5)).toThrow("needs 4 bytes");
+    expect(() => shapeFromByteCount("x", "FP32", [-1, -1], 16)).toThrow("several dynamic");
+    expect(() => shapeFromByteCount("x", "BYTES", [-1], 16)).toThrow("BYTES");
+    expect(() => shapeFromByteCount("x", "FP32", [-1, 4], 0)).toThrow("whole number");
+  });
+});
+
+describe("binary tensors", () => {
+  it("round-trip, from unaligned offsets too", () => {
+    const raw = new Uint8Array(1 + 8);
+    new DataView(raw.buffer).setFloat32(1, 1.5, true);
+    new DataView(raw.buffer).setFloat32(5, -2, true);
+    const t = fromBinary("x", "FP32", [2], raw.subarray(1));
+    expect(Array.from(t.data as Float32Array)).toEqual([1.5, -2]);
+    expect(toBinary(t)).toEqual(raw.subarray(1));
+    const s = fromBinary("s", "BYTES", [2], toBinary({ name: "s", datatype: "BYTES", shape: [2], data: ["a", "✓"] }));
+    expect(s.data).toEqual(["a", "✓"]);
+  });
+
+  it("frame and split a body", () => {
+    const { body, headerLength } = frameBody({ a: 1 }, [new Uint8Array([1, 2]), new Uint8Array([3])]);
+    const split = splitBody(body, String(headerLength));
+    expect(split).toMatchObject({ kind: "json", json: { a: 1 } });
+    expect(split.kind === "json" && Array.from(split.binary)).toEqual([1, 2, 3]);
+    expect(splitBody(body, "0")).toMatchObject({ kind: "raw" });
+  });
+});
