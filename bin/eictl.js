@@ -27,6 +27,7 @@ Models
   split <model> <version>=<weight> ...     split unlabelled traffic (weights sum to 100); 'split <model> off' clears it
   label <model> <label>=<version> ...      set labels ('<label>=' removes one)
   shadow <model> <version> <percent>       mirror a share of traffic to a version; 'shadow <model> off' stops
+  batching <model> <max_batch> <delay_ms>  join concurrent requests into one run; 'batching <model> off' stops
 
 Tenants and keys
   tenant put <tenant> --rpm N [--burst N] [--quota N] [--models a,b]
@@ -285,6 +286,15 @@ async function run(args) {
         else {
           need(3, "shadow <model> <version> <percent>");
           c.shadow = { version: int(arg(1), "version"), percent: Number(arg(2)) };
+        }
+      });
+    case "batching":
+      need(2, "batching <model> <max_batch_size> <max_queue_delay_ms> | batching <model> off");
+      return editConfig(arg(0), (c) => {
+        if (arg(1) === "off") delete c.dynamic_batching;
+        else {
+          need(3, "batching <model> <max_batch_size> <max_queue_delay_ms>");
+          c.dynamic_batching = { max_batch_size: int(arg(1), "max_batch_size"), max_queue_delay_ms: Number(arg(2)) };
         }
       });
     case "tenant": {

@@ -37,6 +37,7 @@ function versionView(c: C, snapshot: ModelSnapshot, v: VersionEntry) {
     isolate_state: state?.state ?? "not_loaded",
     ...(state?.error ? { load_error: state.error } : {}),
     ...(state?.load ? { load: state.load } : {}),
+    ...(c.var.service.batchStats(snapshot.name, v) ? { batching: c.var.service.batchStats(snapshot.name, v) } : {}),
   };
 }
 

@@ -24,6 +24,14 @@ export const ModelConfigSchema = z.object({
     })
     .strict()
     .optional(),
+  /** Joins concurrent requests into one run along the batch (first) dimension. */
+  dynamic_batching: z
+    .object({
+      max_batch_size: z.number().int().min(1).max(4096),
+      max_queue_delay_ms: z.number().min(0).max(1000),
+    })
+    .strict()
+    .optional(),
 });
 export type ModelConfig = z.infer<typeof ModelConfigSchema>;
 

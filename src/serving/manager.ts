@@ -127,6 +127,11 @@ export class ModelManager {
     this.enforceBudget();
   }
 
+  /** The loaded session for `key`, without leasing it (for status only: never run it). */
+  peek(key: SessionKey): LoadedSession | undefined {
+    return this.entries.get(id(key))?.session;
+  }
+
   /** True when `key`'s session is loaded and cached. */
   isReady(key: SessionKey): boolean {
     return this.entries.get(id(key))?.session !== undefined;

@@ -5,6 +5,7 @@
  * loaded before it is written, so traffic never moves to a version that cannot serve.
  */
 import { ServingError, invalid, notFound } from "../errors";
+import { batchable } from "./batcher";
 import { checkConfigVersions, referencedVersions, type ModelConfig } from "./config";
 import { loadSession, OrtError } from "./loader";
 import { hex, type PutVersionResult, type Signature, type VersionEntry } from "./repository";
@@ -111,11 +112,18 @@ export async function putConfig(service: ModelService, model: string, config: Mo
   if (config.default_version === undefined && !config.traffic) serving.add(snapshot.versions.at(-1)!.version);
   for (const version of serving) {
     const entry = snapshot.versions.find((v) => v.version === version)!;
+    let signature;
     try {
-      await service.warm(model, entry);
+      signature = await service.warm(model, entry);
     } catch (e) {
       const reason = e instanceof ServingError && e.cause instanceof OrtError ? e.cause.message : e instanceof Error ? e.message : String(e);
       throw new ServingError("conflict", `config refused, the old one keeps serving: version ${version} cannot be loaded: ${reason}`);
+    }
+    if (config.dynamic_batching && !batchable(signature.inputs, signature.outputs)) {
+      const fixed = [...signature.inputs, ...signature.outputs].find((s) => s.shape[0] !== -1)!;
+      throw invalid(
+        `config refused, the old one keeps serving: dynamic_batching needs every input and output of version ${version} to have a dynamic first (batch) dimension, and '${fixed.name}' has shape [${fixed.shape.join(",")}]`,
+      );
     }
   }
   if (!(await service.models.putConfig(model, config, stored.etag))) {

@@ -10,6 +10,7 @@ import { ModelManager, type EntryStatus, type Lease, type SessionKey } from "./m
 import { BytesCache, type BytesSource } from "./bytes-cache";
 import { ModelRepository, type ModelSnapshot, type VersionEntry } from "./repository";
 import { resolveVersion, routedVersions, type VersionSelector } from "./router";
+import { Batcher, batchable, type BatchingOptions } from "./batcher";
 import { checkInputs, selectOutputs } from "./signature";
 import { TtlCache } from "../ttl-cache";
 
@@ -58,6 +59,18 @@ const lastRouted = new Map<string, number>();
  * availability-preserving policy. Requests naming a version or label use the newest listing.
  */
 const routing = new Map<string, ModelSnapshot>();
+/** Each session's batcher, for models whose config asks for dynamic batching. */
+const batchers = new WeakMap<LoadedSession, Batcher>();
+
+function batcherFor(session: LoadedSession, options: BatchingOptions): Batcher {
+  let batcher = batchers.get(session);
+  if (!batcher || batcher.options.max_batch_size !== options.max_batch_size || batcher.options.max_queue_delay_ms !== options.max_queue_delay_ms) {
+    batcher = new Batcher((feeds, fetches) => session.run(feeds, fetches), { ...options });
+    batchers.set(session, batcher);
+  }
+  return batcher;
+}
+
 /** Routing moves being warmed in the background, so each is started once. */
 const warming = new Set<string>();
 const manager = new ModelManager({
@@ -260,7 +273,12 @@ export class ModelService {
       const fetched = selectOutputs(lease.session.outputs, request.outputs);
       try {
         const started = performance.now();
-        const outputs = await lease.session.run(request.inputs, fetched);
+        const batching = target.snapshot.config.dynamic_batching;
+        const { session } = lease;
+        const outputs =
+          batching && batchable(session.inputs, session.outputs)
+            ? await batcherFor(session, batching).submit(request.inputs, fetched)
+            : await session.run(request.inputs, fetched);
         return { outputs, inputs: request.inputs, fetched, runMs: performance.now() - started };
       } catch (e) {
         if (!(e instanceof OrtError)) throw e;
@@ -306,8 +324,16 @@ export class ModelService {
   }
 
   /** Loads a version into this isolate (if it is not already), reporting ORT's reason if it cannot. */
-  async warm(model: string, entry: VersionEntry): Promise<void> {
-    (await this.leaseEntry(model, entry)).release();
+  async warm(model: string, entry: VersionEntry): Promise<{ inputs: readonly TensorSpec[]; outputs: readonly TensorSpec[] }> {
+    const lease = await this.leaseEntry(model, entry);
+    lease.release();
+    return { inputs: lease.session.inputs, outputs: lease.session.outputs };
+  }
+
+  /** This isolate's batching counters for a session, when it has a batcher. */
+  batchStats(model: string, entry: VersionEntry): Batcher["stats"] | undefined {
+    const lease = manager.peek({ model, version: entry.version, etag: entry.etag });
+    return lease ? batchers.get(lease)?.stats : undefined;
   }
 
   /** Hands a session validated by a publish to this isolate's cache. */

@@ -1,0 +1,183 @@
+/**
+ * @module serving/batcher: dynamic batching (Triton's dynamic batcher, TF Serving's batching).
+ * Requests for one session that arrive together are concatenated along their first (batch)
+ * dimension into one run and the outputs split back. Only requests that fit together are joined:
+ * the same outputs, datatypes and shapes beyond the batch dimension. A request joins only after it
+ * passed validation, and if a joined run fails each request is run alone, so one bad request never
+ * spoils the others'.
+ */
+import type { TensorData } from "../tensor/datatype";
+import type { Tensor } from "../tensor/tensor";
+import type { TensorSpec } from "./loader";
+
+/** A model's batching settings (config.json `dynamic_batching`). */
+export interface BatchingOptions {
+  /** Most rows (first-dimension entries) in one run. */
+  max_batch_size: number;
+  /** Longest a request waits for others to join it, milliseconds. */
+  max_queue_delay_ms: number;
+}
+
+/** Whether a model can be batched: every input and output has a dynamic first dimension. */
+export function batchable(inputs: readonly TensorSpec[], outputs: readonly TensorSpec[]): boolean {
+  return [...inputs, ...outputs].every((s) => s.shape.length >= 1 && s.shape[0] === -1);
+}
+
+type Run = (feeds: readonly Tensor[], fetches: readonly string[]) => Promise<Tensor[]>;
+
+interface Item {
+  inputs: readonly Tensor[];
+  rows: number;
+}
+
+/**
+ * Requests waiting to run together. The request that opened the group leads it: it waits (its
+ * own timer), runs the joined batch in its own request context and settles `done`, which the
+ * others await. Timers, runs and settlements all stay in the leader's context, the pattern
+ * workerd supports for sharing work between requests (a promise one request creates and settles,
+ * others await).
+ */
+interface Group {
+  key: string;
+  fetches: readonly string[];
+  items: Item[];
+  rows: number;
+  closed: boolean;
+  /** Per item: its outputs, or the error its own run gave. */
+  done: Promise<(Tensor[] | { error: unknown })[]>;
+}
+
+/** Counters, for tests and benchmarks. */
+export interface BatcherStats {
+  runs: number;
+  requests: number;
+  largestBatch: number;
+}
+
+/** Batches the runs of one session. */
+export class Batcher {
+  private readonly open = new Map<string, Group>();
+  readonly stats: BatcherStats = { runs: 0, requests: 0, largestBatch: 0 };
+
+  constructor(
+    private readonly run: Run,
+    readonly options: BatchingOptions,
+  ) {}
+
+  /** Runs `inputs` (already validated), joined with whatever compatible requests arrive meanwhile. */
+  async submit(inputs: readonly Tensor[], fetches: readonly string[]): Promise<Tensor[]> {
+    const rows = inputs[0]?.shape[0] ?? 0;
+    const fits = rows > 0 && rows <= this.options.max_batch_size && inputs.every((t) => t.shape.length >= 1 && t.shape[0] === rows);
+    if (!fits) return this.alone(inputs, fetches);
+    const key = `${fetches.join("\u0000")}\u0001${inputs
+      .map((t) => `${t.name}:${t.datatype}:${t.shape.slice(1).join(",")}`)
+      .sort()
+      .join("\u0000")}`;
+    const existing = this.open.get(key);
+    if (existing && !existing.closed && existing.rows + rows <= this.options.max_batch_size) {
+      const index = existing.items.push({ inputs, rows }) - 1;
+      existing.rows += rows;
+      // A full group takes no one else; its leader still runs it when its timer fires (waking the
+      // leader from this request would settle a promise across requests, which workerd refuses).
+      if (existing.rows >= this.options.max_batch_size) this.close(existing);
+      return unwrap((await existing.done)[index]!);
+    }
+    if (existing) this.close(existing);
+    return this.lead(key, inputs, rows, fetches);
+  }
+
+  /** Opens a group, waits for others to join, runs them all, and hands out their rows. */
+  private async lead(key: string, inputs: readonly Tensor[], rows: number, fetches: readonly string[]): Promise<Tensor[]> {
+    let settle!: (results: (Tensor[] | { error: unknown })[]) => void;
+    const group: Group = {
+      key, fetches, items: [{ inputs, rows }], rows, closed: false,
+      done: new Promise((resolve) => (settle = resolve)),
+    };
+    this.open.set(key, group);
+    if (rows >= this.options.max_batch_size) this.close(group);
+    else await new Promise<void>((resolve) => setTimeout(resolve, this.options.max_queue_delay_ms));
+    this.close(group);
+    const results = await this.execute(group);
+    settle(results);
+    return unwrap(results[0]!);
+  }
+
+  private close(group: Group): void {
+    if (group.closed) return;
+    group.closed = true;
+    if (this.open.get(group.key) === group) this.open.delete(group.key);
+  }
+
+  private async alone(inputs: readonly Tensor[], fetches: readonly string[]): Promise<Tensor[]> {
+    this.count(1);
+    return this.run(inputs, fetches);
+  }
+
+  private count(requests: number): void {
+    this.stats.runs++;
+    this.stats.requests += requests;
+    this.stats.largestBatch = Math.max(this.stats.largestBatch, requests);
+  }
+
+  private async execute(group: Group): Promise<(Tensor[] | { error: unknown })[]> {
+    const { items, fetches } = group;
+    const each = async () => {
+      const out: (Tensor[] | { error: unknown })[] = [];
+      for (const item of items) out.push(await this.alone(item.inputs, fetches).catch((error: unknown) => ({ error })));
+      return out;
+    };
+    if (items.length === 1) return each();
+    let outputs: Tensor[] | undefined;
+    try {
+      this.count(items.length);
+      outputs = await this.run(concatInputs(items.map((i) => i.inputs)), fetches);
+      if (!outputs.every((t) => t.shape[0] === group.rows)) outputs = undefined;
+    } catch {
+      outputs = undefined;
+    }
+    // The joined run failed (or did not keep the batch dimension): each request on its own.
+    if (!outputs) return each();
+    let row = 0;
+    return items.map((item) => {
+      const slice = outputs.map((t) => sliceRows(t, row, item.rows));
+      row += item.rows;
+      return slice;
+    });
+  }
+}
+
+function unwrap(result: Tensor[] | { error: unknown }): Tensor[] {
+  if (Array.isArray(result)) return result;
+  throw result.error;
+}
+
+/** Concatenates each input across requests along the first dimension (inputs matched by name). */
+function concatInputs(requests: readonly (readonly Tensor[])[]): Tensor[] {
+  const first = requests[0]!;
+  return first.map((t) => {
+    const parts = requests.map((r) => r.find((x) => x.name === t.name)!);
+    const rows = parts.reduce((n, p) => n + p.shape[0]!, 0);
+    return { name: t.name, datatype: t.datatype, shape: [rows, ...t.shape.slice(1)], data: concatData(parts.map((p) => p.data)) };
+  });
+}
+
+function concatData(parts: readonly TensorData[]): TensorData {
+  if (Array.isArray(parts[0])) return (parts as string[][]).flat();
+  const typed = parts as Exclude<TensorData, string[]>[];
+  const total = typed.reduce((n, p) => n + p.length, 0);
+  const Ctor = typed[0]!.constructor as new (n: number) => Exclude<TensorData, string[]>;
+  const out = new Ctor(total);
+  let at = 0;
+  for (const p of typed) {
+    (out as unknown as { set(a: ArrayLike<number | bigint>, at: number): void }).set(p as ArrayLike<number | bigint>, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/** Rows [start, start + count) of a tensor, as a copy. */
+function sliceRows(t: Tensor, start: number, count: number): Tensor {
+  const perRow = t.shape.slice(1).reduce((n, d) => n * d, 1);
+  const data = t.data.slice(start * perRow, (start + count) * perRow) as TensorData;
+  return { name: t.name, datatype: t.datatype, shape: [count, ...t.shape.slice(1)], data };
+}

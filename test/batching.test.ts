@@ -1,0 +1,66 @@
+/** Dynamic batching: concurrent requests joined into one run, each answer still its own. */
+import { beforeAll, describe, expect, it } from "vitest";
+import { adminCall, expectMatchesReference, json, post, reference, setup, uploadFixture, type JsonTensor } from "./support/helpers";
+import { prng } from "./support/inputs";
+
+beforeAll(setup);
+
+const IRIS = "iris/1/model.onnx";
+
+/** `rows` random but plausible Iris rows, different for each seed. */
+function rowsOf(seed: number, rows: number): JsonTensor {
+  const rand = prng(seed);
+  const data = Array.from({ length: rows * 4 }, (_, i) => Math.fround([5.8, 3.0, 3.8, 1.2][i % 4]! + (rand() - 0.5) * 2));
+  return { name: "features", datatype: "FP32", shape: [rows, 4], data };
+}
+
+interface VersionView { version: number; batching?: { runs: number; requests: number; largestBatch: number } }
+const batchingOf = async (model: string) => (await json<{ versions: VersionView[] }>(await adminCall("GET", `/models/${model}`))).versions[0]!.batching;
+
+describe("dynamic batching", () => {
+  it("joins concurrent requests into fewer runs and gives each its own rows back", async () => {
+    await uploadFixture("iris-b", 1, IRIS);
+    await json(await adminCall("PUT", "/models/iris-b/config", { dynamic_batching: { max_batch_size: 64, max_queue_delay_ms: 5 } }));
+    const requests = Array.from({ length: 24 }, (_, i) => rowsOf(i, 1 + (i % 3)));
+    const responses = await Promise.all(requests.map((input) => post("/v2/models/iris-b/infer", { inputs: [input] })));
+    for (const [i, res] of responses.entries()) {
+      const body = await json<{ outputs: JsonTensor[] }>(res);
+      expectMatchesReference(body.outputs, await reference(IRIS, [requests[i]!]));
+    }
+    const stats = (await batchingOf("iris-b"))!;
+    expect(stats.requests).toBe(24);
+    expect(stats.runs).toBeLessThan(24);
+    expect(stats.largestBatch).toBeGreaterThan(1);
+  });
+
+  it("never lets a bad request spoil the batch, and keeps different output sets apart", async () => {
+    await uploadFixture("iris-c", 1, IRIS);
+    await json(await adminCall("PUT", "/models/iris-c/config", { dynamic_batching: { max_batch_size: 4, max_queue_delay_ms: 20 } }));
+    const good = Array.from({ length: 9 }, (_, i) => rowsOf(100 + i, 1 + (i % 2)));
+    const labelsOnly = rowsOf(7, 2);
+    const results = await Promise.all([
+      ...good.map((input) => post("/v2/models/iris-c/infer", { inputs: [input] })),
+      post("/v2/models/iris-c/infer", { inputs: [{ name: "features", datatype: "FP32", shape: [1, 3], data: [1, 2, 3] }] }),
+      post("/v2/models/iris-c/infer", { inputs: [labelsOnly], outputs: [{ name: "label" }] }),
+      post("/v1/models/iris-c:predict", { instances: [[5.1, 3.5, 1.4, 0.2]] }),
+    ]);
+    for (const [i, input] of good.entries()) {
+      expectMatchesReference((await json<{ outputs: JsonTensor[] }>(results[i]!)).outputs, await reference(IRIS, [input]));
+    }
+    expect((await json<{ error: string }>(results[9]!, 400)).error).toContain("shape [1,3]");
+    const labels = await json<{ outputs: JsonTensor[] }>(results[10]!);
+    expectMatchesReference(labels.outputs, await reference(IRIS, [labelsOnly], ["label"]));
+    expect((await json<{ predictions: unknown[] }>(results[11]!)).predictions).toHaveLength(1);
+    const stats = (await batchingOf("iris-c"))!;
+    expect(stats.largestBatch).toBeLessThanOrEqual(4);
+  });
+
+  it("is refused for a model without a batch dimension everywhere", async () => {
+    await uploadFixture("vad-b", 1, "silero-vad/1/model.onnx");
+    const res = await adminCall("PUT", "/models/vad-b/config", { dynamic_batching: { max_batch_size: 8, max_queue_delay_ms: 2 } });
+    const body = await json<{ error: string }>(res, 400);
+    expect(body.error).toContain("dynamic first (batch) dimension");
+    const bad = await adminCall("PUT", "/models/vad-b/config", { dynamic_batching: { max_batch_size: 0, max_queue_delay_ms: 2 } });
+    expect(bad.status).toBe(400);
+  });
+});
