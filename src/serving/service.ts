@@ -5,7 +5,7 @@
  */
 import { invalid, notFound, ServingError } from "../errors";
 import type { Tensor } from "../tensor/tensor";
-import { loadSession, OrtError, type LoadedSession, type TensorSpec } from "./loader";
+import { loadSession, OrtError, wasmHeapBytes, type LoadedSession, type TensorSpec } from "./loader";
 import { ModelManager, type EntryStatus, type Lease, type SessionKey } from "./manager";
 import { BytesCache, type BytesSource } from "./bytes-cache";
 import { ModelRepository, type ModelSnapshot, type VersionEntry } from "./repository";
@@ -334,6 +334,16 @@ export class ModelService {
   batchStats(model: string, entry: VersionEntry): Batcher["stats"] | undefined {
     const lease = manager.peek({ model, version: entry.version, etag: entry.etag });
     return lease ? batchers.get(lease)?.stats : undefined;
+  }
+
+  /** This isolate's memory: ORT's heap, the sessions' estimated bytes and budget, every session. */
+  isolate() {
+    return {
+      wasm_heap_bytes: wasmHeapBytes(),
+      sessions_estimated_bytes: manager.usedBytes,
+      sessions_budget_bytes: this.settings.maxSessionBytes,
+      sessions: manager.status(),
+    };
   }
 
   /** Hands a session validated by a publish to this isolate's cache. */

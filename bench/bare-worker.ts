@@ -1,0 +1,63 @@
+/**
+ * The bare Worker the benchmarks compare the service with: it only runs the same onnxruntime-web
+ * session, through the same loader, with none of the service around it (no auth, rate limit,
+ * routing, repository or codec). Model bytes arrive by PUT from the benchmark (never bundled).
+ *
+ *   PUT  /load/{name}?tuning={json}   body: the ONNX file  → the signature and ORT's heap bytes
+ *   POST /run/{name}?n=K              body: the inputs' raw bytes, in input order; X-Shapes: [[...], ...]
+ *                                     → the outputs' raw bytes, after running K times (default 1)
+ *   GET  /heap                        → ORT's heap bytes
+ */
+import { loadSession, wasmHeapBytes, type LoadedSession, type SessionTuning } from "../src/serving/loader";
+import { fromBinary, toBinary } from "../src/tensor/binary";
+import { datatypeInfo } from "../src/tensor/datatype";
+import { elementCount, type Tensor } from "../src/tensor/tensor";
+
+const sessions = new Map<string, LoadedSession>();
+
+async function load(name: string, request: Request, url: URL): Promise<Response> {
+  const tuning = JSON.parse(url.searchParams.get("tuning") ?? "{}") as SessionTuning;
+  await sessions.get(name)?.release();
+  sessions.delete(name);
+  const session = await loadSession(new Uint8Array(await request.arrayBuffer()), tuning);
+  sessions.set(name, session);
+  return Response.json({ inputs: session.inputs, outputs: session.outputs, wasm_heap_bytes: wasmHeapBytes() });
+}
+
+async function run(name: string, request: Request, url: URL): Promise<Response> {
+  const session = sessions.get(name);
+  if (!session) return new Response(`no session ${name}`, { status: 404 });
+  const shapes = JSON.parse(request.headers.get("x-shapes") ?? "[]") as number[][];
+  const body = new Uint8Array(await request.arrayBuffer());
+  let at = 0;
+  const feeds: Tensor[] = session.inputs.map((spec, i) => {
+    const shape = shapes[i]!;
+    const size = elementCount(shape) * datatypeInfo(spec.datatype).size;
+    const t = fromBinary(spec.name, spec.datatype, shape, body.subarray(at, at + size));
+    at += size;
+    return t;
+  });
+  const fetches = session.outputs.map((o) => o.name);
+  const n = Number(url.searchParams.get("n") ?? 1);
+  let outputs: Tensor[] = [];
+  for (let i = 0; i < n; i++) outputs = await session.run(feeds, fetches);
+  const parts = outputs.map(toBinary);
+  const out = new Uint8Array(parts.reduce((s, p) => s + p.byteLength, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.byteLength;
+  }
+  return new Response(out, { headers: { "content-type": "application/octet-stream" } });
+}
+
+export default {
+  async fetch(request: Request): Promise<Response> {
+    const url = new URL(request.url);
+    const [, action, name = ""] = url.pathname.split("/");
+    if (action === "load" && request.method === "PUT") return load(name, request, url);
+    if (action === "run" && request.method === "POST") return run(name, request, url);
+    if (action === "heap") return Response.json({ wasm_heap_bytes: wasmHeapBytes() });
+    return new Response("not found", { status: 404 });
+  },
+};

@@ -1,0 +1,84 @@
+/** The benchmark's models and inputs: deterministic, in JSON (KServe) and raw binary form. */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { root } from "./workers.ts";
+
+export interface Input {
+  name: string;
+  datatype: "FP32" | "INT64";
+  shape: number[];
+  data: number[];
+}
+
+export interface Case {
+  model: string;
+  file: string;
+  what: string;
+  inputs: Input[];
+  /** Loop length for the per-inference measurement. */
+  loop: number;
+}
+
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const floats = (n: number, seed: number, scale = 1) => {
+  const r = prng(seed);
+  return Array.from({ length: n }, () => Math.fround((r() * 2 - 1) * scale));
+};
+
+export const CASES: Case[] = [
+  {
+    model: "iris", file: "models/iris/1/model.onnx", what: "softmax regression, 664 B", loop: 200,
+    inputs: [{ name: "features", datatype: "FP32", shape: [1, 4], data: [5.1, 3.5, 1.4, 0.2] }],
+  },
+  {
+    model: "silero-vad", file: "node_modules/@ricky0123/vad-web/dist/silero_vad_v5.onnx", what: "Silero VAD v5 (pretrained), 2.3 MB", loop: 50,
+    inputs: [
+      { name: "input", datatype: "FP32", shape: [1, 512], data: floats(512, 1, 0.3) },
+      { name: "state", datatype: "FP32", shape: [2, 1, 128], data: new Array(256).fill(0) },
+      { name: "sr", datatype: "INT64", shape: [], data: [16000] },
+    ],
+  },
+  {
+    model: "cnn", file: "models/cnn/1/model.onnx", what: "small CNN, 1×3×224×224 input, 22 KB", loop: 20,
+    inputs: [{ name: "image", datatype: "FP32", shape: [1, 3, 224, 224], data: floats(3 * 224 * 224, 2) }],
+  },
+];
+
+export const modelBytes = (c: Case) => readFileSync(join(root, c.file));
+
+/** Little-endian bytes of one input. */
+export function rawInput(i: Input): Buffer {
+  if (i.datatype === "INT64") {
+    const b = Buffer.alloc(8 * i.data.length);
+    i.data.forEach((v, k) => b.writeBigInt64LE(BigInt(v), k * 8));
+    return b;
+  }
+  return Buffer.from(Float32Array.from(i.data).buffer);
+}
+
+/** The inputs' bytes, concatenated in input order. */
+export const rawInputs = (c: Case) => Buffer.concat(c.inputs.map(rawInput));
+
+/** A KServe JSON inference request. */
+export const jsonBody = (c: Case) => Buffer.from(JSON.stringify({ inputs: c.inputs }));
+
+/** A KServe binary inference request (binary inputs, binary outputs) and its header length. */
+export function binaryBody(c: Case): { body: Buffer; headerLength: number } {
+  const header = Buffer.from(
+    JSON.stringify({
+      parameters: { binary_data_output: true },
+      inputs: c.inputs.map((i) => ({ name: i.name, datatype: i.datatype, shape: i.shape, parameters: { binary_data_size: rawInput(i).length } })),
+    }),
+  );
+  return { body: Buffer.concat([header, rawInputs(c)]), headerLength: header.length };
+}

@@ -1,0 +1,274 @@
+/**
+ * `npm run bench [section ...]`: starts the service and a bare Worker with `wrangler dev`, drives
+ * them with autocannon, and prints (and writes to bench/results/) what each section measures.
+ * Every figure that is compared is compared with a baseline measured in the same run.
+ *
+ * Sections (all by default): overhead, json-binary, batching, native, levers, heap, cold-start.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import autocannon from "autocannon";
+import * as ortNode from "onnxruntime-node";
+import { binaryBody, CASES, jsonBody, modelBytes, rawInputs, type Case } from "./cases.ts";
+import { root, startBare, startService, type Running } from "./workers.ts";
+
+const SECTIONS = ["overhead", "json-binary", "batching", "native", "levers", "heap", "cold-start"] as const;
+type Section = (typeof SECTIONS)[number];
+const asked = process.argv.slice(2).filter((a) => !a.startsWith("-"));
+for (const a of asked) if (!SECTIONS.includes(a as Section)) throw new Error(`unknown section '${a}'; sections: ${SECTIONS.join(", ")}`);
+const want = (s: Section) => asked.length === 0 || asked.includes(s);
+const DURATION = Number(process.env.BENCH_SECONDS ?? 5);
+
+const TOKEN = "eia_bench_token";
+const SERVICE_PORT = 8801;
+const BARE_PORT = 8802;
+const results: Record<string, unknown> = { at: new Date().toISOString(), duration_seconds: DURATION };
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const round = (x: number, d = 2) => Number(x.toFixed(d));
+
+interface Load { rps: number; p50: number; p99: number; errors: number; non2xx: number }
+
+/** Drives `url` for DURATION seconds after a one-second warm-up; throughput and latency percentiles. */
+async function drive(url: string, opts: { body?: Buffer; headers: Record<string, string>; connections: number; seconds?: number }): Promise<Load> {
+  const method = opts.body ? "POST" : "GET";
+  await autocannon({ url, method, body: opts.body, headers: opts.headers, connections: opts.connections, duration: 1 });
+  const r = await autocannon({ url, method, body: opts.body, headers: opts.headers, connections: opts.connections, duration: opts.seconds ?? DURATION });
+  return { rps: round(r.requests.average, 1), p50: r.latency.p50, p99: r.latency.p99, errors: r.errors, non2xx: r.non2xx };
+}
+
+async function admin(svc: Running, method: string, path: string, body?: BodyInit, type = "application/json") {
+  const res = await fetch(`${svc.url}/admin${path}`, { method, headers: { authorization: `Bearer ${TOKEN}`, "content-type": type }, body });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+  return JSON.parse(text);
+}
+
+async function prepareService(svc: Running): Promise<string> {
+  for (const c of CASES) await admin(svc, "PUT", `/models/${c.model}/versions/1`, modelBytes(c), "application/octet-stream");
+  await admin(svc, "PUT", "/tenants/bench", JSON.stringify({ requests_per_minute: 1_000_000, burst: 1_000_000 }));
+  return (await admin(svc, "POST", "/tenants/bench/keys", "{}")).key as string;
+}
+
+const shapesHeader = (c: Case) => JSON.stringify(c.inputs.map((i) => i.shape));
+
+async function bareLoad(bare: Running, c: Case, tuning: object = {}) {
+  const res = await fetch(`${bare.url}/load/${c.model}?tuning=${encodeURIComponent(JSON.stringify(tuning))}`, { method: "PUT", body: modelBytes(c) });
+  if (!res.ok) throw new Error(`bare load ${c.model}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as { wasm_heap_bytes: number };
+}
+
+async function bareRun(bare: Running, c: Case, n = 1): Promise<number> {
+  const started = performance.now();
+  const res = await fetch(`${bare.url}/run/${c.model}?n=${n}`, { method: "POST", headers: { "x-shapes": shapesHeader(c) }, body: rawInputs(c) });
+  await res.arrayBuffer();
+  if (!res.ok) throw new Error(`bare run ${c.model}: ${res.status}`);
+  return performance.now() - started;
+}
+
+/** Per-inference time inside the Worker: (time of K runs − time of 1 run) / (K − 1), median of 5. */
+async function perInference(bare: Running, c: Case): Promise<number> {
+  await bareRun(bare, c, 3);
+  const samples: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const one = await bareRun(bare, c, 1);
+    const many = await bareRun(bare, c, c.loop);
+    samples.push((many - one) / (c.loop - 1));
+  }
+  return median(samples);
+}
+
+/** Per-inference time in native onnxruntime-node on one thread, same file and inputs. */
+async function nativePerInference(c: Case): Promise<number> {
+  const session = await ortNode.InferenceSession.create(join(root, c.file), { intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: "all" });
+  const feeds = Object.fromEntries(
+    c.inputs.map((i) => [i.name, i.datatype === "INT64" ? new ortNode.Tensor("int64", BigInt64Array.from(i.data.map(BigInt)), i.shape) : new ortNode.Tensor("float32", Float32Array.from(i.data), i.shape)]),
+  );
+  for (let i = 0; i < 5; i++) await session.run(feeds);
+  const samples: number[] = [];
+  for (let r = 0; r < 5; r++) {
+    const started = performance.now();
+    for (let i = 0; i < c.loop; i++) await session.run(feeds);
+    samples.push((performance.now() - started) / c.loop);
+  }
+  await session.release();
+  return median(samples);
+}
+
+function table(title: string, rows: Record<string, unknown>[]): void {
+  console.log(`\n## ${title}`);
+  console.table(rows);
+}
+
+const state = mkdtempSync(join(tmpdir(), "edge-inference-bench-"));
+let service: Running | undefined;
+let bare: Running | undefined;
+try {
+  console.log(`bench: starting the service and the bare Worker (state in ${state}) ...`);
+  [service, bare] = await Promise.all([startService(state, SERVICE_PORT, TOKEN), startBare(BARE_PORT)]);
+  const key = await prepareService(service);
+  const auth = { authorization: `Bearer ${key}` };
+  const inferUrl = (c: Case) => `${service!.url}/v2/models/${c.model}/versions/1/infer`;
+
+  if (want("heap")) {
+    // First, while the bare Worker's isolate is fresh: ORT's heap as each model is loaded.
+    const before = ((await (await fetch(`${bare.url}/heap`)).json()) as { wasm_heap_bytes: number | null }).wasm_heap_bytes;
+    const rows = [];
+    for (const c of CASES) {
+      const { wasm_heap_bytes } = await bareLoad(bare, c);
+      rows.push({ model: c.model, file_bytes: modelBytes(c).length, wasm_heap_mib_after_load: round(wasm_heap_bytes / 2 ** 20, 1) });
+    }
+    results.heap = { before_any_model: before, rows };
+    table("WASM heap after loading each model in turn (one isolate; 128 MB budget for everything)", rows);
+  }
+
+  for (const c of CASES) await bareLoad(bare, c);
+
+  if (want("overhead")) {
+    const rows = [];
+    for (const c of CASES) {
+      const bin = binaryBody(c);
+      const bareLoadResult = await drive(`${bare.url}/run/${c.model}`, { body: rawInputs(c), headers: { "x-shapes": shapesHeader(c) }, connections: 4 });
+      const full = await drive(inferUrl(c), { body: bin.body, headers: { ...auth, "content-type": "application/octet-stream", "Inference-Header-Content-Length": String(bin.headerLength) }, connections: 4 });
+      rows.push({
+        model: c.model, "bare req/s": bareLoadResult.rps, "service req/s": full.rps, "service/bare": round(full.rps / bareLoadResult.rps, 3),
+        "bare p50/p99 ms": `${bareLoadResult.p50}/${bareLoadResult.p99}`, "service p50/p99 ms": `${full.p50}/${full.p99}`,
+        errors: full.errors + full.non2xx + bareLoadResult.errors + bareLoadResult.non2xx,
+      });
+    }
+    results.overhead = rows;
+    table("Overhead: full service (auth, rate limit, routing, binary codec) against the bare Worker, 4 connections", rows);
+    // Where the overhead goes: the same Worker's cheapest route, then one that passes auth and the
+    // tenant's Durable Object (one RPC per request), against the bare Worker's cheapest.
+    const floor = await drive(`${bare.url}/heap`, { headers: {}, connections: 4 });
+    const health = await drive(`${service.url}/v2/health/live`, { headers: {}, connections: 4 });
+    const keyed = await drive(`${service.url}/v2`, { headers: auth, connections: 4 });
+    const parts = [
+      { route: "bare Worker GET /heap (HTTP floor)", "req/s": floor.rps, "relative": 1, p50: floor.p50 },
+      { route: "service GET /v2/health/live (no key)", "req/s": health.rps, "relative": round(health.rps / floor.rps, 3), p50: health.p50 },
+      { route: "service GET /v2 (key + tenant Durable Object)", "req/s": keyed.rps, "relative": round(keyed.rps / floor.rps, 3), p50: keyed.p50 },
+    ];
+    results.overhead_breakdown = parts;
+    table("Where the overhead goes (no model): the per-request rate-limit RPC", parts);
+  }
+
+  if (want("json-binary")) {
+    const c = CASES.find((x) => x.model === "cnn")!;
+    const bin = binaryBody(c);
+    const json = jsonBody(c);
+    const asJson = await drive(inferUrl(c), { body: json, headers: { ...auth, "content-type": "application/json" }, connections: 1 });
+    const asBinary = await drive(inferUrl(c), { body: bin.body, headers: { ...auth, "content-type": "application/octet-stream", "Inference-Header-Content-Length": String(bin.headerLength) }, connections: 1 });
+    const row = {
+      input: "1×3×224×224 FP32", "JSON bytes": json.length, "binary bytes": bin.body.length,
+      "JSON req/s": asJson.rps, "binary req/s": asBinary.rps, "binary/JSON throughput": round(asBinary.rps / asJson.rps, 2),
+      "JSON p50 ms": asJson.p50, "binary p50 ms": asBinary.p50, errors: asJson.errors + asJson.non2xx + asBinary.errors + asBinary.non2xx,
+    };
+    results.json_binary = row;
+    table("JSON against binary tensors, end to end, one connection", [row]);
+  }
+
+  if (want("batching")) {
+    const c = CASES.find((x) => x.model === "iris")!;
+    const body = jsonBody(c);
+    const headers = { ...auth, "content-type": "application/json" };
+    const rows = [];
+    for (const connections of [1, 8, 32, 64]) {
+      await admin(service, "PUT", "/models/iris/config", JSON.stringify({}));
+      const off = await drive(inferUrl(c), { body, headers, connections, seconds: Math.max(3, DURATION - 1) });
+      await admin(service, "PUT", "/models/iris/config", JSON.stringify({ dynamic_batching: { max_batch_size: 64, max_queue_delay_ms: 2 } }));
+      const on = await drive(inferUrl(c), { body, headers, connections, seconds: Math.max(3, DURATION - 1) });
+      rows.push({ model: "iris", connections, "off req/s": off.rps, "on req/s": on.rps, "on/off": round(on.rps / off.rps, 2), "off p99 ms": off.p99, "on p99 ms": on.p99, errors: off.errors + off.non2xx + on.errors + on.non2xx });
+    }
+    await admin(service, "PUT", "/models/iris/config", JSON.stringify({}));
+    // The same on the CNN, where inference (not HTTP) dominates a request.
+    const cnn = CASES.find((x) => x.model === "cnn")!;
+    const bin = binaryBody(cnn);
+    const binHeaders = { ...auth, "content-type": "application/octet-stream", "Inference-Header-Content-Length": String(bin.headerLength) };
+    for (const connections of [1, 8, 32]) {
+      await admin(service, "PUT", "/models/cnn/config", JSON.stringify({}));
+      const off = await drive(inferUrl(cnn), { body: bin.body, headers: binHeaders, connections, seconds: Math.max(3, DURATION - 1) });
+      await admin(service, "PUT", "/models/cnn/config", JSON.stringify({ dynamic_batching: { max_batch_size: 32, max_queue_delay_ms: 2 } }));
+      const on = await drive(inferUrl(cnn), { body: bin.body, headers: binHeaders, connections, seconds: Math.max(3, DURATION - 1) });
+      rows.push({ model: "cnn", connections, "off req/s": off.rps, "on req/s": on.rps, "on/off": round(on.rps / off.rps, 2), "off p99 ms": off.p99, "on p99 ms": on.p99, errors: off.errors + off.non2xx + on.errors + on.non2xx });
+    }
+    await admin(service, "PUT", "/models/cnn/config", JSON.stringify({}));
+    results.batching = rows;
+    table("Dynamic batching off against on (one row per request; iris max_batch_size 64, cnn 32; 2 ms delay)", rows);
+  }
+
+  if (want("native")) {
+    const rows = [];
+    for (const c of CASES) {
+      const worker = await perInference(bare, c);
+      const native = await nativePerInference(c);
+      rows.push({ model: c.model, what: c.what, "workerd ms": round(worker, 3), "native ms": round(native, 3), "workerd/native": round(worker / native, 2) });
+    }
+    results.native = rows;
+    table("Per inference: onnxruntime-web in workerd against onnxruntime-node (one thread), same inputs", rows);
+  }
+
+  if (want("levers")) {
+    const variants: [string, object][] = [
+      ["default (graph all)", {}],
+      ["graph extended", { graphOptimizationLevel: "extended" }],
+      ["graph basic", { graphOptimizationLevel: "basic" }],
+      ["graph disabled", { graphOptimizationLevel: "disabled" }],
+      ["no mem pattern", { enableMemPattern: false }],
+      ["no CPU arena", { enableCpuMemArena: false }],
+      ["preallocated outputs", { preallocateOutputs: true }],
+    ];
+    const rows = [];
+    for (const c of CASES) {
+      const base = await perInference(bare, c);
+      const row: Record<string, unknown> = { model: c.model, "default ms": round(base, 3) };
+      for (const [name, tuning] of variants.slice(1)) {
+        await bareLoad(bare, c, tuning);
+        row[name] = round((await perInference(bare, c)) / base, 2);
+      }
+      await bareLoad(bare, c);
+      rows.push(row);
+    }
+    results.levers = rows;
+    table("onnxruntime levers: per-inference time relative to the default (lower is faster)", rows);
+  }
+
+  if (want("cold-start")) {
+    await service.stop();
+    const rows: Record<string, unknown>[] = [];
+    for (const [label, cache] of [["R2", "off"], ["cache (filling)", "on"], ["cache", "on"]] as const) {
+      service = await startService(state, SERVICE_PORT, TOKEN, { MODEL_BYTES_CACHE: cache });
+      for (const c of CASES) {
+        const bin = binaryBody(c);
+        const once = async () => {
+          const started = performance.now();
+          const res = await fetch(inferUrl(c), { method: "POST", headers: { ...auth, "content-type": "application/octet-stream", "Inference-Header-Content-Length": String(bin.headerLength) }, body: bin.body });
+          await res.arrayBuffer();
+          if (!res.ok) throw new Error(`cold start ${c.model}: ${res.status}`);
+          return performance.now() - started;
+        };
+        const cold = await once();
+        const warm = median([await once(), await once(), await once()]);
+        const described = await admin(service, "GET", `/models/${c.model}`);
+        const load = described.versions[0].load as { source: string; read_ms: number } | undefined;
+        const read = load?.read_ms ?? NaN;
+        rows.push({
+          model: c.model, bytes_from: `${label} → ${load?.source}`, "first request ms": round(cold, 1), "read ms": read,
+          "session creation ms (first − warm − read)": round(cold - warm - read, 1), "first run ≈ warm request ms": round(warm, 1),
+        });
+      }
+      if (label !== "cache") await service.stop();
+    }
+    results.cold_start = rows;
+    table("Cold start in a fresh isolate: bytes from R2 or the Cache API, session creation, first run", rows);
+  }
+} finally {
+  await Promise.all([service?.stop(), bare?.stop()]);
+  rmSync(state, { recursive: true, force: true });
+}
+
+const dir = join(root, "bench", "results");
+mkdirSync(dir, { recursive: true });
+const file = join(dir, `${String(results.at).replace(/[:.]/g, "-")}.json`);
+writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+writeFileSync(join(dir, "latest.json"), `${JSON.stringify(results, null, 2)}\n`);
+console.log(`\nwritten: ${file} (and bench/results/latest.json)`);

@@ -1,0 +1,10 @@
+/**
+ * @module http/admin-isolate: what the isolate that answers holds (admin token only): the bytes of
+ * onnxruntime's WebAssembly heap (which only grows, within the isolate's 128 MB), the sessions'
+ * estimated bytes against MODEL_CACHE_MAX_BYTES, and each session's state.
+ */
+import { Hono } from "hono";
+import type { AppEnv } from "../env";
+
+/** Routes under /admin/isolate. */
+export const adminIsolate = new Hono<AppEnv>().get("/", (c) => c.json(c.var.service.isolate()));
