@@ -52,6 +52,10 @@ export const CASES: Case[] = [
     model: "cnn", file: "models/cnn/1/model.onnx", what: "small CNN, 1×3×224×224 input, 22 KB", loop: 20,
     inputs: [{ name: "image", datatype: "FP32", shape: [1, 3, 224, 224], data: floats(3 * 224 * 224, 2) }],
   },
+  {
+    model: "image-linear", file: "models/bench/image-linear.onnx", what: "linear probe, 1×3×224×224 input, 0.4 KB", loop: 50,
+    inputs: [{ name: "image", datatype: "FP32", shape: [1, 3, 224, 224], data: floats(3 * 224 * 224, 3) }],
+  },
 ];
 
 export const modelBytes = (c: Case) => readFileSync(join(root, c.file));

@@ -153,18 +153,20 @@ try {
   }
 
   if (want("json-binary")) {
-    const c = CASES.find((x) => x.model === "cnn")!;
-    const bin = binaryBody(c);
-    const json = jsonBody(c);
-    const asJson = await drive(inferUrl(c), { body: json, headers: { ...auth, "content-type": "application/json" }, connections: 1 });
-    const asBinary = await drive(inferUrl(c), { body: bin.body, headers: { ...auth, "content-type": "application/octet-stream", "Inference-Header-Content-Length": String(bin.headerLength) }, connections: 1 });
-    const row = {
-      input: "1×3×224×224 FP32", "JSON bytes": json.length, "binary bytes": bin.body.length,
-      "JSON req/s": asJson.rps, "binary req/s": asBinary.rps, "binary/JSON throughput": round(asBinary.rps / asJson.rps, 2),
-      "JSON p50 ms": asJson.p50, "binary p50 ms": asBinary.p50, errors: asJson.errors + asJson.non2xx + asBinary.errors + asBinary.non2xx,
-    };
-    results.json_binary = row;
-    table("JSON against binary tensors, end to end, one connection", [row]);
+    const rows = [];
+    for (const c of CASES.filter((x) => x.model === "image-linear" || x.model === "cnn")) {
+      const bin = binaryBody(c);
+      const json = jsonBody(c);
+      const asJson = await drive(inferUrl(c), { body: json, headers: { ...auth, "content-type": "application/json" }, connections: 1 });
+      const asBinary = await drive(inferUrl(c), { body: bin.body, headers: { ...auth, "content-type": "application/octet-stream", "Inference-Header-Content-Length": String(bin.headerLength) }, connections: 1 });
+      rows.push({
+        model: c.model, input: "1×3×224×224 FP32", "JSON bytes": json.length, "binary bytes": bin.body.length,
+        "JSON req/s": asJson.rps, "binary req/s": asBinary.rps, "binary/JSON throughput": round(asBinary.rps / asJson.rps, 2),
+        "JSON p50 ms": asJson.p50, "binary p50 ms": asBinary.p50, errors: asJson.errors + asJson.non2xx + asBinary.errors + asBinary.non2xx,
+      });
+    }
+    results.json_binary = rows;
+    table("JSON against binary tensors, end to end, one connection", rows);
   }
 
   if (want("batching")) {
@@ -172,12 +174,17 @@ try {
     const body = jsonBody(c);
     const headers = { ...auth, "content-type": "application/json" };
     const rows = [];
+    // Batches formed so far in the service's isolate: requests per run, and the largest batch.
+    const perRun = async (model: string) => {
+      const b = (await admin(service!, "GET", `/models/${model}`)).versions[0].batching as { runs: number; requests: number; largestBatch: number } | undefined;
+      return b ? `${round(b.requests / b.runs, 1)} (max ${b.largestBatch})` : "-";
+    };
     for (const connections of [1, 8, 32, 64]) {
       await admin(service, "PUT", "/models/iris/config", JSON.stringify({}));
       const off = await drive(inferUrl(c), { body, headers, connections, seconds: Math.max(3, DURATION - 1) });
       await admin(service, "PUT", "/models/iris/config", JSON.stringify({ dynamic_batching: { max_batch_size: 64, max_queue_delay_ms: 2 } }));
       const on = await drive(inferUrl(c), { body, headers, connections, seconds: Math.max(3, DURATION - 1) });
-      rows.push({ model: "iris", connections, "off req/s": off.rps, "on req/s": on.rps, "on/off": round(on.rps / off.rps, 2), "off p99 ms": off.p99, "on p99 ms": on.p99, errors: off.errors + off.non2xx + on.errors + on.non2xx });
+      rows.push({ model: "iris", connections, "off req/s": off.rps, "on req/s": on.rps, "on/off": round(on.rps / off.rps, 2), "off p99 ms": off.p99, "on p99 ms": on.p99, "requests per run": await perRun("iris"), errors: off.errors + off.non2xx + on.errors + on.non2xx });
     }
     await admin(service, "PUT", "/models/iris/config", JSON.stringify({}));
     // The same on the CNN, where inference (not HTTP) dominates a request.
@@ -189,7 +196,7 @@ try {
       const off = await drive(inferUrl(cnn), { body: bin.body, headers: binHeaders, connections, seconds: Math.max(3, DURATION - 1) });
       await admin(service, "PUT", "/models/cnn/config", JSON.stringify({ dynamic_batching: { max_batch_size: 32, max_queue_delay_ms: 2 } }));
       const on = await drive(inferUrl(cnn), { body: bin.body, headers: binHeaders, connections, seconds: Math.max(3, DURATION - 1) });
-      rows.push({ model: "cnn", connections, "off req/s": off.rps, "on req/s": on.rps, "on/off": round(on.rps / off.rps, 2), "off p99 ms": off.p99, "on p99 ms": on.p99, errors: off.errors + off.non2xx + on.errors + on.non2xx });
+      rows.push({ model: "cnn", connections, "off req/s": off.rps, "on req/s": on.rps, "on/off": round(on.rps / off.rps, 2), "off p99 ms": off.p99, "on p99 ms": on.p99, "requests per run": await perRun("cnn"), errors: off.errors + off.non2xx + on.errors + on.non2xx });
     }
     await admin(service, "PUT", "/models/cnn/config", JSON.stringify({}));
     results.batching = rows;

