@@ -15,7 +15,7 @@ export interface Case {
   file: string;
   what: string;
   inputs: Input[];
-  /** Loop length for the per-inference measurement. */
+  /** Loop length for the per-inference measurement: long enough that K runs take ≫ HTTP noise. */
   loop: number;
 }
 
@@ -37,11 +37,11 @@ const floats = (n: number, seed: number, scale = 1) => {
 
 export const CASES: Case[] = [
   {
-    model: "iris", file: "models/iris/1/model.onnx", what: "softmax regression, 664 B", loop: 200,
+    model: "iris", file: "models/iris/1/model.onnx", what: "softmax regression, 664 B", loop: 2000,
     inputs: [{ name: "features", datatype: "FP32", shape: [1, 4], data: [5.1, 3.5, 1.4, 0.2] }],
   },
   {
-    model: "silero-vad", file: "node_modules/@ricky0123/vad-web/dist/silero_vad_v5.onnx", what: "Silero VAD v5 (pretrained), 2.3 MB", loop: 50,
+    model: "silero-vad", file: "node_modules/@ricky0123/vad-web/dist/silero_vad_v5.onnx", what: "Silero VAD v5 (pretrained), 2.3 MB", loop: 200,
     inputs: [
       { name: "input", datatype: "FP32", shape: [1, 512], data: floats(512, 1, 0.3) },
       { name: "state", datatype: "FP32", shape: [2, 1, 128], data: new Array(256).fill(0) },
@@ -49,11 +49,11 @@ export const CASES: Case[] = [
     ],
   },
   {
-    model: "cnn", file: "models/cnn/1/model.onnx", what: "small CNN, 1×3×224×224 input, 22 KB", loop: 20,
+    model: "cnn", file: "models/cnn/1/model.onnx", what: "small CNN, 1×3×224×224 input, 22 KB", loop: 40,
     inputs: [{ name: "image", datatype: "FP32", shape: [1, 3, 224, 224], data: floats(3 * 224 * 224, 2) }],
   },
   {
-    model: "image-linear", file: "models/bench/image-linear.onnx", what: "linear probe, 1×3×224×224 input, 0.4 KB", loop: 50,
+    model: "image-linear", file: "models/bench/image-linear.onnx", what: "linear probe, 1×3×224×224 input, 0.4 KB", loop: 500,
     inputs: [{ name: "image", datatype: "FP32", shape: [1, 3, 224, 224], data: floats(3 * 224 * 224, 3) }],
   },
 ];

@@ -44,10 +44,14 @@ async function admin(svc: Running, method: string, path: string, body?: BodyInit
   return JSON.parse(text);
 }
 
-async function prepareService(svc: Running): Promise<string> {
+/** Publishes the models; returns a key of a tenant with exact admission and one with leased. */
+async function prepareService(svc: Running): Promise<{ exact: string; leased: string }> {
   for (const c of CASES) await admin(svc, "PUT", `/models/${c.model}/versions/1`, modelBytes(c), "application/octet-stream");
-  await admin(svc, "PUT", "/tenants/bench", JSON.stringify({ requests_per_minute: 1_000_000, burst: 1_000_000 }));
-  return (await admin(svc, "POST", "/tenants/bench/keys", "{}")).key as string;
+  const keyOf = async (tenant: string, admission: string) => {
+    await admin(svc, "PUT", `/tenants/${tenant}`, JSON.stringify({ requests_per_minute: 1_000_000, burst: 1_000_000, admission }));
+    return (await admin(svc, "POST", `/tenants/${tenant}/keys`, "{}")).key as string;
+  };
+  return { exact: await keyOf("bench", "exact"), leased: await keyOf("bench-leased", "leased") };
 }
 
 const shapesHeader = (c: Case) => JSON.stringify(c.inputs.map((i) => i.shape));
@@ -106,8 +110,11 @@ let bare: Running | undefined;
 try {
   console.log(`bench: starting the service and the bare Worker (state in ${state}) ...`);
   [service, bare] = await Promise.all([startService(state, SERVICE_PORT, TOKEN), startBare(BARE_PORT)]);
-  const key = await prepareService(service);
-  const auth = { authorization: `Bearer ${key}` };
+  const keys = await prepareService(service);
+  const exactAuth = { authorization: `Bearer ${keys.exact}` };
+  // The comparisons within the service (JSON/binary, batching, cold start) use the leased tenant,
+  // whose requests mostly skip the rate-limit round trip, so the part measured is not drowned.
+  const auth = { authorization: `Bearer ${keys.leased}` };
   const inferUrl = (c: Case) => `${service!.url}/v2/models/${c.model}/versions/1/infer`;
 
   if (want("heap")) {
@@ -128,25 +135,38 @@ try {
     const rows = [];
     for (const c of CASES) {
       const bin = binaryBody(c);
-      const bareLoadResult = await drive(`${bare.url}/run/${c.model}`, { body: rawInputs(c), headers: { "x-shapes": shapesHeader(c) }, connections: 4 });
-      const full = await drive(inferUrl(c), { body: bin.body, headers: { ...auth, "content-type": "application/octet-stream", "Inference-Header-Content-Length": String(bin.headerLength) }, connections: 4 });
+      const binHeaders = { "content-type": "application/octet-stream", "Inference-Header-Content-Length": String(bin.headerLength) };
+      // Two interleaved rounds (bare, exact, leased, bare, ...), the better of each: this
+      // machine's noise is larger than the differences measured.
+      const runs: Load[][] = [[], [], []];
+      for (let round = 0; round < 2; round++) {
+        runs[0]!.push(await drive(`${bare.url}/run/${c.model}`, { body: rawInputs(c), headers: { "x-shapes": shapesHeader(c) }, connections: 4 }));
+        runs[1]!.push(await drive(inferUrl(c), { body: bin.body, headers: { ...exactAuth, ...binHeaders }, connections: 4 }));
+        runs[2]!.push(await drive(inferUrl(c), { body: bin.body, headers: { ...auth, ...binHeaders }, connections: 4 }));
+      }
+      const best = (xs: Load[]) => xs.reduce((a, b) => (b.rps > a.rps ? b : a));
+      const [bareLoadResult, full, leased] = runs.map(best) as [Load, Load, Load];
       rows.push({
-        model: c.model, "bare req/s": bareLoadResult.rps, "service req/s": full.rps, "service/bare": round(full.rps / bareLoadResult.rps, 3),
-        "bare p50/p99 ms": `${bareLoadResult.p50}/${bareLoadResult.p99}`, "service p50/p99 ms": `${full.p50}/${full.p99}`,
-        errors: full.errors + full.non2xx + bareLoadResult.errors + bareLoadResult.non2xx,
+        model: c.model, "bare req/s": bareLoadResult.rps,
+        "service req/s (exact)": full.rps, "exact/bare": round(full.rps / bareLoadResult.rps, 3),
+        "service req/s (leased)": leased.rps, "leased/bare": round(leased.rps / bareLoadResult.rps, 3),
+        "bare p50/p99 ms": `${bareLoadResult.p50}/${bareLoadResult.p99}`, "exact p50/p99 ms": `${full.p50}/${full.p99}`, "leased p50/p99 ms": `${leased.p50}/${leased.p99}`,
+        errors: full.errors + full.non2xx + leased.errors + leased.non2xx + bareLoadResult.errors + bareLoadResult.non2xx,
       });
     }
     results.overhead = rows;
-    table("Overhead: full service (auth, rate limit, routing, binary codec) against the bare Worker, 4 connections", rows);
+    table("Overhead: full service (auth, rate limit, routing, binary codec) against the bare Worker, 4 connections; tenants with exact and with leased admission", rows);
     // Where the overhead goes: the same Worker's cheapest route, then one that passes auth and the
     // tenant's Durable Object (one RPC per request), against the bare Worker's cheapest.
     const floor = await drive(`${bare.url}/heap`, { headers: {}, connections: 4 });
     const health = await drive(`${service.url}/v2/health/live`, { headers: {}, connections: 4 });
-    const keyed = await drive(`${service.url}/v2`, { headers: auth, connections: 4 });
+    const keyed = await drive(`${service.url}/v2`, { headers: exactAuth, connections: 4 });
+    const keyedLeased = await drive(`${service.url}/v2`, { headers: auth, connections: 4 });
     const parts = [
       { route: "bare Worker GET /heap (HTTP floor)", "req/s": floor.rps, "relative": 1, p50: floor.p50 },
       { route: "service GET /v2/health/live (no key)", "req/s": health.rps, "relative": round(health.rps / floor.rps, 3), p50: health.p50 },
-      { route: "service GET /v2 (key + tenant Durable Object)", "req/s": keyed.rps, "relative": round(keyed.rps / floor.rps, 3), p50: keyed.p50 },
+      { route: "service GET /v2 (key, exact: a Durable Object call each)", "req/s": keyed.rps, "relative": round(keyed.rps / floor.rps, 3), p50: keyed.p50 },
+      { route: "service GET /v2 (key, leased)", "req/s": keyedLeased.rps, "relative": round(keyedLeased.rps / floor.rps, 3), p50: keyedLeased.p50 },
     ];
     results.overhead_breakdown = parts;
     table("Where the overhead goes (no model): the per-request rate-limit RPC", parts);
@@ -166,7 +186,7 @@ try {
       });
     }
     results.json_binary = rows;
-    table("JSON against binary tensors, end to end, one connection", rows);
+    table("JSON against binary tensors, end to end, one connection (leased tenant)", rows);
   }
 
   if (want("batching")) {
@@ -200,7 +220,7 @@ try {
     }
     await admin(service, "PUT", "/models/cnn/config", JSON.stringify({}));
     results.batching = rows;
-    table("Dynamic batching off against on (one row per request; iris max_batch_size 64, cnn 32; 2 ms delay)", rows);
+    table("Dynamic batching off against on (leased tenant; one row per request; iris max_batch_size 64, cnn 32; 2 ms delay)", rows);
   }
 
   if (want("native")) {
@@ -242,7 +262,8 @@ try {
   if (want("cold-start")) {
     await service.stop();
     const rows: Record<string, unknown>[] = [];
-    for (const [label, cache] of [["R2", "off"], ["cache (filling)", "on"], ["cache", "on"]] as const) {
+    // The earlier sections ran with the Cache API tier on, so it holds every model's bytes.
+    for (const [label, cache] of [["R2", "off"], ["cache", "on"]] as const) {
       service = await startService(state, SERVICE_PORT, TOKEN, { MODEL_BYTES_CACHE: cache });
       for (const c of CASES) {
         const bin = binaryBody(c);

@@ -30,7 +30,7 @@ Models
   batching <model> <max_batch> <delay_ms>  join concurrent requests into one run; 'batching <model> off' stops
 
 Tenants and keys
-  tenant put <tenant> --rpm N [--burst N] [--quota N] [--models a,b]
+  tenant put <tenant> --rpm N [--burst N] [--quota N] [--models a,b] [--admission exact|leased]
   tenant get <tenant>
   usage <tenant>
   key create <tenant> [--name NAME] [--expires-in SECONDS]
@@ -60,6 +60,7 @@ const { values: flags, positionals } = parseArgs({
     burst: { type: "string" },
     quota: { type: "string" },
     models: { type: "string" },
+    admission: { type: "string" },
     name: { type: "string" },
     "expires-in": { type: "string" },
     help: { type: "boolean", short: "h", default: false },
@@ -307,6 +308,7 @@ async function run(args) {
       const policy = { requests_per_minute: int(flags.rpm ?? "", "--rpm") };
       if (flags.burst) policy.burst = int(flags.burst, "--burst");
       if (flags.quota) policy.daily_quota = int(flags.quota, "--quota");
+      if (flags.admission) policy.admission = flags.admission;
       if (flags.models) policy.models = flags.models === "*" ? "*" : flags.models.split(",").map((s) => s.trim()).filter(Boolean);
       return api("PUT", `/tenants/${m(tenant)}`, policy);
     }

@@ -1,11 +1,13 @@
 /**
  * @module ratelimit/limiter: one Durable Object per tenant (SQLite-backed, RPC methods). It holds
- * the tenant's policy, its keys' states, a token bucket and daily usage. Every keyed request calls
- * `admit` once: one object answers for the tenant, so limits hold across all isolates, and a
- * revoked key or changed policy takes effect on the next request everywhere.
+ * the tenant's policy, its keys' states, a token bucket and daily usage. With exact admission (the
+ * default) every keyed request calls `admit` once: one object answers for the tenant, so limits
+ * hold across all isolates, and a revoked key or changed policy takes effect on the next request
+ * everywhere. With leased admission `admit` may also hand the isolate a few tokens to spend within
+ * LEASE_MS (never more than the bucket holds; unspent ones come back with the next call).
  */
 import { DurableObject } from "cloudflare:workers";
-import type { Policy } from "./policy";
+import { LEASE_MAX_TOKENS, LEASE_MS, type Policy } from "./policy";
 import { takeToken } from "./token-bucket";
 
 /** A key as the tenant's object records it. Never the key itself. */
@@ -43,9 +45,15 @@ export interface Limits {
   resetSeconds: number;
 }
 
+/** Tokens beyond this request's, for the isolate to spend without asking again (leased admission). */
+export interface Lease {
+  tokens: number;
+  ttlMs: number;
+}
+
 /** The answer to `admit`. */
 export type Admission =
-  | ({ outcome: "allowed" } & Limits)
+  | ({ outcome: "allowed"; lease?: Lease } & Limits)
   | ({ outcome: "rate_limited"; retryAfterSeconds: number } & Limits)
   | ({ outcome: "quota_exceeded"; retryAfterSeconds: number; quota: number } & Limits)
   | { outcome: "unknown_tenant" | "unknown_key" | "revoked_key" | "expired_key" | "model_forbidden" };
@@ -83,13 +91,17 @@ export class TenantLimiter extends DurableObject<Env> {
 
   // ---- the hot path ----
 
-  /** Checks the key and model, then takes a token and counts the request against today's quota. */
-  admit(keyId: string, model: string | null): Admission {
-    return this.admitAt(Date.now(), keyId, model);
+  /**
+   * Checks the key and model, then takes a token and counts the request against today's quota.
+   * `unused` gives back tokens of an earlier lease the isolate did not spend.
+   */
+  admit(keyId: string, model: string | null, unused = 0): Admission {
+    return this.admitAt(Date.now(), keyId, model, unused);
   }
 
   /** `admit` at a given time: tests use it to move the clock. */
-  admitAt(nowMs: number, keyId: string, model: string | null): Admission {
+  admitAt(nowMs: number, keyId: string, model: string | null, unused = 0): Admission {
+    if (unused > 0) this.refund(day(nowMs), Math.min(unused, LEASE_MAX_TOKENS));
     const tenant = this.tenant();
     if (!tenant) return { outcome: "unknown_tenant" };
     const key = this.sql.exec<{ expires_at: string | null; revoked_at: string | null }>(
@@ -119,7 +131,22 @@ export class TenantLimiter extends DurableObject<Env> {
     if (!take.allowed) {
       return this.count(today, "rejected_rate_limit", { outcome: "rate_limited", retryAfterSeconds: take.retryAfterSeconds, ...limits });
     }
-    return this.count(today, "accepted", { outcome: "allowed", ...limits });
+    if (policy.admission !== "leased") return this.count(today, "accepted", { outcome: "allowed", ...limits });
+    // Leased: hand out a few more tokens (counted as accepted now; unspent ones come back later).
+    const extra = Math.max(0, Math.min(LEASE_MAX_TOKENS, Math.floor(policy.burst / 10), Math.floor(take.state.tokens), quotaLeft - 1));
+    if (extra > 0) {
+      this.sql.exec("UPDATE bucket SET tokens = tokens - ? WHERE id = 1", extra);
+      this.sql.exec("INSERT INTO usage (day, accepted) VALUES (?, ?) ON CONFLICT(day) DO UPDATE SET accepted = accepted + ?", today, extra, extra);
+    }
+    return this.count(today, "accepted", { outcome: "allowed", ...limits, remaining: limits.remaining - extra, ...(extra > 0 ? { lease: { tokens: extra, ttlMs: LEASE_MS } } : {}) });
+  }
+
+  /** Takes back tokens an isolate leased but did not spend: into the bucket, out of today's count. */
+  private refund(today: string, tokens: number): void {
+    const tenant = this.tenant();
+    if (!tenant) return;
+    this.sql.exec("UPDATE bucket SET tokens = MIN(?, tokens + ?) WHERE id = 1", tenant.policy.burst, tokens);
+    this.sql.exec("UPDATE usage SET accepted = MAX(0, accepted - ?) WHERE day = ?", tokens, today);
   }
 
   // ---- administration ----
@@ -180,7 +207,7 @@ export class TenantLimiter extends DurableObject<Env> {
   private tenant(): TenantView | null {
     const row = this.sql.exec<{ name: string; policy: string; created_at: string; updated_at: string }>(
       "SELECT name, policy, created_at, updated_at FROM tenant WHERE id = 1").toArray()[0];
-    return row ? { tenant: row.name, policy: JSON.parse(row.policy) as Policy, created_at: row.created_at, updated_at: row.updated_at } : null;
+    return row ? { tenant: row.name, policy: { admission: "exact", ...(JSON.parse(row.policy) as Omit<Policy, "admission">) } as Policy, created_at: row.created_at, updated_at: row.updated_at } : null;
   }
 
   private usageOf(today: string): { accepted: number } {

@@ -1,6 +1,7 @@
 /**
- * @module ratelimit/middleware: asks the caller's tenant object to admit each keyed request, and
- * puts RateLimit-Limit / -Remaining / -Reset on every response to one.
+ * @module ratelimit/middleware: asks the caller's tenant object to admit each keyed request (or,
+ * for a tenant with leased admission, spends a token the object leased to this isolate), and puts
+ * RateLimit-Limit / -Remaining / -Reset on every response to one.
  */
 import type { MiddlewareHandler } from "hono";
 import { unauthenticated } from "../auth/middleware";
@@ -39,16 +40,60 @@ async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   }
 }
 
+/** Tokens an isolate holds for one key and model (leased admission), and the limits last seen. */
+interface HeldLease {
+  tokens: number;
+  expiresAt: number;
+  limits: Limits;
+}
+
+const MAX_LEASES = 10_000;
+/** Isolate-wide: leases by tenant, key and model. Spent locally; refunded on the next ask. */
+const leases = new Map<string, HeldLease>();
+
+/** Spends one leased token, if this isolate holds a live lease; the limits to report, or null. */
+function spendLease(id: string, nowMs: number): Limits | null {
+  const held = leases.get(id);
+  if (!held || held.expiresAt <= nowMs || held.tokens <= 0) return null;
+  held.tokens--;
+  return { ...held.limits, remaining: held.limits.remaining + held.tokens };
+}
+
+/** Unspent tokens of an expired or spent lease, to give back on the next ask. */
+function takeUnused(id: string): number {
+  const held = leases.get(id);
+  if (!held) return 0;
+  leases.delete(id);
+  return held.tokens;
+}
+
+function keepLease(id: string, admission: Extract<Admission, { outcome: "allowed" }>, nowMs: number): void {
+  if (!admission.lease) return;
+  if (leases.size >= MAX_LEASES) leases.delete(leases.keys().next().value!);
+  const held = leases.get(id);
+  const limits = { limit: admission.limit, remaining: admission.remaining, resetSeconds: admission.resetSeconds };
+  // Two asks that overlapped both brought tokens: keep them all.
+  leases.set(id, { tokens: (held?.tokens ?? 0) + admission.lease.tokens, expiresAt: nowMs + admission.lease.ttlMs, limits });
+}
+
 /** Admits the request against the caller's tenant (set by apiKeyAuth), or refuses it. */
 export function rateLimit(): MiddlewareHandler<AppEnv> {
   return async function rateLimitHandler(c, next) {
     const caller = c.get("caller");
     if (!caller) throw new ServingError("internal", "rate limit without an authenticated caller");
     const model = modelInPath(c.req.path);
+    const leaseId = `${caller.tenant}\u0000${caller.keyId}\u0000${model ?? ""}`;
+    const leased = spendLease(leaseId, Date.now());
+    if (leased) {
+      await next();
+      for (const [name, value] of Object.entries(headersOf(leased))) c.res.headers.set(name, value);
+      return;
+    }
+    const unused = takeUnused(leaseId);
     const stub = c.env.TENANTS.get(c.env.TENANTS.idFromName(caller.tenant));
     let admission: Admission;
     try {
-      const call = stub.admit(caller.keyId, model) as unknown as Promise<Admission>;
+      const call = stub.admit(caller.keyId, model, unused) as unknown as Promise<Admission>;
       admission = await withTimeout(call, Number(c.env.RATE_LIMIT_TIMEOUT_MS) || 2000);
     } catch (e) {
       if (c.env.RATE_LIMIT_FAILURE_MODE === "open") {
@@ -77,6 +122,7 @@ export function rateLimit(): MiddlewareHandler<AppEnv> {
           headers: { ...headersOf(admission), "Retry-After": String(admission.retryAfterSeconds) },
         });
       case "allowed":
+        keepLease(leaseId, admission, Date.now());
         await next();
         for (const [name, value] of Object.entries(headersOf(admission))) c.res.headers.set(name, value);
     }

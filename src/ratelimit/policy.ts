@@ -13,6 +13,13 @@ export const PolicySchema = z
     daily_quota: z.number().int().min(1).max(1_000_000_000).nullable().optional(),
     /** The models the tenant may call: "*" for all, or a list of names. */
     models: z.union([z.literal("*"), z.array(z.string().regex(MODEL_NAME, "not a valid model name")).max(1000)]).optional(),
+    /**
+     * "exact": every request asks the tenant's object. "leased": an isolate may take a few tokens
+     * at once and spend them locally for up to LEASE_MS, so most requests skip the round trip;
+     * never more requests pass than the bucket holds, but revocations and policy changes take up
+     * to LEASE_MS to reach an isolate holding a lease.
+     */
+    admission: z.enum(["exact", "leased"]).optional(),
   })
   .strict();
 
@@ -22,7 +29,13 @@ export interface Policy {
   burst: number;
   daily_quota: number | null;
   models: "*" | string[];
+  admission: "exact" | "leased";
 }
+
+/** How long an isolate may spend leased tokens without asking the tenant's object again. */
+export const LEASE_MS = 1000;
+/** Most extra tokens one lease carries (also at most a tenth of the bucket). */
+export const LEASE_MAX_TOKENS = 32;
 
 /** Fills the defaults of a validated policy body. */
 export function normalisePolicy(body: z.infer<typeof PolicySchema>): Policy {
@@ -31,6 +44,7 @@ export function normalisePolicy(body: z.infer<typeof PolicySchema>): Policy {
     burst: body.burst ?? body.requests_per_minute,
     daily_quota: body.daily_quota ?? null,
     models: body.models ?? "*",
+    admission: body.admission ?? "exact",
   };
 }
 

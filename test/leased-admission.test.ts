@@ -1,0 +1,60 @@
+/** Leased admission: an isolate spends tokens its tenant's object handed it, skipping round trips. */
+import { runInDurableObject } from "cloudflare:test";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { TenantLimiter } from "../src/ratelimit/limiter";
+import { LEASE_MS } from "../src/ratelimit/policy";
+import { adminCall, callRaw, json, setup, tenantKey, testEnv } from "./support/helpers";
+
+beforeAll(setup);
+
+const get = (key: string, path = "/v2/models/iris") => callRaw(path, { headers: { authorization: `Bearer ${key}` } });
+const stubOf = (tenant: string) => testEnv.TENANTS.get(testEnv.TENANTS.idFromName(tenant));
+const acceptedToday = async (tenant: string) =>
+  (await json<{ days: { accepted: number }[] }>(await adminCall("GET", `/tenants/${tenant}/usage`))).days[0]?.accepted ?? 0;
+
+describe("leased admission", () => {
+  it("never lets more requests through than the bucket holds", async () => {
+    const key = await tenantKey("leased-burst", { requests_per_minute: 1, burst: 20, admission: "leased" });
+    const responses = await Promise.all(Array.from({ length: 60 }, () => get(key)));
+    for (let i = 0; i < 20; i++) responses.push(await get(key));
+    const passed = responses.filter((r) => r.status === 200).length;
+    expect(passed).toBeGreaterThan(0);
+    // 20 in the bucket, refilling at one a minute: at most one more during the test.
+    expect(passed).toBeLessThanOrEqual(21);
+  });
+
+  it("asks the tenant's object about once per lease, and gives unspent tokens back", async () => {
+    const key = await tenantKey("leased-many", { requests_per_minute: 100_000, burst: 1000, admission: "leased" });
+    for (let i = 0; i < 50; i++) expect((await get(key)).status).toBe(200);
+    // The first ask brought 1 + 32 tokens, the 34th another 1 + 32: 66 counted, 50 spent.
+    expect(await acceptedToday("leased-many")).toBe(66);
+    // After the lease expires, the next ask returns the 16 unspent tokens.
+    await new Promise((r) => setTimeout(r, LEASE_MS + 50));
+    expect((await get(key)).status).toBe(200);
+    expect(await acceptedToday("leased-many")).toBe(66 - 16 + 1 + 32);
+    const exact = await tenantKey("exact-many", { requests_per_minute: 100_000, burst: 1000 });
+    for (let i = 0; i < 10; i++) expect((await get(exact)).status).toBe(200);
+    expect(await acceptedToday("exact-many")).toBe(10);
+  });
+
+  it("lets a revoked key through only until the isolate's lease ends", async () => {
+    const key = await tenantKey("leased-revoke", { requests_per_minute: 100_000, burst: 1000, admission: "leased" });
+    expect((await get(key)).status).toBe(200);
+    const id = (await json<{ keys: { id: string }[] }>(await adminCall("GET", "/tenants/leased-revoke/keys"))).keys[0]!.id;
+    await json(await adminCall("DELETE", `/tenants/leased-revoke/keys/${id}`));
+    await new Promise((r) => setTimeout(r, LEASE_MS + 50));
+    expect((await get(key)).status).toBe(401);
+  });
+
+  it("is refused as a policy value it does not know, and shown in the tenant", async () => {
+    const bad = await adminCall("PUT", "/tenants/leased-bad", { requests_per_minute: 10, admission: "sometimes" });
+    expect(bad.status).toBe(400);
+    const ok = await json<{ policy: { admission: string } }>(await adminCall("PUT", "/tenants/leased-ok", { requests_per_minute: 10, admission: "leased" }), 201);
+    expect(ok.policy.admission).toBe("leased");
+    const plain = await json<{ policy: { admission: string } }>(await adminCall("PUT", "/tenants/plain", { requests_per_minute: 10 }), 201);
+    expect(plain.policy.admission).toBe("exact");
+    await runInDurableObject(stubOf("leased-ok"), async (limiter: TenantLimiter) => {
+      expect(limiter.getTenant()?.policy.admission).toBe("leased");
+    });
+  });
+});
