@@ -8,7 +8,7 @@
  */
 import type { TensorData } from "../tensor/datatype";
 import type { Tensor } from "../tensor/tensor";
-import type { TensorSpec } from "./loader";
+import type { LoadedSession, TensorSpec } from "./loader";
 
 /** A model's batching settings (config.json `dynamic_batching`). */
 export interface BatchingOptions {
@@ -181,3 +181,19 @@ function sliceRows(t: Tensor, start: number, count: number): Tensor {
   const data = t.data.slice(start * perRow, (start + count) * perRow) as TensorData;
   return { name: t.name, datatype: t.datatype, shape: [count, ...t.shape.slice(1)], data };
 }
+
+/** Each session's batcher (isolate-wide), replaced when the model's batching settings change. */
+const batchers = new WeakMap<LoadedSession, Batcher>();
+
+/** The batcher for `session` with `options`. */
+export function batcherFor(session: LoadedSession, options: BatchingOptions): Batcher {
+  let batcher = batchers.get(session);
+  if (!batcher || batcher.options.max_batch_size !== options.max_batch_size || batcher.options.max_queue_delay_ms !== options.max_queue_delay_ms) {
+    batcher = new Batcher((feeds, fetches) => session.run(feeds, fetches), { ...options });
+    batchers.set(session, batcher);
+  }
+  return batcher;
+}
+
+/** The batcher `session` has, if any (for status). */
+export const batcherOf = (session: LoadedSession): Batcher | undefined => batchers.get(session);

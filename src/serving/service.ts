@@ -9,8 +9,9 @@ import { loadSession, OrtError, wasmHeapBytes, type LoadedSession, type TensorSp
 import { ModelManager, type EntryStatus, type Lease, type SessionKey } from "./manager";
 import { BytesCache, type BytesSource } from "./bytes-cache";
 import { ModelRepository, type ModelSnapshot, type VersionEntry } from "./repository";
-import { resolveVersion, routedVersions, type VersionSelector } from "./router";
-import { Batcher, batchable, type BatchingOptions } from "./batcher";
+import { Availability } from "./availability";
+import { resolveVersion, type VersionSelector } from "./router";
+import { batchable, batcherFor, batcherOf, type Batcher } from "./batcher";
 import { checkInputs, selectOutputs } from "./signature";
 import { TtlCache } from "../ttl-cache";
 
@@ -50,35 +51,13 @@ export const estimateSessionBytes = (fileBytes: number): number => 2 * fileBytes
 
 // Isolate-wide state: survives between requests in one isolate, never shared between isolates.
 const snapshots = new TtlCache<ModelSnapshot | null>();
-/** Per model, the version that last served a request naming no version or label: the fallback. */
-const lastRouted = new Map<string, number>();
-/**
- * Per model, the snapshot that requests naming no version or label are routed with. It moves to
- * a newer listing only once the versions that listing routes to are loaded in this isolate, so
- * traffic never waits on (or fails with) a version that is still loading: TF Serving's
- * availability-preserving policy. Requests naming a version or label use the newest listing.
- */
-const routing = new Map<string, ModelSnapshot>();
-/** Each session's batcher, for models whose config asks for dynamic batching. */
-const batchers = new WeakMap<LoadedSession, Batcher>();
-
-function batcherFor(session: LoadedSession, options: BatchingOptions): Batcher {
-  let batcher = batchers.get(session);
-  if (!batcher || batcher.options.max_batch_size !== options.max_batch_size || batcher.options.max_queue_delay_ms !== options.max_queue_delay_ms) {
-    batcher = new Batcher((feeds, fetches) => session.run(feeds, fetches), { ...options });
-    batchers.set(session, batcher);
-  }
-  return batcher;
-}
-
-/** Routing moves being warmed in the background, so each is started once. */
-const warming = new Set<string>();
 const manager = new ModelManager({
   maxBytes: DEFAULTS.maxSessionBytes,
   failureTtlMs: DEFAULTS.refreshSeconds * 1000,
   // Bytes ORT rejected stay rejected: remember that. An R2 hiccup is retried by the next request.
   remembers: (e) => e instanceof ServingError && e.cause instanceof OrtError,
 });
+const availability = new Availability((model, e) => manager.isReady({ model, version: e.version, etag: e.etag }));
 
 /** How a session was loaded: where its bytes came from and how long each step took. */
 export interface LoadTiming {
@@ -158,42 +137,12 @@ export class ModelService {
   async resolve(model: string, selector: VersionSelector): Promise<Target> {
     const latest = await this.snapshot(model);
     if (selector.kind !== "default") return { snapshot: latest, entry: resolveVersion(latest, selector), routed: false };
-    const snapshot = this.routingSnapshot(latest);
+    const snapshot = availability.choose(latest, (entries) => {
+      const loading = Promise.all(entries.map((e) => this.warm(latest.name, e)));
+      this.defer(loading.catch(() => undefined));
+      return loading;
+    });
     return { snapshot, entry: resolveVersion(snapshot, selector), routed: true };
-  }
-
-  /**
-   * The snapshot to route with: the newest listing, unless the versions it routes to are not
-   * loaded here yet while the ones routed to until now still are (and are still published). Then
-   * the new ones are loaded in the background and traffic stays put until they are ready.
-   */
-  private routingSnapshot(latest: ModelSnapshot): ModelSnapshot {
-    const name = latest.name;
-    const current = routing.get(name);
-    const ready = (e: VersionEntry) => manager.isReady({ model: name, version: e.version, etag: e.etag });
-    if (current === latest) return latest;
-    const wanted = routedVersions(latest);
-    if (!current || latest.configError || wanted.every(ready)) {
-      routing.set(name, latest);
-      return latest;
-    }
-    const held = routedVersions(current);
-    const stillPublished = (e: VersionEntry) => latest.versions.some((v) => v.version === e.version && v.etag === e.etag);
-    if (current.configError || held.length === 0 || !held.every((e) => ready(e) && stillPublished(e))) {
-      routing.set(name, latest);
-      return latest;
-    }
-    const move = `${name}\u0000${wanted.map((e) => `${e.version}@${e.etag}`).join(",")}`;
-    if (!warming.has(move)) {
-      warming.add(move);
-      console.log(JSON.stringify({ level: "info", event: "routing_warm", model: name, from: held.map((e) => e.version), to: wanted.map((e) => e.version) }));
-      this.defer(
-        Promise.all(wanted.filter((e) => !ready(e)).map((e) => this.warm(name, e)))
-          .catch(() => undefined) // remembered by the manager; routing stays put and the admin API shows it
-          .finally(() => warming.delete(move)),
-      );
-    }
-    return current;
   }
 
   /**
@@ -207,23 +156,15 @@ export class ModelService {
     const name = target.snapshot.name;
     try {
       const lease = await this.leaseEntry(name, target.entry);
-      if (target.routed) lastRouted.set(name, target.entry.version);
+      if (target.routed) availability.served(name, target.entry.version);
       return lease;
     } catch (e) {
-      const fallback = target.routed ? this.previousRouted(target) : undefined;
+      const fallback = target.routed ? availability.fallback(target.snapshot, target.entry.version) : undefined;
       if (!fallback) throw e;
       console.warn(JSON.stringify({ level: "warn", event: "fallback", model: name, failed: target.entry.version, serving: fallback.version, error: e instanceof Error ? e.message : String(e) }));
       target.entry = fallback;
       return this.leaseEntry(name, fallback);
     }
-  }
-
-  private previousRouted(target: Target): VersionEntry | undefined {
-    const version = lastRouted.get(target.snapshot.name);
-    if (version === undefined || version === target.entry.version) return undefined;
-    const entry = target.snapshot.versions.find((v) => v.version === version);
-    const ready = entry && manager.status().some((s) => s.model === target.snapshot.name && s.version === version && s.etag === entry.etag && s.state === "ready");
-    return ready ? entry : undefined;
   }
 
   private leaseEntry(name: string, entry: VersionEntry): Promise<Lease> {
@@ -333,7 +274,7 @@ export class ModelService {
   /** This isolate's batching counters for a session, when it has a batcher. */
   batchStats(model: string, entry: VersionEntry): Batcher["stats"] | undefined {
     const lease = manager.peek({ model, version: entry.version, etag: entry.etag });
-    return lease ? batchers.get(lease)?.stats : undefined;
+    return lease ? batcherOf(lease)?.stats : undefined;
   }
 
   /** This isolate's memory: ORT's heap, the sessions' estimated bytes and budget, every session. */
