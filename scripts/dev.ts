@@ -75,7 +75,7 @@ if (await waitUntilReady()) {
   const body = JSON.stringify({ inputs: [{ name: "features", shape: [1, 4], datatype: "FP32", data: [5.1, 3.5, 1.4, 0.2] }] });
   console.log(`
 [start] edge-inference is serving at ${base}
-[start] demo models: iris (Iris species classifier), silero-vad (voice activity), dtypes (identity per datatype)
+[start] demo models: iris (Iris species classifier), silero-vad (voice activity), dtypes (identity per datatype), cnn (224x224 image net, random weights)
 [start] admin token (.dev.vars${admin.created ? ", generated now" : ""}): ${admin.token}
 [start] demo tenant 'demo' key (.wrangler/demo-key): ${key}
 
