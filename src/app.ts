@@ -1,7 +1,6 @@
 /** @module app: the composition root. Builds the Hono app and mounts each protocol's sub-app. */
-import { Hono, type Context } from "hono";
+import { Hono, type Context, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { except } from "hono/combine";
 import type { AppEnv } from "./env";
 import { ServingError } from "./errors";
 import { adminAuth, apiKeyAuth } from "./auth/middleware";
@@ -41,7 +40,8 @@ export const PUBLIC_PATHS = ["/v2/health/live", "/v2/health/ready"] as const;
 export function createApp() {
   const app = new Hono<AppEnv>();
 
-  app.use("*", async (c, next) => {
+  // One plain (not async) middleware for every request: the serving core, and the body limit.
+  app.use("*", (c, next) => {
     const defer = (work: Promise<unknown>) => {
       try {
         c.executionCtx.waitUntil(work);
@@ -50,23 +50,23 @@ export function createApp() {
       }
     };
     c.set("service", new ModelService(c.env.MODELS, servingSettings(c.env), defer));
-    await next();
-  });
-
-  app.on(["POST", "PUT"], "*", async (c, next) => {
+    if (c.req.method !== "POST" && c.req.method !== "PUT") return next();
     const upload = isModelUpload(c.req.method, c.req.path);
     const max = upload
       ? Number(c.env.MAX_MODEL_BYTES) || DEFAULT_MAX_MODEL_BYTES
       : Number(c.env.MAX_REQUEST_BYTES) || DEFAULT_MAX_REQUEST_BYTES;
-    return bodyLimit({
-      maxSize: max,
-      onError: () => {
-        throw new ServingError(
-          "payload_too_large",
-          upload ? `the model is larger than MAX_MODEL_BYTES (${max} bytes); nothing was written` : `request body is larger than ${max} bytes`,
-        );
-      },
-    })(c, next);
+    const tooLarge = () =>
+      new ServingError(
+        "payload_too_large",
+        upload ? `the model is larger than MAX_MODEL_BYTES (${max} bytes); nothing was written` : `request body is larger than ${max} bytes`,
+      );
+    // A declared length is checked here; a chunked body is counted as it streams in.
+    const declared = c.req.header("content-length");
+    if (declared !== undefined && !c.req.header("transfer-encoding")) {
+      if (Number(declared) > max) throw tooLarge();
+      return next();
+    }
+    return bodyLimit({ maxSize: max, onError: () => { throw tooLarge(); } })(c, next);
   });
 
   app.get("/", (c) =>
@@ -79,8 +79,12 @@ export function createApp() {
   // Every protocol route needs a tenant key and passes the tenant's rate limit, except the
   // health probes; every admin route needs the admin token.
   // "/v2/*" also matches "/v2" itself: one registration, so each request pays one token.
-  app.use("/v2/*", except([...PUBLIC_PATHS], apiKeyAuth(), rateLimit()));
-  app.use("/v1/*", apiKeyAuth(), rateLimit());
+  const auth = apiKeyAuth();
+  const limit = rateLimit();
+  const publicPaths = new Set<string>(PUBLIC_PATHS);
+  const keyed: MiddlewareHandler<AppEnv> = (c, next) => (publicPaths.has(c.req.path) ? next() : auth(c, async () => { await limit(c, next); }));
+  app.use("/v2/*", keyed);
+  app.use("/v1/*", keyed);
   app.use("/admin/*", adminAuth());
 
   app.route("/v2", kserveV2);

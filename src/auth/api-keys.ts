@@ -2,6 +2,7 @@
  * @module auth/api-keys: tenant API keys. A key is `eik_` followed by 43 base64url characters
  * (256 random bits); it is shown once and stored only as its SHA-256 in KV (docs/storage-schema.md).
  */
+import { hex } from "../hex";
 import { TtlCache } from "../ttl-cache";
 
 /** The recognisable start of every key. */
@@ -19,7 +20,6 @@ export interface StoredKey {
 export const kvKeyOf = (hash: string): string => `key:${hash}`;
 
 const base64url = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-const hex = (bytes: ArrayBuffer) => [...new Uint8Array(bytes)].map((b) => b.toString(16).padStart(2, "0")).join("");
 
 /** Hex SHA-256 of a key: the only form in which keys are stored. */
 export async function hashKey(key: string): Promise<string> {
@@ -29,7 +29,7 @@ export async function hashKey(key: string): Promise<string> {
 /** A new key, its id, the prefix shown in listings, and its hash. */
 export async function generateKey(): Promise<{ key: string; id: string; prefix: string; hash: string }> {
   const key = KEY_PREFIX + base64url(crypto.getRandomValues(new Uint8Array(32)));
-  const id = `key_${hex(crypto.getRandomValues(new Uint8Array(8)).buffer as ArrayBuffer)}`;
+  const id = `key_${hex(crypto.getRandomValues(new Uint8Array(8)))}`;
   return { key, id, prefix: key.slice(0, KEY_PREFIX.length + 6), hash: await hashKey(key) };
 }
 
@@ -53,11 +53,16 @@ export type KeyVerification =
 
 // Isolate-wide memo of KV lookups; revocation does not wait for it (the tenant's object checks).
 const lookups = new TtlCache<StoredKey | null>(10_000);
+// Isolate-wide memo of recent keys' hashes (the keys are in this isolate's memory per request
+// anyway; never logged, never stored): hashing is a large part of a small request's CPU.
+const hashes = new Map<string, string>();
 
 /** Looks a key up: its format, then its hash in KV (memoised for `cacheMs`), then its expiry. */
 export async function verifyKey(kv: KVNamespace, key: string, cacheMs: number, nowMs = Date.now()): Promise<KeyVerification> {
   if (!KEY_FORMAT.test(key)) return { status: "malformed" };
-  const hash = await hashKey(key);
+  const hash = hashes.get(key) ?? (await hashKey(key));
+  if (hashes.size >= 1000) hashes.delete(hashes.keys().next().value!);
+  hashes.set(key, hash);
   const stored = await lookups.get(hash, cacheMs, () => kv.get<StoredKey>(kvKeyOf(hash), "json"));
   if (!stored) return { status: "not_found" };
   if (stored.expires_at !== null && Date.parse(stored.expires_at) <= nowMs) {

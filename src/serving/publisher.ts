@@ -8,7 +8,8 @@ import { ServingError, invalid, notFound } from "../errors";
 import { batchable } from "./batcher";
 import { checkConfigVersions, referencedVersions, type ModelConfig } from "./config";
 import { loadSession, OrtError } from "./loader";
-import { hex, type PutVersionResult, type Signature, type VersionEntry } from "./repository";
+import { hex } from "../hex";
+import type { PutVersionResult, Signature, VersionEntry } from "./repository";
 import type { ModelService } from "./service";
 
 /** The outcome of a publish, for the response. */

@@ -4,6 +4,7 @@
  * that publish and retire versions. Layout in docs/storage-schema.md.
  */
 import { ServingError } from "../errors";
+import { hex } from "../hex";
 import type { BytesCache, BytesSource } from "./bytes-cache";
 import { parseModelConfig, type ModelConfig } from "./config";
 import type { TensorSpec } from "./loader";
@@ -197,9 +198,4 @@ export class ModelRepository {
     });
     return written !== null;
   }
-}
-
-/** Lower-case hex of a digest. */
-export function hex(buffer: ArrayBuffer): string {
-  return [...new Uint8Array(buffer)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
