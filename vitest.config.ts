@@ -32,6 +32,8 @@ async function fixtures(request: Request): Promise<Response> {
 
 export default defineConfig({
   test: {
+    // The Worker logs a JSON line per request: show logs only for tests that fail.
+    silent: "passed-only",
     projects: [
       {
         // Everything that runs inside workerd: the Worker, its bindings, the real models.

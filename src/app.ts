@@ -10,6 +10,7 @@ import { adminModels } from "./http/admin-models";
 import { kserveV2 } from "./http/kserve-v2";
 import { SERVER_NAME, SERVER_VERSION } from "./http/server-info";
 import { tfServing } from "./http/tf-serving";
+import { requestLog } from "./monitoring/request-log";
 import { rateLimit } from "./ratelimit/middleware";
 import { ModelService, servingSettings } from "./serving/service";
 
@@ -40,6 +41,7 @@ export const PUBLIC_PATHS = ["/v2/health/live", "/v2/health/ready"] as const;
 export function createApp() {
   const app = new Hono<AppEnv>();
 
+  app.use("*", requestLog());
   // One plain (not async) middleware for every request: the serving core, and the body limit.
   app.use("*", (c, next) => {
     const defer = (work: Promise<unknown>) => {

@@ -68,7 +68,12 @@ async function infer(c: C) {
   let request: KServeInferRequest | undefined;
   const result = await c.var.service.infer(t, (inputs) => (request = decode(inputs)));
   const version = String(t.entry.version);
+  c.set("served", { model: t.snapshot.name, version: t.entry.version });
+  c.var.timings?.add("load", result.loadMs);
+  c.var.timings?.add("inference", result.runMs);
+  const encoding = performance.now();
   const { json, binaries } = encodeInferResponse({ modelName: t.snapshot.name, modelVersion: version, id: request!.id }, result.outputs, request!.binaryOutput);
+  c.var.timings?.add("encode", performance.now() - encoding);
   mirrorToShadow(c, t, result);
   if (binaries.length === 0) return c.json(json, 200, { [MODEL_VERSION_HEADER]: version });
   const framed = frameBody(json, binaries);

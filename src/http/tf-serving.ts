@@ -100,7 +100,12 @@ async function predict(c: C, r: Route) {
   const body = await readJson(c);
   let request: TfPredictRequest | undefined;
   const result = await c.var.service.infer(t, (specs) => (request = decodePredictRequest(body, specs)));
+  c.set("served", { model: t.snapshot.name, version: t.entry.version });
+  c.var.timings?.add("load", result.loadMs);
+  c.var.timings?.add("inference", result.runMs);
+  const encoding = performance.now();
   const response = encodePredictResponse(request!, result.outputs);
+  c.var.timings?.add("encode", performance.now() - encoding);
   mirrorToShadow(c, t, result);
   return c.json(response, 200, { [MODEL_VERSION_HEADER]: String(t.entry.version) });
 }

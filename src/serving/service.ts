@@ -95,6 +95,8 @@ export interface InferResult {
   fetched: string[];
   /** Time in the session's run, milliseconds. */
   runMs: number;
+  /** Time to lease the session (a load, when it was not loaded), milliseconds. */
+  loadMs: number;
 }
 
 const keyOf = (t: Target): SessionKey => ({ model: t.snapshot.name, version: t.entry.version, etag: t.entry.etag });
@@ -207,7 +209,9 @@ export class ModelService {
     target: Target,
     decode: (inputs: readonly TensorSpec[]) => { inputs: Tensor[]; outputs?: readonly string[] },
   ): Promise<InferResult> {
+    const leasing = performance.now();
     const lease = await this.lease(target);
+    const loadMs = performance.now() - leasing;
     try {
       const request = decode(lease.session.inputs);
       checkInputs(lease.session.inputs, request.inputs);
@@ -220,7 +224,7 @@ export class ModelService {
           batching && batchable(session.inputs, session.outputs)
             ? await batcherFor(session, batching).submit(request.inputs, fetched)
             : await session.run(request.inputs, fetched);
-        return { outputs, inputs: request.inputs, fetched, runMs: performance.now() - started };
+        return { outputs, inputs: request.inputs, fetched, runMs: performance.now() - started, loadMs };
       } catch (e) {
         if (!(e instanceof OrtError)) throw e;
         throw invalid(`model '${target.snapshot.name}' could not run on this input: ${e.message}`);
