@@ -46,6 +46,7 @@ export default defineConfig({
                 MODEL_REFRESH_SECONDS: "0",
                 MAX_REQUEST_BYTES: String(4 * 1024 * 1024),
                 MAX_MODEL_BYTES: String(8 * 1024 * 1024),
+                STATS_FLUSH_MS: "0",
                 ADMIN_TOKEN: "test-admin-token",
               },
               serviceBindings: { FIXTURES: fixtures },

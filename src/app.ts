@@ -10,7 +10,8 @@ import { adminModels } from "./http/admin-models";
 import { kserveV2 } from "./http/kserve-v2";
 import { SERVER_NAME, SERVER_VERSION } from "./http/server-info";
 import { tfServing } from "./http/tf-serving";
-import { requestLog } from "./monitoring/request-log";
+import { isolateStats, requestLog } from "./monitoring/request-log";
+import { prometheusText } from "./monitoring/stats-view";
 import { rateLimit } from "./ratelimit/middleware";
 import { ModelService, servingSettings } from "./serving/service";
 
@@ -22,10 +23,10 @@ const isModelUpload = (method: string, path: string) => method === "PUT" && /^\/
 
 /**
  * Renders any error in the shape of the API it happened in: `{"error"}` for KServe V2 and TF
- * Serving (their specs' shape), `{"error", "code"}` for the admin API.
+ * Serving (their specs' shape), `{"error", "code"}` for the admin API and /metrics.
  */
 function renderError(err: Error, c: Context<AppEnv>) {
-  const withCode = c.req.path.startsWith("/admin");
+  const withCode = c.req.path.startsWith("/admin") || c.req.path === "/metrics";
   if (err instanceof ServingError) {
     return c.json(withCode ? { error: err.message, code: err.code } : { error: err.message }, err.status, err.headers);
   }
@@ -51,7 +52,7 @@ export function createApp() {
         // no execution context (a direct app.fetch call): the work runs unawaited
       }
     };
-    c.set("service", new ModelService(c.env.MODELS, servingSettings(c.env), defer));
+    c.set("service", new ModelService(c.env.MODELS, servingSettings(c.env), defer, (model, version, failed) => isolateStats.load(model, version, failed)));
     if (c.req.method !== "POST" && c.req.method !== "PUT") return next();
     const upload = isModelUpload(c.req.method, c.req.path);
     const max = upload
@@ -88,6 +89,16 @@ export function createApp() {
   app.use("/v2/*", keyed);
   app.use("/v1/*", keyed);
   app.use("/admin/*", adminAuth());
+
+  app.get("/metrics", adminAuth(), async (c) => {
+    const names = await c.var.service.models.models();
+    const models = await Promise.all(
+      names.map(async (model) => ({ model, ...(await c.env.MODEL_STATS.get(c.env.MODEL_STATS.idFromName(model)).requestStats()) })),
+    );
+    return c.text(prometheusText(models.map((m) => ({ model: m.model, rows: m.requests, loads: m.loads }))), 200, {
+      "content-type": "text/plain; version=0.0.4; charset=utf-8",
+    });
+  });
 
   app.route("/v2", kserveV2);
   app.route("/v1", tfServing);

@@ -14,7 +14,7 @@ export interface AppEnv {
     requestId?: string;
     /** This request's phase timings (Server-Timing), set by requestLog. */
     timings?: Timings;
-    /** The model and version that answered, for the request's log line. */
-    served?: { model: string; version: number };
+    /** The model and version that answered, for the request's log line; `inference` when it was a prediction (counted in statistics). */
+    served?: { model: string; version: number; inference?: boolean };
   };
 }

@@ -27,7 +27,7 @@ function probes(): Probe[] {
       const path = route.path
         .replace(":model", "iris").replace(":version", "1").replace(":tenant", "tests").replace(":id", "key_0000000000000000")
         .replace("/*", method === "POST" ? "/iris:predict" : "/iris");
-      const kind = PUBLIC.has(`${method} ${route.path}`) ? "public" : path.startsWith("/admin/") ? "admin" : /^\/v[12](\/|$)/.test(path) ? "protocol" : undefined;
+      const kind = PUBLIC.has(`${method} ${route.path}`) ? "public" : path.startsWith("/admin/") || path === "/metrics" ? "admin" : /^\/v[12](\/|$)/.test(path) ? "protocol" : undefined;
       if (!kind) throw new Error(`route ${method} ${route.path} is neither public, a protocol route nor an admin route`);
       out.push({ method, path, kind });
     }

@@ -8,7 +8,8 @@ import { decodeRawInput, frameBody, HEADER_LENGTH, splitBody } from "../tensor/k
 import { decodeInferRequest, encodeInferResponse, type KServeInferRequest } from "../tensor/kserve-json";
 import type { TensorSpec } from "../serving/loader";
 import { readJson } from "./body";
-import { parseModelName } from "../serving/names";
+import { parseModelName, parseVersion } from "../serving/names";
+import { modelStatsJson } from "../monitoring/stats-view";
 import { mirrorToShadow } from "./shadow";
 import { callerOf, LABEL_HEADER, selectorFrom } from "./selector";
 import { SERVER_NAME, SERVER_VERSION, MODEL_VERSION_HEADER } from "./server-info";
@@ -21,7 +22,9 @@ type C = Context<AppEnv>;
 async function target(c: C) {
   const model = parseModelName(c.req.param("model")!);
   const label = c.req.header(LABEL_HEADER);
-  return c.var.service.resolve(model, selectorFrom({ version: c.req.param("version"), label, caller: callerOf(c) }));
+  const t = await c.var.service.resolve(model, selectorFrom({ version: c.req.param("version"), label, caller: callerOf(c) }));
+  c.set("served", { model: t.snapshot.name, version: t.entry.version });
+  return t;
 }
 
 async function metadata(c: C) {
@@ -64,11 +67,12 @@ async function readInferRequest(c: C): Promise<(inputs: readonly TensorSpec[]) =
 
 async function infer(c: C) {
   const t = await target(c);
+  c.set("served", { model: t.snapshot.name, version: t.entry.version, inference: true });
   const decode = await readInferRequest(c);
   let request: KServeInferRequest | undefined;
   const result = await c.var.service.infer(t, (inputs) => (request = decode(inputs)));
   const version = String(t.entry.version);
-  c.set("served", { model: t.snapshot.name, version: t.entry.version });
+  c.set("served", { model: t.snapshot.name, version: t.entry.version, inference: true });
   c.var.timings?.add("load", result.loadMs);
   c.var.timings?.add("inference", result.runMs);
   const encoding = performance.now();
@@ -84,14 +88,26 @@ async function infer(c: C) {
   });
 }
 
+/** Triton's statistics extension: this model's recorded requests, across isolates. */
+async function stats(c: C) {
+  const model = parseModelName(c.req.param("model")!);
+  await c.var.service.snapshot(model); // 404 for a model that does not exist
+  const raw = c.req.param("version");
+  const version = raw === undefined ? undefined : parseVersion(raw);
+  const { requests, loads } = await c.env.MODEL_STATS.get(c.env.MODEL_STATS.idFromName(model)).requestStats();
+  return c.json(modelStatsJson(model, requests, loads, version));
+}
+
 /** Routes under /v2. */
 export const kserveV2 = new Hono<AppEnv>()
   .get("/health/live", (c) => c.json({ live: true }))
   .get("/health/ready", (c) => c.json({ ready: true }))
-  .get("/", (c) => c.json({ name: SERVER_NAME, version: SERVER_VERSION, extensions: ["binary_tensor_data"] }))
+  .get("/", (c) => c.json({ name: SERVER_NAME, version: SERVER_VERSION, extensions: ["binary_tensor_data", "statistics"] }))
   .get("/models/:model", metadata)
   .get("/models/:model/versions/:version", metadata)
   .get("/models/:model/ready", ready)
   .get("/models/:model/versions/:version/ready", ready)
+  .get("/models/:model/stats", stats)
+  .get("/models/:model/versions/:version/stats", stats)
   .post("/models/:model/infer", infer)
   .post("/models/:model/versions/:version/infer", infer);

@@ -40,7 +40,9 @@ function route(c: C): Route {
 }
 
 async function resolve(c: C, r: Route): Promise<Target> {
-  return c.var.service.resolve(parseModelName(r.model), selectorFrom({ ...r, caller: callerOf(c) }));
+  const t = await c.var.service.resolve(parseModelName(r.model), selectorFrom({ ...r, caller: callerOf(c) }));
+  c.set("served", { model: t.snapshot.name, version: t.entry.version });
+  return t;
 }
 
 function versionStatus(version: number, error?: string) {
@@ -97,10 +99,11 @@ async function metadata(c: C, r: Route) {
 
 async function predict(c: C, r: Route) {
   const t = await resolve(c, r);
+  c.set("served", { model: t.snapshot.name, version: t.entry.version, inference: true });
   const body = await readJson(c);
   let request: TfPredictRequest | undefined;
   const result = await c.var.service.infer(t, (specs) => (request = decodePredictRequest(body, specs)));
-  c.set("served", { model: t.snapshot.name, version: t.entry.version });
+  c.set("served", { model: t.snapshot.name, version: t.entry.version, inference: true });
   c.var.timings?.add("load", result.loadMs);
   c.var.timings?.add("inference", result.runMs);
   const encoding = performance.now();

@@ -1,11 +1,12 @@
 /**
  * @module monitoring/model-stats: one Durable Object per model (SQLite-backed, RPC methods) that
- * aggregates what isolates observe of it across the whole deployment. Today: shadow traffic, per
- * (primary, shadow) pair: how many requests were mirrored, how many agreed, the largest
- * difference, and both versions' run times. Isolates call it after the response (waitUntil).
+ * aggregates what isolates observe of it across the whole deployment: requests by version, tenant
+ * and outcome with latency and inference-time histograms, cold loads and load failures, and shadow
+ * traffic per (primary, shadow) pair. Isolates call it after the response (waitUntil), batched.
  */
 import { DurableObject } from "cloudflare:workers";
 import type { ShadowSample } from "../serving/shadow";
+import { emptyHistogram, merge, type Histogram, type LoadDelta, type Outcome, type RequestDelta } from "./histogram";
 
 /** Shadow figures for one pair of versions, as the admin API shows them. */
 export interface ShadowPairStats {
@@ -34,7 +35,32 @@ CREATE TABLE IF NOT EXISTS shadow (
   primary_ms_sum REAL NOT NULL DEFAULT 0, primary_ms_max REAL, shadow_ms_sum REAL NOT NULL DEFAULT 0, shadow_ms_max REAL,
   first_at TEXT NOT NULL, last_at TEXT NOT NULL, last_error TEXT,
   PRIMARY KEY (primary_version, shadow_version));
+CREATE TABLE IF NOT EXISTS requests (
+  version INTEGER NOT NULL, tenant TEXT NOT NULL, outcome TEXT NOT NULL, count INTEGER NOT NULL,
+  latency TEXT NOT NULL, inference TEXT NOT NULL, last_at TEXT NOT NULL,
+  PRIMARY KEY (version, tenant, outcome));
+CREATE TABLE IF NOT EXISTS loads (
+  version INTEGER PRIMARY KEY, cold INTEGER NOT NULL, failed INTEGER NOT NULL, last_at TEXT NOT NULL);
 `;
+
+/** A model's request counts and histograms, per version, tenant and outcome, as stored. */
+export interface RequestRow {
+  version: number;
+  tenant: string;
+  outcome: Outcome;
+  count: number;
+  latency: Histogram;
+  inference: Histogram;
+  last_at: string;
+}
+
+/** A version's cold loads and load failures, as stored. */
+export interface LoadRow {
+  version: number;
+  cold: number;
+  failed: number;
+  last_at: string;
+}
 
 type Row = {
   primary_version: number;
@@ -63,6 +89,41 @@ export class ModelStats extends DurableObject<Env> {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     this.sql.exec(SCHEMA);
+  }
+
+  /** Adds an isolate's request and load deltas (sent after responses, batched). */
+  recordRequests(requests: RequestDelta[], loads: LoadDelta[]): void {
+    const now = new Date().toISOString();
+    for (const r of requests) {
+      const row = this.sql
+        .exec<{ count: number; latency: string; inference: string }>(
+          "SELECT count, latency, inference FROM requests WHERE version = ? AND tenant = ? AND outcome = ?", r.version, r.tenant, r.outcome)
+        .toArray()[0];
+      const latency = row ? (JSON.parse(row.latency) as Histogram) : emptyHistogram();
+      const inference = row ? (JSON.parse(row.inference) as Histogram) : emptyHistogram();
+      merge(latency, r.latency);
+      merge(inference, r.inference);
+      this.sql.exec(
+        "INSERT OR REPLACE INTO requests (version, tenant, outcome, count, latency, inference, last_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        r.version, r.tenant, r.outcome, (row?.count ?? 0) + r.count, JSON.stringify(latency), JSON.stringify(inference), now);
+    }
+    for (const l of loads) {
+      this.sql.exec(
+        `INSERT INTO loads (version, cold, failed, last_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (version) DO UPDATE SET cold = cold + excluded.cold, failed = failed + excluded.failed, last_at = excluded.last_at`,
+        l.version, l.cold, l.failed, now);
+    }
+  }
+
+  /** Everything recorded of requests and loads, every version. */
+  requestStats(): { requests: RequestRow[]; loads: LoadRow[] } {
+    const requests = this.sql
+      .exec<{ version: number; tenant: string; outcome: string; count: number; latency: string; inference: string; last_at: string }>(
+        "SELECT * FROM requests ORDER BY version, tenant, outcome")
+      .toArray()
+      .map((r) => ({ ...r, outcome: r.outcome as Outcome, latency: JSON.parse(r.latency) as Histogram, inference: JSON.parse(r.inference) as Histogram }));
+    const loads = this.sql.exec<LoadRow & Record<string, string | number>>("SELECT * FROM loads ORDER BY version").toArray();
+    return { requests, loads };
   }
 
   /** Adds mirrored requests (an isolate may send several at once). */

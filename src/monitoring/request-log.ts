@@ -4,9 +4,14 @@
  * and one JSON log line: id, method, path, status, tenant, model, version, phase timings and byte
  * counts. Never a key, a token, a query string or a payload.
  */
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "../env";
+import { outcomeOf } from "./histogram";
+import { StatsBuffer } from "./stats-buffer";
 import { Timings } from "./timings";
+
+/** The isolate's request statistics, flushed to each model's statistics object. */
+export const isolateStats = new StatsBuffer();
 
 /** Header carrying the request id, both ways. */
 export const REQUEST_ID_HEADER = "X-Request-Id";
@@ -31,6 +36,11 @@ export function requestLog(): MiddlewareHandler<AppEnv> {
     const served = c.get("served");
     const bytesIn = Number(c.req.header("content-length"));
     const bytesOut = Number(c.res.headers.get("content-length"));
+    if (served?.inference) {
+      const ms = timings.toJSON();
+      isolateStats.request(served.model, served.version, caller?.tenant ?? "", outcomeOf(c.res.status), ms.total!, ms.inference ?? null);
+    }
+    flushStats(c);
     console.log(
       JSON.stringify({
         level: c.res.status >= 500 ? "error" : "info",
@@ -48,4 +58,19 @@ export function requestLog(): MiddlewareHandler<AppEnv> {
       }),
     );
   };
+}
+
+/** Sends what the isolate buffered to each model's statistics object, after the response. */
+function flushStats(c: Context<AppEnv>): void {
+  const taken = isolateStats.take(Date.now(), Number(c.env.STATS_FLUSH_MS ?? 1000));
+  if (!taken) return;
+  for (const [model, deltas] of taken) {
+    const stub = c.env.MODEL_STATS.get(c.env.MODEL_STATS.idFromName(model));
+    const work = stub.recordRequests(deltas.requests, deltas.loads).catch(() => isolateStats.putBack(model, deltas));
+    try {
+      c.executionCtx.waitUntil(work);
+    } catch {
+      // no execution context: the flush runs unawaited
+    }
+  }
 }

@@ -113,6 +113,8 @@ export class ModelService {
     bucket: R2Bucket,
     private readonly settings: ServingSettings,
     private readonly defer: (work: Promise<unknown>) => void = () => undefined,
+    /** Told of every cold load of a version and of every failed one (for statistics). */
+    private readonly onLoad: (model: string, version: number, failed: boolean) => void = () => undefined,
   ) {
     this.repository = new ModelRepository(bucket, BytesCache.open(settings.bytesCache, defer));
     manager.configure(settings.maxSessionBytes, Math.max(settings.refreshMs, 1000));
@@ -185,10 +187,12 @@ export class ModelService {
         const session = await loadSession(read.bytes);
         const timing = { source: read.source, read_ms: round(readAt - started), create_ms: round(performance.now() - readAt), at: new Date().toISOString() };
         recordLoad(`${name}/${version}@${entry.etag}`, timing);
+        this.onLoad(name, version, false);
         console.log(JSON.stringify({ level: "info", event: "model_load", model: name, version, bytes: entry.size, ...timing }));
         return session;
       } catch (e) {
         const reason = e instanceof Error ? e.message : String(e);
+        this.onLoad(name, version, true);
         throw new ServingError("unavailable", `model '${name}' version ${version} failed to load: ${reason}`, { cause: e });
       }
     });

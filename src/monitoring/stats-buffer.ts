@@ -1,0 +1,79 @@
+/**
+ * @module monitoring/stats-buffer: the isolate's request statistics since its last flush, by
+ * model. Requests add to it in memory; a flush, after a response (waitUntil), sends each model's
+ * deltas to that model's statistics object, so the prediction path never waits on it. A failed
+ * flush keeps the deltas for the next one.
+ */
+import { emptyHistogram, merge, observe, type LoadDelta, type Outcome, type RequestDelta } from "./histogram";
+
+interface ModelDeltas {
+  requests: Map<string, RequestDelta>;
+  loads: Map<number, LoadDelta>;
+}
+
+/** Isolate-wide statistics waiting to be flushed. */
+export class StatsBuffer {
+  private models = new Map<string, ModelDeltas>();
+  private lastFlush = 0;
+
+  private model(name: string): ModelDeltas {
+    let m = this.models.get(name);
+    if (!m) this.models.set(name, (m = { requests: new Map(), loads: new Map() }));
+    return m;
+  }
+
+  /** Counts one request that a model's version answered (or refused). */
+  request(model: string, version: number, tenant: string, outcome: Outcome, latencyMs: number, inferenceMs: number | null): void {
+    const key = `${version}\u0000${tenant}\u0000${outcome}`;
+    const requests = this.model(model).requests;
+    let d = requests.get(key);
+    if (!d) requests.set(key, (d = { version, tenant, outcome, count: 0, latency: emptyHistogram(), inference: emptyHistogram() }));
+    d.count++;
+    observe(d.latency, latencyMs);
+    if (inferenceMs !== null) observe(d.inference, inferenceMs);
+  }
+
+  /** Counts a cold load of a version, or a failed one. */
+  load(model: string, version: number, failed: boolean): void {
+    const loads = this.model(model).loads;
+    let d = loads.get(version);
+    if (!d) loads.set(version, (d = { version, cold: 0, failed: 0 }));
+    if (failed) d.failed++;
+    else d.cold++;
+  }
+
+  /**
+   * Takes everything buffered if at least `intervalMs` passed since the last take (and there is
+   * something), else null. `putBack` returns a take whose flush failed.
+   */
+  take(nowMs: number, intervalMs: number): Map<string, { requests: RequestDelta[]; loads: LoadDelta[] }> | null {
+    if (this.models.size === 0 || nowMs - this.lastFlush < intervalMs) return null;
+    this.lastFlush = nowMs;
+    const taken = new Map([...this.models].map(([name, m]) => [name, { requests: [...m.requests.values()], loads: [...m.loads.values()] }]));
+    this.models = new Map();
+    return taken;
+  }
+
+  /** Puts a failed flush's deltas back (merged with what arrived meanwhile). */
+  putBack(model: string, deltas: { requests: RequestDelta[]; loads: LoadDelta[] }): void {
+    const m = this.model(model);
+    for (const r of deltas.requests) {
+      const key = `${r.version}\u0000${r.tenant}\u0000${r.outcome}`;
+      const d = m.requests.get(key);
+      if (!d) m.requests.set(key, r);
+      else {
+        d.count += r.count;
+        merge(d.latency, r.latency);
+        merge(d.inference, r.inference);
+      }
+    }
+    for (const l of deltas.loads) {
+      const d = m.loads.get(l.version);
+      if (!d) m.loads.set(l.version, l);
+      else {
+        d.cold += l.cold;
+        d.failed += l.failed;
+      }
+    }
+  }
+}
