@@ -10,7 +10,7 @@ import { adminModels } from "./http/admin-models";
 import { kserveV2 } from "./http/kserve-v2";
 import { SERVER_NAME, SERVER_VERSION } from "./http/server-info";
 import { tfServing } from "./http/tf-serving";
-import { isolateStats, requestLog } from "./monitoring/request-log";
+import { flushNow, isolateStats, requestLog } from "./monitoring/request-log";
 import { prometheusText } from "./monitoring/stats-view";
 import { rateLimit } from "./ratelimit/middleware";
 import { ModelService, servingSettings } from "./serving/service";
@@ -91,6 +91,7 @@ export function createApp() {
   app.use("/admin/*", adminAuth());
 
   app.get("/metrics", adminAuth(), async (c) => {
+    await flushNow(c);
     const names = await c.var.service.models.models();
     const models = await Promise.all(
       names.map(async (model) => ({ model, ...(await c.env.MODEL_STATS.get(c.env.MODEL_STATS.idFromName(model)).requestStats()) })),

@@ -46,6 +46,7 @@ describe("request ids, Server-Timing and the request log", () => {
     const text = JSON.stringify(lines);
     expect(text).not.toContain(key);
     expect(text).not.toContain("5.123456");
+    expect(line.bytes_in).toBeGreaterThan(0);
   });
 
   it("logs refused requests too, with their status", async () => {

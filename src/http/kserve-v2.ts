@@ -9,6 +9,7 @@ import { decodeInferRequest, encodeInferResponse, type KServeInferRequest } from
 import type { TensorSpec } from "../serving/loader";
 import { readJson } from "./body";
 import { parseModelName, parseVersion } from "../serving/names";
+import { flushNow } from "../monitoring/request-log";
 import { modelStatsJson } from "../monitoring/stats-view";
 import { mirrorToShadow } from "./shadow";
 import { callerOf, LABEL_HEADER, selectorFrom } from "./selector";
@@ -94,6 +95,7 @@ async function stats(c: C) {
   await c.var.service.snapshot(model); // 404 for a model that does not exist
   const raw = c.req.param("version");
   const version = raw === undefined ? undefined : parseVersion(raw);
+  await flushNow(c);
   const { requests, loads } = await c.env.MODEL_STATS.get(c.env.MODEL_STATS.idFromName(model)).requestStats();
   return c.json(modelStatsJson(model, requests, loads, version));
 }

@@ -34,8 +34,8 @@ export function requestLog(): MiddlewareHandler<AppEnv> {
     c.res.headers.set("Server-Timing", timings.header());
     const caller = c.get("caller");
     const served = c.get("served");
-    const bytesIn = Number(c.req.header("content-length"));
-    const bytesOut = Number(c.res.headers.get("content-length"));
+    const bytesIn = Number(c.req.header("content-length") ?? NaN);
+    const bytesOut = Number(c.res.headers.get("content-length") ?? NaN);
     if (served?.inference) {
       const ms = timings.toJSON();
       isolateStats.request(served.model, served.version, caller?.tenant ?? "", outcomeOf(c.res.status), ms.total!, ms.inference ?? null);
@@ -60,17 +60,53 @@ export function requestLog(): MiddlewareHandler<AppEnv> {
   };
 }
 
-/** Sends what the isolate buffered to each model's statistics object, after the response. */
-function flushStats(c: Context<AppEnv>): void {
-  const taken = isolateStats.take(Date.now(), Number(c.env.STATS_FLUSH_MS ?? 1000));
-  if (!taken) return;
-  for (const [model, deltas] of taken) {
-    const stub = c.env.MODEL_STATS.get(c.env.MODEL_STATS.idFromName(model));
-    const work = stub.recordRequests(deltas.requests, deltas.loads).catch(() => isolateStats.putBack(model, deltas));
-    try {
-      c.executionCtx.waitUntil(work);
-    } catch {
-      // no execution context: the flush runs unawaited
-    }
+let flushScheduled = false;
+
+const defer = (c: Context<AppEnv>, work: Promise<unknown>) => {
+  try {
+    c.executionCtx.waitUntil(work);
+  } catch {
+    // no execution context: the work runs unawaited
   }
+};
+
+/** Sends the taken deltas to each model's statistics object; a failed send is kept for the next. */
+function send(c: Context<AppEnv>, taken: NonNullable<ReturnType<StatsBuffer["take"]>>): Promise<unknown> {
+  return Promise.all(
+    [...taken].map(([model, deltas]) =>
+      c.env.MODEL_STATS.get(c.env.MODEL_STATS.idFromName(model))
+        .recordRequests(deltas.requests, deltas.loads)
+        .catch(() => isolateStats.putBack(model, deltas)),
+    ),
+  );
+}
+
+/**
+ * After a response: sends what the isolate buffered if the flush interval has passed; otherwise
+ * makes sure one flush is scheduled for when it has (inside this request's waitUntil), so counts
+ * never wait for a later request to be sent.
+ */
+function flushStats(c: Context<AppEnv>): void {
+  const intervalMs = Number(c.env.STATS_FLUSH_MS ?? 1000);
+  const taken = isolateStats.take(Date.now(), intervalMs);
+  if (taken) {
+    defer(c, send(c, taken));
+    return;
+  }
+  if (flushScheduled || isolateStats.empty) return;
+  flushScheduled = true;
+  defer(
+    c,
+    new Promise((resolve) => setTimeout(resolve, intervalMs)).then(() => {
+      flushScheduled = false;
+      const later = isolateStats.take(Date.now(), intervalMs);
+      return later ? send(c, later) : undefined;
+    }),
+  );
+}
+
+/** Sends everything buffered now (before reading statistics, so this isolate's own are included). */
+export async function flushNow(c: Context<AppEnv>): Promise<void> {
+  const taken = isolateStats.take(Date.now(), 0);
+  if (taken) await send(c, taken);
 }

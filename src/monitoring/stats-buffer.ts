@@ -16,6 +16,11 @@ export class StatsBuffer {
   private models = new Map<string, ModelDeltas>();
   private lastFlush = 0;
 
+  /** True when nothing waits to be flushed. */
+  get empty(): boolean {
+    return this.models.size === 0;
+  }
+
   private model(name: string): ModelDeltas {
     let m = this.models.get(name);
     if (!m) this.models.set(name, (m = { requests: new Map(), loads: new Map() }));

@@ -1,0 +1,42 @@
+import { describe, expect, it } from "vitest";
+import { emptyHistogram, observe, outcomeOf, quantile } from "../../src/monitoring/histogram";
+import { StatsBuffer } from "../../src/monitoring/stats-buffer";
+
+describe("histograms", () => {
+  it("estimate quantiles within the bucket they fall in", () => {
+    const h = emptyHistogram();
+    for (let i = 1; i <= 100; i++) observe(h, i < 90 ? 3 : 400);
+    expect(h.count).toBe(100);
+    expect(quantile(h, 0.5)).toBeGreaterThan(2);
+    expect(quantile(h, 0.5)).toBeLessThanOrEqual(5);
+    expect(quantile(h, 0.99)).toBeGreaterThan(250);
+    expect(quantile(h, 0.99)).toBeLessThanOrEqual(500);
+    expect(quantile(emptyHistogram(), 0.5)).toBeNull();
+    observe(h, 1e9);
+    expect(h.counts.at(-1)).toBe(1);
+  });
+
+  it("name outcomes by status", () => {
+    expect([200, 400, 404, 429, 503, 500].map(outcomeOf)).toEqual(["success", "client_error", "client_error", "rate_limited", "unavailable", "server_error"]);
+  });
+});
+
+describe("the isolate's statistics buffer", () => {
+  it("hands out deltas once per interval and takes a failed flush back, merged", () => {
+    const b = new StatsBuffer();
+    b.request("m", 1, "t", "success", 3, 1);
+    b.request("m", 1, "t", "success", 7, 2);
+    b.load("m", 1, false);
+    const first = b.take(1000, 500)!;
+    expect(first.get("m")!.requests[0]).toMatchObject({ count: 2 });
+    expect(b.take(1200, 500)).toBeNull(); // nothing new, and too soon
+    b.request("m", 1, "t", "success", 5, 1);
+    expect(b.take(1200, 500)).toBeNull(); // too soon
+    b.putBack("m", first.get("m")!);
+    const second = b.take(1600, 500)!;
+    expect(second.get("m")!.requests[0]).toMatchObject({ count: 3 });
+    expect(second.get("m")!.requests[0]!.latency.sum).toBe(15);
+    expect(second.get("m")!.loads).toEqual([{ version: 1, cold: 1, failed: 0 }]);
+    expect(b.empty).toBe(true);
+  });
+});
