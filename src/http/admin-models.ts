@@ -12,6 +12,7 @@ import { deleteVersion, publishVersion, putConfig } from "../serving/publisher";
 import type { ModelSnapshot, VersionEntry } from "../serving/repository";
 import { labelsOf } from "../serving/router";
 import { zodMessage } from "../tensor/zod-message";
+import { flushNow } from "../monitoring/request-log";
 import { readJson } from "./body";
 
 type C = Context<AppEnv>;
@@ -119,6 +120,21 @@ export const adminModels = new Hono<AppEnv>()
     if (!parsed.success) throw invalid(`config refused, the old one keeps serving: ${zodMessage(parsed.error, "config")}`);
     const { etag } = await putConfig(c.var.service, model, parsed.data, c.req.header("if-match"));
     return c.json({ model, config: parsed.data, etag }, 200, { ETag: `"${etag}"` });
+  })
+  .get("/:model/drift", async (c) => {
+    const model = modelOf(c);
+    await flushNow(c);
+    return c.json({ model, versions: await statsOf(c, model).driftReport() });
+  })
+  .post("/:model/drift/baseline", async (c) => {
+    const model = modelOf(c);
+    const raw = c.req.query("version");
+    if (raw === undefined) throw invalid("say which version's baseline to pin: ?version=<n>");
+    const version = parseVersion(raw);
+    await flushNow(c);
+    const tensors = await statsOf(c, model).pinDriftBaseline(version);
+    if (tensors === 0) throw new ServingError("conflict", `version ${version} of model '${model}' has no traffic to pin as a baseline yet`);
+    return c.json({ model, version, tensors, pinned: true });
   })
   .get("/:model/shadow", async (c) => {
     const model = modelOf(c);

@@ -9,7 +9,7 @@ import { decodeInferRequest, encodeInferResponse, type KServeInferRequest } from
 import type { TensorSpec } from "../serving/loader";
 import { readJson } from "./body";
 import { parseModelName, parseVersion } from "../serving/names";
-import { flushNow } from "../monitoring/request-log";
+import { flushNow, isolateStats } from "../monitoring/request-log";
 import { modelStatsJson } from "../monitoring/stats-view";
 import { mirrorToShadow } from "./shadow";
 import { callerOf, LABEL_HEADER, selectorFrom } from "./selector";
@@ -76,6 +76,7 @@ async function infer(c: C) {
   c.set("served", { model: t.snapshot.name, version: t.entry.version, inference: true });
   c.var.timings?.add("load", result.loadMs);
   c.var.timings?.add("inference", result.runMs);
+  isolateStats.tensors(t.snapshot.name, t.entry.version, result.inputs, result.outputs);
   const encoding = performance.now();
   const { json, binaries } = encodeInferResponse({ modelName: t.snapshot.name, modelVersion: version, id: request!.id }, result.outputs, request!.binaryOutput);
   c.var.timings?.add("encode", performance.now() - encoding);

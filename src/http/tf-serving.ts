@@ -12,6 +12,7 @@ import { datatypeInfo } from "../tensor/datatype";
 import { decodePredictRequest, encodePredictResponse, type TfPredictRequest } from "../tensor/tf-json";
 import { readJson } from "./body";
 import { callerOf, selectorFrom } from "./selector";
+import { isolateStats } from "../monitoring/request-log";
 import { mirrorToShadow } from "./shadow";
 import { MODEL_VERSION_HEADER } from "./server-info";
 
@@ -106,6 +107,7 @@ async function predict(c: C, r: Route) {
   c.set("served", { model: t.snapshot.name, version: t.entry.version, inference: true });
   c.var.timings?.add("load", result.loadMs);
   c.var.timings?.add("inference", result.runMs);
+  isolateStats.tensors(t.snapshot.name, t.entry.version, result.inputs, result.outputs);
   const encoding = performance.now();
   const response = encodePredictResponse(request!, result.outputs);
   c.var.timings?.add("encode", performance.now() - encoding);

@@ -6,6 +6,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import type { ShadowSample } from "../serving/shadow";
+import { emptySummary, mergeSummary, moments, psi, type DriftDelta, type Summary } from "./drift";
 import { emptyHistogram, merge, type Histogram, type LoadDelta, type Outcome, type RequestDelta } from "./histogram";
 
 /** Shadow figures for one pair of versions, as the admin API shows them. */
@@ -39,6 +40,10 @@ CREATE TABLE IF NOT EXISTS requests (
   version INTEGER NOT NULL, tenant TEXT NOT NULL, outcome TEXT NOT NULL, count INTEGER NOT NULL,
   latency TEXT NOT NULL, inference TEXT NOT NULL, last_at TEXT NOT NULL,
   PRIMARY KEY (version, tenant, outcome));
+CREATE TABLE IF NOT EXISTS drift (
+  slot TEXT NOT NULL, version INTEGER NOT NULL, role TEXT NOT NULL, tensor TEXT NOT NULL, summary TEXT NOT NULL,
+  PRIMARY KEY (slot, version, role, tensor));
+CREATE TABLE IF NOT EXISTS drift_pins (version INTEGER PRIMARY KEY, pinned_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS loads (
   version INTEGER PRIMARY KEY, cold INTEGER NOT NULL, failed INTEGER NOT NULL, last_at TEXT NOT NULL);
 `;
@@ -91,8 +96,16 @@ export class ModelStats extends DurableObject<Env> {
     this.sql.exec(SCHEMA);
   }
 
-  /** Adds an isolate's request and load deltas (sent after responses, batched). */
-  recordRequests(requests: RequestDelta[], loads: LoadDelta[]): void {
+  /** Adds an isolate's request, load and drift deltas (sent after responses, batched). */
+  recordRequests(requests: RequestDelta[], loads: LoadDelta[], drift: DriftDelta[] = []): void {
+    for (const d of drift) {
+      const row = this.sql
+        .exec<{ summary: string }>("SELECT summary FROM drift WHERE slot = 'current' AND version = ? AND role = ? AND tensor = ?", d.version, d.role, d.tensor)
+        .toArray()[0];
+      const summary = row ? (JSON.parse(row.summary) as Summary) : emptySummary();
+      mergeSummary(summary, d.summary);
+      this.sql.exec("INSERT OR REPLACE INTO drift (slot, version, role, tensor, summary) VALUES ('current', ?, ?, ?, ?)", d.version, d.role, d.tensor, JSON.stringify(summary));
+    }
     const now = new Date().toISOString();
     for (const r of requests) {
       const row = this.sql
@@ -124,6 +137,47 @@ export class ModelStats extends DurableObject<Env> {
       .map((r) => ({ ...r, outcome: r.outcome as Outcome, latency: JSON.parse(r.latency) as Histogram, inference: JSON.parse(r.inference) as Histogram }));
     const loads = this.sql.exec<LoadRow & Record<string, string | number>>("SELECT * FROM loads ORDER BY version").toArray();
     return { requests, loads };
+  }
+
+  /**
+   * Pins what `version` has been sent and answered so far as its drift baseline, and starts the
+   * current summaries afresh. Returns how many tensors the baseline covers.
+   */
+  pinDriftBaseline(version: number): number {
+    this.sql.exec("DELETE FROM drift WHERE slot = 'baseline' AND version = ?", version);
+    this.sql.exec("UPDATE drift SET slot = 'baseline' WHERE slot = 'current' AND version = ?", version);
+    this.sql.exec("INSERT OR REPLACE INTO drift_pins (version, pinned_at) VALUES (?, ?)", version, new Date().toISOString());
+    return this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM drift WHERE slot = 'baseline' AND version = ?", version).toArray()[0]!.n;
+  }
+
+  /** Per version and tensor: the baseline, the traffic since it was pinned, and the drift score. */
+  driftReport() {
+    const rows = this.sql
+      .exec<{ slot: string; version: number; role: string; tensor: string; summary: string }>("SELECT * FROM drift ORDER BY version, role, tensor")
+      .toArray();
+    const pins = new Map(this.sql.exec<{ version: number; pinned_at: string }>("SELECT * FROM drift_pins").toArray().map((p) => [p.version, p.pinned_at]));
+    const versions = [...new Set(rows.map((r) => r.version))];
+    return versions.map((version) => {
+      const keys = [...new Set(rows.filter((r) => r.version === version).map((r) => `${r.role}\u0000${r.tensor}`))];
+      const tensors = keys.map((key) => {
+        const [role, tensor] = key.split("\u0000") as [string, string];
+        const find = (slot: string) => rows.find((r) => r.slot === slot && r.version === version && r.role === role && r.tensor === tensor);
+        const baseline = find("baseline") ? (JSON.parse(find("baseline")!.summary) as Summary) : null;
+        const current = find("current") ? (JSON.parse(find("current")!.summary) as Summary) : emptySummary();
+        const view = (s: Summary) => ({ count: s.count, ...moments(s), min: s.min, max: s.max });
+        const b = baseline ? moments(baseline) : null;
+        const c = moments(current);
+        const meanShift = b && b.sd && c.mean !== null && b.mean !== null ? Math.round((Math.abs(c.mean - b.mean) / b.sd) * 1000) / 1000 : null;
+        return {
+          role, tensor,
+          baseline: baseline ? view(baseline) : null,
+          current: view(current),
+          drift_score: baseline ? psi(baseline, current) : null,
+          mean_shift_sd: meanShift,
+        };
+      });
+      return { version, baseline_pinned_at: pins.get(version) ?? null, tensors };
+    });
   }
 
   /** Adds mirrored requests (an isolate may send several at once). */

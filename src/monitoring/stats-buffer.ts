@@ -4,11 +4,21 @@
  * deltas to that model's statistics object, so the prediction path never waits on it. A failed
  * flush keeps the deltas for the next one.
  */
+import type { Tensor } from "../tensor/tensor";
+import { emptySummary, mergeSummary, summarise, type DriftDelta } from "./drift";
 import { emptyHistogram, merge, observe, type LoadDelta, type Outcome, type RequestDelta } from "./histogram";
+
+/** One model's deltas, as taken for a flush. */
+export interface TakenDeltas {
+  requests: RequestDelta[];
+  loads: LoadDelta[];
+  drift: DriftDelta[];
+}
 
 interface ModelDeltas {
   requests: Map<string, RequestDelta>;
   loads: Map<number, LoadDelta>;
+  drift: Map<string, DriftDelta>;
 }
 
 /** Isolate-wide statistics waiting to be flushed. */
@@ -23,7 +33,7 @@ export class StatsBuffer {
 
   private model(name: string): ModelDeltas {
     let m = this.models.get(name);
-    if (!m) this.models.set(name, (m = { requests: new Map(), loads: new Map() }));
+    if (!m) this.models.set(name, (m = { requests: new Map(), loads: new Map(), drift: new Map() }));
     return m;
   }
 
@@ -36,6 +46,19 @@ export class StatsBuffer {
     d.count++;
     observe(d.latency, latencyMs);
     if (inferenceMs !== null) observe(d.inference, inferenceMs);
+  }
+
+  /** Summarises what a prediction was sent and answered, tensor by tensor, for drift. */
+  tensors(model: string, version: number, inputs: readonly Tensor[], outputs: readonly Tensor[]): void {
+    const drift = this.model(model).drift;
+    for (const [role, tensors] of [["input", inputs], ["output", outputs]] as const) {
+      for (const t of tensors) {
+        const key = `${version}\u0000${role}\u0000${t.name}`;
+        let d = drift.get(key);
+        if (!d) drift.set(key, (d = { version, tensor: t.name, role, summary: emptySummary() }));
+        summarise(d.summary, t);
+      }
+    }
   }
 
   /** Counts a cold load of a version, or a failed one. */
@@ -51,16 +74,16 @@ export class StatsBuffer {
    * Takes everything buffered if at least `intervalMs` passed since the last take (and there is
    * something), else null. `putBack` returns a take whose flush failed.
    */
-  take(nowMs: number, intervalMs: number): Map<string, { requests: RequestDelta[]; loads: LoadDelta[] }> | null {
+  take(nowMs: number, intervalMs: number): Map<string, TakenDeltas> | null {
     if (this.models.size === 0 || nowMs - this.lastFlush < intervalMs) return null;
     this.lastFlush = nowMs;
-    const taken = new Map([...this.models].map(([name, m]) => [name, { requests: [...m.requests.values()], loads: [...m.loads.values()] }]));
+    const taken = new Map([...this.models].map(([name, m]) => [name, { requests: [...m.requests.values()], loads: [...m.loads.values()], drift: [...m.drift.values()] }]));
     this.models = new Map();
     return taken;
   }
 
   /** Puts a failed flush's deltas back (merged with what arrived meanwhile). */
-  putBack(model: string, deltas: { requests: RequestDelta[]; loads: LoadDelta[] }): void {
+  putBack(model: string, deltas: TakenDeltas): void {
     const m = this.model(model);
     for (const r of deltas.requests) {
       const key = `${r.version}\u0000${r.tenant}\u0000${r.outcome}`;
@@ -71,6 +94,12 @@ export class StatsBuffer {
         merge(d.latency, r.latency);
         merge(d.inference, r.inference);
       }
+    }
+    for (const d of deltas.drift) {
+      const key = `${d.version}\u0000${d.role}\u0000${d.tensor}`;
+      const mine = m.drift.get(key);
+      if (!mine) m.drift.set(key, d);
+      else mergeSummary(mine.summary, d.summary);
     }
     for (const l of deltas.loads) {
       const d = m.loads.get(l.version);
