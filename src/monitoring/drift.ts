@@ -7,7 +7,8 @@
  * strided). The score is the population stability index (PSI) between the baseline's histogram
  * and the current one: below 0.1 is usually read as stable, above 0.25 as a shift.
  */
-import { toJsonValues, type Tensor } from "../tensor/tensor";
+import { fromFloat16Bits } from "../tensor/float16";
+import type { Tensor } from "../tensor/tensor";
 
 /** Upper edges of the bins; a last bin takes larger values. */
 export const DRIFT_EDGES = [-1000, -100, -10, -1, -0.1, -0.01, 0, 0.01, 0.1, 1, 10, 100, 1000] as const;
@@ -36,11 +37,13 @@ export const emptySummary = (): Summary => ({ count: 0, sum: 0, sumsq: 0, min: n
 
 /** Adds a tensor's (sampled) numeric elements; BYTES and BOOL tensors are not summarised. */
 export function summarise(into: Summary, t: Tensor): void {
-  if (t.datatype === "BYTES" || t.datatype === "BOOL") return;
-  const values = toJsonValues(t);
-  const stride = Math.max(1, Math.ceil(values.length / SAMPLE));
-  for (let i = 0; i < values.length; i += stride) {
-    const v = Number(values[i]);
+  if (t.datatype === "BYTES" || t.datatype === "BOOL" || Array.isArray(t.data)) return;
+  const data = t.data as ArrayLike<number | bigint>;
+  const stride = Math.max(1, Math.ceil(data.length / SAMPLE));
+  // Sampled straight from the typed array (FP16 bits decoded for the sample only), never copied whole.
+  const sample = t.datatype === "FP16" ? fromFloat16Bits(Uint16Array.from({ length: Math.ceil(data.length / stride) }, (_, k) => Number(data[k * stride]))) : null;
+  for (let i = 0, k = 0; i < data.length; i += stride, k++) {
+    const v = sample ? sample[k]! : Number(data[i]);
     if (!Number.isFinite(v)) continue;
     into.count++;
     into.sum += v;

@@ -40,3 +40,23 @@ describe("the isolate's statistics buffer", () => {
     expect(b.empty).toBe(true);
   });
 });
+
+describe("drift summaries", async () => {
+  const { emptySummary, summarise, psi, moments } = await import("../../src/monitoring/drift");
+  it("sample large tensors, read FP16 and INT64, and score identical traffic 0", () => {
+    const big = emptySummary();
+    summarise(big, { name: "x", datatype: "FP32", shape: [100_000], data: new Float32Array(100_000).fill(2) });
+    expect(big.count).toBeLessThanOrEqual(1024);
+    expect(moments(big)).toEqual({ mean: 2, sd: 0 });
+    const half = emptySummary();
+    summarise(half, { name: "h", datatype: "FP16", shape: [2], data: Uint16Array.from([0x3c00, 0xc000]) }); // 1, -2
+    expect([half.min, half.max]).toEqual([-2, 1]);
+    const ints = emptySummary();
+    summarise(ints, { name: "i", datatype: "INT64", shape: [2], data: BigInt64Array.from([3n, 5n]) });
+    expect(moments(ints).mean).toBe(4);
+    expect(psi(big, big)).toBe(0);
+    const strings = emptySummary();
+    summarise(strings, { name: "s", datatype: "BYTES", shape: [1], data: ["a"] });
+    expect(strings.count).toBe(0);
+  });
+});
