@@ -11,8 +11,23 @@ const sources = new Map([...modelSources(), ...candidateSources()].map((s) => [s
  * FIXTURES: a service binding that runs in Node. Tests in workerd read the demo repository's files
  * through it (to seed the local R2 bucket; candidates/ files are served but not seeded) and ask it for reference outputs from onnxruntime-node.
  */
+/** Alert webhooks the Worker sent (to http://webhook.test/...), for the tests to read. */
+const webhooks: { path: string; body: unknown }[] = [];
+
+/**
+ * The Worker's outbound fetches, in tests: http://webhook.test/ok/... answers 200 and records the
+ * alert, http://webhook.test/fail/... answers 500 (and records it too); anything else is refused.
+ */
+async function outbound(request: Request): Promise<Response> {
+  const url = new URL(request.url);
+  if (url.hostname !== "webhook.test") return new Response("no network in tests", { status: 502 });
+  webhooks.push({ path: url.pathname, body: await request.json() });
+  return new Response(null, { status: url.pathname.startsWith("/fail") ? 500 : 200 });
+}
+
 async function fixtures(request: Request): Promise<Response> {
   const url = new URL(request.url);
+  if (url.pathname === "/webhooks") return Response.json(webhooks);
   const [, kind, ...rest] = url.pathname.split("/");
   const key = decodeURIComponent(rest.join("/"));
   if (kind === "objects" && key === "") return Response.json(repository);
@@ -50,6 +65,7 @@ export default defineConfig({
                 ADMIN_TOKEN: "test-admin-token",
               },
               serviceBindings: { FIXTURES: fixtures },
+              outboundService: outbound,
             },
           }),
         ],

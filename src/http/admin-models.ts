@@ -136,6 +136,12 @@ export const adminModels = new Hono<AppEnv>()
     if (tensors === 0) throw new ServingError("conflict", `version ${version} of model '${model}' has no traffic to pin as a baseline yet`);
     return c.json({ model, version, tensors, pinned: true });
   })
+  .get("/:model/alerts", async (c) => {
+    const model = modelOf(c);
+    await flushNow(c);
+    const snapshot = await c.var.service.models.snapshot(model);
+    return c.json({ model, config: snapshot?.config.alerts ?? null, rules: await statsOf(c, model).alertStates() });
+  })
   .get("/:model/shadow", async (c) => {
     const model = modelOf(c);
     const snapshot = await c.var.service.models.snapshot(model);

@@ -6,6 +6,8 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import type { ShadowSample } from "../serving/shadow";
+import { parseModelConfig, type ModelConfig } from "../serving/config";
+import { backoffSeconds, ruleValue, transition, type AlertRule, type WindowFigures } from "./alerts";
 import { emptySummary, mergeSummary, moments, psi, type DriftDelta, type Summary } from "./drift";
 import { emptyHistogram, merge, type Histogram, type LoadDelta, type Outcome, type RequestDelta } from "./histogram";
 
@@ -44,6 +46,12 @@ CREATE TABLE IF NOT EXISTS drift (
   slot TEXT NOT NULL, version INTEGER NOT NULL, role TEXT NOT NULL, tensor TEXT NOT NULL, summary TEXT NOT NULL,
   PRIMARY KEY (slot, version, role, tensor));
 CREATE TABLE IF NOT EXISTS drift_pins (version INTEGER PRIMARY KEY, pinned_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS minutes (
+  minute INTEGER NOT NULL, version INTEGER NOT NULL, count INTEGER NOT NULL, errors INTEGER NOT NULL, latency TEXT NOT NULL,
+  PRIMARY KEY (minute, version));
+CREATE TABLE IF NOT EXISTS alerts (
+  name TEXT PRIMARY KEY, metric TEXT NOT NULL, state TEXT NOT NULL, value REAL, since TEXT, fired INTEGER NOT NULL DEFAULT 0,
+  pending TEXT, attempts INTEGER NOT NULL DEFAULT 0, next_attempt_ms INTEGER, last_error TEXT, last_sent_at TEXT);
 CREATE TABLE IF NOT EXISTS loads (
   version INTEGER PRIMARY KEY, cold INTEGER NOT NULL, failed INTEGER NOT NULL, last_at TEXT NOT NULL);
 `;
@@ -96,8 +104,32 @@ export class ModelStats extends DurableObject<Env> {
     this.sql.exec(SCHEMA);
   }
 
-  /** Adds an isolate's request, load and drift deltas (sent after responses, batched). */
-  recordRequests(requests: RequestDelta[], loads: LoadDelta[], drift: DriftDelta[] = []): void {
+  private configCache?: { model: string; at: number; config: ModelConfig };
+
+  /**
+   * Adds an isolate's request, load and drift deltas (sent after responses, batched), then checks
+   * the model's alert rules against them.
+   */
+  async recordRequests(requests: RequestDelta[], loads: LoadDelta[], drift: DriftDelta[] = [], model?: string): Promise<void> {
+    this.record(requests, loads, drift);
+    if (model) await this.evaluateAlerts(model);
+  }
+
+  private record(requests: RequestDelta[], loads: LoadDelta[], drift: DriftDelta[]): void {
+    const minute = Math.floor(Date.now() / 60_000);
+    for (const r of requests) {
+      const row = this.sql
+        .exec<{ count: number; errors: number; latency: string }>("SELECT count, errors, latency FROM minutes WHERE minute = ? AND version = ?", minute, r.version)
+        .toArray()[0];
+      const latency = row ? (JSON.parse(row.latency) as Histogram) : emptyHistogram();
+      merge(latency, r.latency);
+      // Errors: predictions that did not succeed, except rate-limit refusals (the tenant's limit, not the model).
+      const errors = r.outcome === "success" || r.outcome === "rate_limited" ? 0 : r.count;
+      this.sql.exec(
+        "INSERT OR REPLACE INTO minutes (minute, version, count, errors, latency) VALUES (?, ?, ?, ?, ?)",
+        minute, r.version, (row?.count ?? 0) + r.count, (row?.errors ?? 0) + errors, JSON.stringify(latency));
+    }
+    this.sql.exec("DELETE FROM minutes WHERE minute < ?", minute - 24 * 60);
     for (const d of drift) {
       const row = this.sql
         .exec<{ summary: string }>("SELECT summary FROM drift WHERE slot = 'current' AND version = ? AND role = ? AND tensor = ?", d.version, d.role, d.tensor)
@@ -178,6 +210,98 @@ export class ModelStats extends DurableObject<Env> {
       });
       return { version, baseline_pinned_at: pins.get(version) ?? null, tensors };
     });
+  }
+
+  // ---- alerts ----
+
+  private async config(model: string): Promise<ModelConfig> {
+    const now = Date.now();
+    if (this.configCache?.model === model && now - this.configCache.at < 10_000) return this.configCache.config;
+    const text = await (await this.env.MODELS.get(`${model}/config.json`))?.text();
+    const parsed = text === undefined ? { config: {} } : parseModelConfig(text);
+    const config = "config" in parsed ? parsed.config : {};
+    this.configCache = { model, at: now, config };
+    return config;
+  }
+
+  private windowFigures(seconds: number): WindowFigures {
+    const from = Math.floor(Date.now() / 60_000) - Math.ceil(seconds / 60) + 1;
+    const rows = this.sql.exec<{ count: number; errors: number; latency: string }>("SELECT count, errors, latency FROM minutes WHERE minute >= ?", from).toArray();
+    const latency = emptyHistogram();
+    for (const r of rows) merge(latency, JSON.parse(r.latency) as Histogram);
+    return { count: rows.reduce((n, r) => n + r.count, 0), errors: rows.reduce((n, r) => n + r.errors, 0), latency };
+  }
+
+  /** Checks every rule; a rule that starts breaching fires its webhook once, and re-arms on recovery. */
+  private async evaluateAlerts(model: string): Promise<void> {
+    const alerts = (await this.config(model)).alerts;
+    if (!alerts) return;
+    const drift = alerts.rules.some((r) => r.metric === "drift_score") ? this.driftReport() : [];
+    const driftScore = (tensor: string) => {
+      const scores = drift.flatMap((v) => v.tensors.filter((t) => t.tensor === tensor && t.drift_score !== null).map((t) => t.drift_score!));
+      return scores.length ? Math.max(...scores) : null;
+    };
+    const now = new Date().toISOString();
+    for (const rule of alerts.rules) {
+      const value = ruleValue(rule, this.windowFigures(rule.window_seconds ?? 300), driftScore);
+      const row = this.sql.exec<{ state: string }>("SELECT state FROM alerts WHERE name = ?", rule.name).toArray()[0];
+      const firing = row?.state === "firing";
+      const step = transition(firing, value, rule);
+      if (!row) this.sql.exec("INSERT INTO alerts (name, metric, state) VALUES (?, ?, 'ok')", rule.name, rule.metric);
+      this.sql.exec("UPDATE alerts SET value = ?, metric = ? WHERE name = ?", value, rule.metric, rule.name);
+      if (step === "fire") {
+        const payload = { model, rule: rule.name, metric: rule.metric, value, threshold: rule.above, window_seconds: rule.window_seconds ?? 300, state: "firing", at: now };
+        this.sql.exec(
+          "UPDATE alerts SET state = 'firing', since = ?, fired = fired + 1, pending = ?, attempts = 0, next_attempt_ms = ? WHERE name = ?",
+          now, JSON.stringify({ url: alerts.webhook, payload }), Date.now(), rule.name);
+      } else if (step === "recover") {
+        this.sql.exec("UPDATE alerts SET state = 'ok', since = ? WHERE name = ?", now, rule.name);
+      }
+    }
+    await this.deliver();
+  }
+
+  /** Sends every pending alert that is due; a failure is retried later with back-off (an alarm). */
+  private async deliver(): Promise<void> {
+    const due = this.sql
+      .exec<{ name: string; pending: string; attempts: number }>("SELECT name, pending, attempts FROM alerts WHERE pending IS NOT NULL AND next_attempt_ms <= ?", Date.now())
+      .toArray();
+    // Claim them first: another call may run while this one awaits the webhook.
+    for (const a of due) this.sql.exec("UPDATE alerts SET next_attempt_ms = ? WHERE name = ?", Date.now() + 60_000, a.name);
+    for (const a of due) {
+      const { url, payload } = JSON.parse(a.pending) as { url: string; payload: object };
+      let error: string | null = null;
+      try {
+        const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(payload), signal: AbortSignal.timeout(5000) });
+        await res.body?.cancel();
+        if (!res.ok) error = `webhook answered ${res.status}`;
+      } catch (e) {
+        error = `webhook unreachable: ${e instanceof Error ? e.message : String(e)}`;
+      }
+      if (error === null) {
+        this.sql.exec("UPDATE alerts SET pending = NULL, attempts = 0, last_error = NULL, last_sent_at = ? WHERE name = ?", new Date().toISOString(), a.name);
+      } else {
+        const attempts = a.attempts + 1;
+        const next = Date.now() + backoffSeconds(attempts) * 1000;
+        this.sql.exec("UPDATE alerts SET attempts = ?, next_attempt_ms = ?, last_error = ? WHERE name = ?", attempts, next, error, a.name);
+        const alarm = await this.ctx.storage.getAlarm();
+        if (alarm === null || alarm > next) await this.ctx.storage.setAlarm(next);
+      }
+    }
+  }
+
+  /** Retries webhooks that failed. */
+  override async alarm(): Promise<void> {
+    await this.deliver();
+  }
+
+  /** Each rule's state: ok or firing, its last value, and its webhook's delivery. */
+  alertStates() {
+    return this.sql
+      .exec<{ name: string; metric: string; state: string; value: number | null; since: string | null; fired: number; pending: string | null; attempts: number; last_error: string | null; last_sent_at: string | null }>(
+        "SELECT * FROM alerts ORDER BY name")
+      .toArray()
+      .map((a) => ({ name: a.name, metric: a.metric, state: a.state, value: a.value, since: a.since, fired: a.fired, delivery_pending: a.pending !== null, attempts: a.attempts, last_error: a.last_error, last_sent_at: a.last_sent_at }));
   }
 
   /** Adds mirrored requests (an isolate may send several at once). */

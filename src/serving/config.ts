@@ -24,6 +24,32 @@ export const ModelConfigSchema = z.object({
     })
     .strict()
     .optional(),
+  /** Alert rules, checked by the model's statistics object as statistics arrive. */
+  alerts: z
+    .object({
+      /** Where a firing alert is POSTed as JSON, once per incident. */
+      webhook: z.url({ protocol: /^https?$/ }),
+      rules: z
+        .array(
+          z
+            .object({
+              name: z.string().regex(/^[A-Za-z][A-Za-z0-9_-]{0,63}$/, "rule names are a letter, then letters, digits, '_' or '-'"),
+              metric: z.enum(["p99_latency_ms", "error_rate", "drift_score"]),
+              above: z.number().min(0),
+              window_seconds: z.number().int().min(60).max(86_400).optional(),
+              min_requests: z.number().int().min(1).optional(),
+              tensor: z.string().min(1).optional(),
+            })
+            .strict()
+            .refine((r) => r.metric !== "error_rate" || r.above < 1, "an error_rate threshold is a fraction below 1")
+            .refine((r) => r.metric !== "drift_score" || r.tensor !== undefined, "a drift_score rule names its tensor"),
+        )
+        .min(1)
+        .max(20)
+        .refine((rules) => new Set(rules.map((r) => r.name)).size === rules.length, "rule names must be unique"),
+    })
+    .strict()
+    .optional(),
   /** Joins concurrent requests into one run along the batch (first) dimension. */
   dynamic_batching: z
     .object({
