@@ -66,6 +66,8 @@ export default defineConfig({
               },
               serviceBindings: { FIXTURES: fixtures },
               outboundService: outbound,
+              // The payload log's consumer runs a second after a message, not five.
+              queueConsumers: { "edge-inference-payloads": { maxBatchTimeout: 1 } },
             },
           }),
         ],

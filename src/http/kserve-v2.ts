@@ -11,6 +11,7 @@ import { readJson } from "./body";
 import { parseModelName, parseVersion } from "../serving/names";
 import { flushNow, isolateStats } from "../monitoring/request-log";
 import { modelStatsJson } from "../monitoring/stats-view";
+import { payloadRecord, samplePayload } from "../monitoring/payload-log";
 import { mirrorToShadow } from "./shadow";
 import { callerOf, LABEL_HEADER, selectorFrom } from "./selector";
 import { SERVER_NAME, SERVER_VERSION, MODEL_VERSION_HEADER } from "./server-info";
@@ -77,6 +78,10 @@ async function infer(c: C) {
   c.var.timings?.add("load", result.loadMs);
   c.var.timings?.add("inference", result.runMs);
   isolateStats.tensors(t.snapshot.name, t.entry.version, result.inputs, result.outputs);
+  samplePayload(c.env.PAYLOAD_QUEUE, t.snapshot.config.payload_logging?.sample_rate, () =>
+    payloadRecord({ request_id: c.var.requestId ?? "", at: new Date().toISOString(), model: t.snapshot.name, version: t.entry.version, tenant: c.get("caller")?.tenant ?? null }, result.inputs, result.outputs),
+    (work) => { try { c.executionCtx.waitUntil(work); } catch { /* no execution context */ } },
+  );
   const encoding = performance.now();
   const { json, binaries } = encodeInferResponse({ modelName: t.snapshot.name, modelVersion: version, id: request!.id }, result.outputs, request!.binaryOutput);
   c.var.timings?.add("encode", performance.now() - encoding);

@@ -13,6 +13,7 @@ import { decodePredictRequest, encodePredictResponse, type TfPredictRequest } fr
 import { readJson } from "./body";
 import { callerOf, selectorFrom } from "./selector";
 import { isolateStats } from "../monitoring/request-log";
+import { payloadRecord, samplePayload } from "../monitoring/payload-log";
 import { mirrorToShadow } from "./shadow";
 import { MODEL_VERSION_HEADER } from "./server-info";
 
@@ -108,6 +109,10 @@ async function predict(c: C, r: Route) {
   c.var.timings?.add("load", result.loadMs);
   c.var.timings?.add("inference", result.runMs);
   isolateStats.tensors(t.snapshot.name, t.entry.version, result.inputs, result.outputs);
+  samplePayload(c.env.PAYLOAD_QUEUE, t.snapshot.config.payload_logging?.sample_rate, () =>
+    payloadRecord({ request_id: c.var.requestId ?? "", at: new Date().toISOString(), model: t.snapshot.name, version: t.entry.version, tenant: c.get("caller")?.tenant ?? null }, result.inputs, result.outputs),
+    (work) => { try { c.executionCtx.waitUntil(work); } catch { /* no execution context */ } },
+  );
   const encoding = performance.now();
   const response = encodePredictResponse(request!, result.outputs);
   c.var.timings?.add("encode", performance.now() - encoding);

@@ -50,6 +50,11 @@ export const ModelConfigSchema = z.object({
     })
     .strict()
     .optional(),
+  /** Samples requests and responses to the payload log (a queue, then R2 as NDJSON). */
+  payload_logging: z
+    .object({ sample_rate: z.number().min(0).max(1) })
+    .strict()
+    .optional(),
   /** Joins concurrent requests into one run along the batch (first) dimension. */
   dynamic_batching: z
     .object({

@@ -4,6 +4,7 @@ import { expect } from "vitest";
 
 interface TestEnv {
   MODELS: R2Bucket;
+  PAYLOAD_LOGS: R2Bucket;
   MODEL_STATS: Env["MODEL_STATS"];
   API_KEYS: KVNamespace;
   TENANTS: Env["TENANTS"];
