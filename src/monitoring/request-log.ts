@@ -38,7 +38,11 @@ export function requestLog(): MiddlewareHandler<AppEnv> {
     const bytesOut = Number(c.res.headers.get("content-length") ?? NaN);
     if (served?.inference) {
       const ms = timings.toJSON();
-      isolateStats.request(served.model, served.version, caller?.tenant ?? "", outcomeOf(c.res.status), ms.total!, ms.inference ?? null);
+      const outcome = outcomeOf(c.res.status);
+      isolateStats.request(served.model, served.version, caller?.tenant ?? "", outcome, ms.total!, ms.inference ?? null);
+      // Optional: a deployment without the binding writes none.
+      const analytics = (c.env as { ANALYTICS?: AnalyticsEngineDataset }).ANALYTICS;
+      analytics?.writeDataPoint(analyticsPoint({ model: served.model, version: served.version, tenant: caller?.tenant ?? "", outcome, status: c.res.status, ms, bytesIn: Number(c.req.header("content-length") ?? 0) || 0 }));
     }
     flushStats(c);
     console.log(
@@ -109,4 +113,16 @@ function flushStats(c: Context<AppEnv>): void {
 export async function flushNow(c: Context<AppEnv>): Promise<void> {
   const taken = isolateStats.take(Date.now(), 0);
   if (taken) await send(c, taken);
+}
+
+/**
+ * A prediction as a Workers Analytics Engine data point. Blobs: model, version, tenant, outcome;
+ * doubles: total ms, inference ms, status, request bytes; index: the model (the sampling key).
+ */
+export function analyticsPoint(p: { model: string; version: number; tenant: string; outcome: string; status: number; ms: Record<string, number>; bytesIn: number }): AnalyticsEngineDataPoint {
+  return {
+    indexes: [p.model],
+    blobs: [p.model, String(p.version), p.tenant, p.outcome],
+    doubles: [p.ms.total ?? 0, p.ms.inference ?? 0, p.status, p.bytesIn],
+  };
 }
