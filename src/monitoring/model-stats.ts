@@ -130,14 +130,19 @@ export class ModelStats extends DurableObject<Env> {
         minute, r.version, (row?.count ?? 0) + r.count, (row?.errors ?? 0) + errors, JSON.stringify(latency));
     }
     this.sql.exec("DELETE FROM minutes WHERE minute < ?", minute - 24 * 60);
+    // Drift summaries go to the current hour's window ("h:<hours since the epoch>").
+    const hour = Math.floor(Date.now() / 3_600_000);
+    const hourSlot = `h:${hour}`;
     for (const d of drift) {
       const row = this.sql
-        .exec<{ summary: string }>("SELECT summary FROM drift WHERE slot = 'current' AND version = ? AND role = ? AND tensor = ?", d.version, d.role, d.tensor)
+        .exec<{ summary: string }>("SELECT summary FROM drift WHERE slot = ? AND version = ? AND role = ? AND tensor = ?", hourSlot, d.version, d.role, d.tensor)
         .toArray()[0];
       const summary = row ? (JSON.parse(row.summary) as Summary) : emptySummary();
       mergeSummary(summary, d.summary);
-      this.sql.exec("INSERT OR REPLACE INTO drift (slot, version, role, tensor, summary) VALUES ('current', ?, ?, ?, ?)", d.version, d.role, d.tensor, JSON.stringify(summary));
+      this.sql.exec("INSERT OR REPLACE INTO drift (slot, version, role, tensor, summary) VALUES (?, ?, ?, ?, ?)", hourSlot, d.version, d.role, d.tensor, JSON.stringify(summary));
     }
+    // Hourly windows are kept a week.
+    if (drift.length) this.sql.exec("DELETE FROM drift WHERE slot LIKE 'h:%' AND CAST(substr(slot, 3) AS INTEGER) < ?", hour - 24 * 7);
     const now = new Date().toISOString();
     for (const r of requests) {
       const row = this.sql
@@ -172,21 +177,48 @@ export class ModelStats extends DurableObject<Env> {
   }
 
   /**
-   * Pins what `version` has been sent and answered so far as its drift baseline, and starts the
-   * current summaries afresh. Returns how many tensors the baseline covers.
+   * Pins what `version` has been sent and answered in its kept windows (up to a week) as its drift
+   * baseline, and starts the windows afresh. Returns how many tensors the baseline covers.
    */
   pinDriftBaseline(version: number): number {
-    this.sql.exec("DELETE FROM drift WHERE slot = 'baseline' AND version = ?", version);
-    this.sql.exec("UPDATE drift SET slot = 'baseline' WHERE slot = 'current' AND version = ?", version);
+    const rows = this.sql
+      .exec<{ role: string; tensor: string; summary: string }>("SELECT role, tensor, summary FROM drift WHERE slot LIKE 'h:%' AND version = ?", version)
+      .toArray();
+    const merged = new Map<string, { role: string; tensor: string; summary: Summary }>();
+    for (const r of rows) {
+      const key = `${r.role}\u0000${r.tensor}`;
+      const m = merged.get(key) ?? { role: r.role, tensor: r.tensor, summary: emptySummary() };
+      mergeSummary(m.summary, JSON.parse(r.summary) as Summary);
+      merged.set(key, m);
+    }
+    this.sql.exec("DELETE FROM drift WHERE version = ?", version);
+    for (const m of merged.values()) {
+      this.sql.exec("INSERT INTO drift (slot, version, role, tensor, summary) VALUES ('baseline', ?, ?, ?, ?)", version, m.role, m.tensor, JSON.stringify(m.summary));
+    }
     this.sql.exec("INSERT OR REPLACE INTO drift_pins (version, pinned_at) VALUES (?, ?)", version, new Date().toISOString());
-    return this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM drift WHERE slot = 'baseline' AND version = ?", version).toArray()[0]!.n;
+    return merged.size;
   }
 
-  /** Per version and tensor: the baseline, the traffic since it was pinned, and the drift score. */
-  driftReport() {
-    const rows = this.sql
+  /**
+   * Per version and tensor: the baseline, the traffic of the last `hours` hourly windows (since the
+   * pin at most), and the drift score between them.
+   */
+  driftReport(hours = 24) {
+    const from = Math.floor(Date.now() / 3_600_000) - Math.max(1, Math.ceil(hours)) + 1;
+    const raw = this.sql
       .exec<{ slot: string; version: number; role: string; tensor: string; summary: string }>("SELECT * FROM drift ORDER BY version, role, tensor")
       .toArray();
+    // The recent windows merged into one 'current' row per tensor.
+    const rows: typeof raw = raw.filter((r) => r.slot === "baseline");
+    for (const r of raw.filter((x) => x.slot.startsWith("h:") && Number(x.slot.slice(2)) >= from)) {
+      const existing = rows.find((x) => x.slot === "current" && x.version === r.version && x.role === r.role && x.tensor === r.tensor);
+      if (!existing) rows.push({ ...r, slot: "current" });
+      else {
+        const merged = JSON.parse(existing.summary) as Summary;
+        mergeSummary(merged, JSON.parse(r.summary) as Summary);
+        existing.summary = JSON.stringify(merged);
+      }
+    }
     const pins = new Map(this.sql.exec<{ version: number; pinned_at: string }>("SELECT * FROM drift_pins").toArray().map((p) => [p.version, p.pinned_at]));
     const versions = [...new Set(rows.map((r) => r.version))];
     return versions.map((version) => {
@@ -208,7 +240,7 @@ export class ModelStats extends DurableObject<Env> {
           mean_shift_sd: meanShift,
         };
       });
-      return { version, baseline_pinned_at: pins.get(version) ?? null, tensors };
+      return { version, baseline_pinned_at: pins.get(version) ?? null, window_hours: Math.max(1, Math.ceil(hours)), tensors };
     });
   }
 
@@ -236,14 +268,16 @@ export class ModelStats extends DurableObject<Env> {
   private async evaluateAlerts(model: string): Promise<void> {
     const alerts = (await this.config(model)).alerts;
     if (!alerts) return;
-    const drift = alerts.rules.some((r) => r.metric === "drift_score") ? this.driftReport() : [];
-    const driftScore = (tensor: string) => {
-      const scores = drift.flatMap((v) => v.tensors.filter((t) => t.tensor === tensor && t.drift_score !== null).map((t) => t.drift_score!));
+    const reports = new Map<number, ReturnType<ModelStats["driftReport"]>>();
+    const driftScore = (rule: AlertRule) => (tensor: string) => {
+      const hours = Math.ceil((rule.window_seconds ?? 3600) / 3600);
+      if (!reports.has(hours)) reports.set(hours, this.driftReport(hours));
+      const scores = reports.get(hours)!.flatMap((v) => v.tensors.filter((t) => t.tensor === tensor && t.drift_score !== null).map((t) => t.drift_score!));
       return scores.length ? Math.max(...scores) : null;
     };
     const now = new Date().toISOString();
     for (const rule of alerts.rules) {
-      const value = ruleValue(rule, this.windowFigures(rule.window_seconds ?? 300), driftScore);
+      const value = ruleValue(rule, this.windowFigures(rule.window_seconds ?? 300), driftScore(rule));
       const row = this.sql.exec<{ state: string }>("SELECT state FROM alerts WHERE name = ?", rule.name).toArray()[0];
       const firing = row?.state === "firing";
       const step = transition(firing, value, rule);
