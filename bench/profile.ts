@@ -12,7 +12,7 @@ import WebSocket from "ws";
 import { binaryBody, CASES, modelBytes } from "./cases.ts";
 import { root, startService } from "./workers.ts";
 
-const [modelName = "iris", admission = "leased"] = process.argv.slice(2);
+const [modelName = "iris", admission = "leased", requestLog = "on"] = process.argv.slice(2);
 const c = CASES.find((x) => x.model === modelName);
 if (!c) throw new Error(`no case ${modelName}; cases: ${CASES.map((x) => x.model).join(", ")}`);
 const PORT = 8821;
@@ -42,7 +42,7 @@ async function inspector(port: number) {
 }
 
 const state = mkdtempSync(join(tmpdir(), "edge-inference-profile-"));
-const svc = await startService(state, PORT, TOKEN);
+const svc = await startService(state, PORT, TOKEN, { REQUEST_LOG: requestLog });
 try {
   const admin = (method: string, path: string, body?: BodyInit, type = "application/json") =>
     fetch(`${svc.url}/admin${path}`, { method, headers: { authorization: `Bearer ${TOKEN}`, "content-type": type }, body }).then((r) => r.json());

@@ -132,28 +132,36 @@ try {
   for (const c of CASES) await bareLoad(bare, c);
 
   if (want("overhead")) {
+    // A second service with the per-request log line off, on its own state, to show that line's cost.
+    const quietState = mkdtempSync(join(tmpdir(), "edge-inference-bench-quiet-"));
+    const quiet = await startService(quietState, SERVICE_PORT + 2, TOKEN, { REQUEST_LOG: "off" });
+    const quietKeys = await prepareService(quiet);
     const rows = [];
     for (const c of CASES) {
       const bin = binaryBody(c);
       const binHeaders = { "content-type": "application/octet-stream", "Inference-Header-Content-Length": String(bin.headerLength) };
       // Two interleaved rounds (bare, exact, leased, bare, ...), the better of each: this
       // machine's noise is larger than the differences measured.
-      const runs: Load[][] = [[], [], []];
+      const runs: Load[][] = [[], [], [], []];
       for (let round = 0; round < 2; round++) {
         runs[0]!.push(await drive(`${bare.url}/run/${c.model}`, { body: rawInputs(c), headers: { "x-shapes": shapesHeader(c) }, connections: 4 }));
         runs[1]!.push(await drive(inferUrl(c), { body: bin.body, headers: { ...exactAuth, ...binHeaders }, connections: 4 }));
         runs[2]!.push(await drive(inferUrl(c), { body: bin.body, headers: { ...auth, ...binHeaders }, connections: 4 }));
+        runs[3]!.push(await drive(`${quiet.url}/v2/models/${c.model}/versions/1/infer`, { body: bin.body, headers: { authorization: `Bearer ${quietKeys.leased}`, ...binHeaders }, connections: 4 }));
       }
       const best = (xs: Load[]) => xs.reduce((a, b) => (b.rps > a.rps ? b : a));
-      const [bareLoadResult, full, leased] = runs.map(best) as [Load, Load, Load];
+      const [bareLoadResult, full, leased, leasedQuiet] = runs.map(best) as [Load, Load, Load, Load];
       rows.push({
         model: c.model, "bare req/s": bareLoadResult.rps,
         "service req/s (exact)": full.rps, "exact/bare": round(full.rps / bareLoadResult.rps, 3),
         "service req/s (leased)": leased.rps, "leased/bare": round(leased.rps / bareLoadResult.rps, 3),
+        "leased, no log line/bare": round(leasedQuiet.rps / bareLoadResult.rps, 3),
         "bare p50/p99 ms": `${bareLoadResult.p50}/${bareLoadResult.p99}`, "exact p50/p99 ms": `${full.p50}/${full.p99}`, "leased p50/p99 ms": `${leased.p50}/${leased.p99}`,
         errors: full.errors + full.non2xx + leased.errors + leased.non2xx + bareLoadResult.errors + bareLoadResult.non2xx,
       });
     }
+    await quiet.stop();
+    rmSync(quietState, { recursive: true, force: true });
     results.overhead = rows;
     table("Overhead: full service (auth, rate limit, routing, binary codec) against the bare Worker, 4 connections; tenants with exact and with leased admission", rows);
     // Where the overhead goes: the same Worker's cheapest route, then one that passes auth and the

@@ -45,6 +45,7 @@ export function requestLog(): MiddlewareHandler<AppEnv> {
       analytics?.writeDataPoint(analyticsPoint({ model: served.model, version: served.version, tenant: caller?.tenant ?? "", outcome, status: c.res.status, ms, bytesIn: Number(c.req.header("content-length") ?? 0) || 0 }));
     }
     flushStats(c);
+    if (c.env.REQUEST_LOG === "off") return;
     console.log(
       JSON.stringify({
         level: c.res.status >= 500 ? "error" : "info",
