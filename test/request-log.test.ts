@@ -1,5 +1,8 @@
 /** Every request: an id, a Server-Timing header, one JSON log line with no key or payload in it. */
+import { createExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { createApp } from "../src/app";
 import { callRaw, json, post, setup, tenantKey } from "./support/helpers";
 
 beforeAll(setup);
@@ -56,5 +59,14 @@ describe("request ids, Server-Timing and the request log", () => {
     expect(res.headers.get("X-Request-Id")).toBe("bad-1");
     expect(lines.find((l) => l.request_id === "bad-1")).toMatchObject({ status: 401, tenant: null });
     expect(JSON.stringify(lines)).not.toContain("notarealkey");
+  });
+
+  it("writes no line with REQUEST_LOG off, and still sets the id and Server-Timing", async () => {
+    const lines = captureLog();
+    const app = createApp();
+    const res = await app.fetch(new Request("https://edge.test/v2/health/live", { headers: { "X-Request-Id": "quiet-1" } }), { ...env, REQUEST_LOG: "off" }, createExecutionContext());
+    expect(res.headers.get("X-Request-Id")).toBe("quiet-1");
+    expect(res.headers.get("Server-Timing")).toContain("total;dur=");
+    expect(lines.find((l) => l.request_id === "quiet-1")).toBeUndefined();
   });
 });
