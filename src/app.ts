@@ -2,6 +2,7 @@
 import { Hono, type Context, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { AppEnv } from "./env";
+import { deferrer } from "./defer";
 import { ServingError } from "./errors";
 import { adminAuth, apiKeyAuth } from "./auth/middleware";
 import { admin } from "./http/admin";
@@ -45,14 +46,7 @@ export function createApp() {
   app.use("*", requestLog());
   // One plain (not async) middleware for every request: the serving core, and the body limit.
   app.use("*", (c, next) => {
-    const defer = (work: Promise<unknown>) => {
-      try {
-        c.executionCtx.waitUntil(work);
-      } catch {
-        // no execution context (a direct app.fetch call): the work runs unawaited
-      }
-    };
-    c.set("service", new ModelService(c.env.MODELS, servingSettings(c.env), defer, (model, version, failed) => isolateStats.load(model, version, failed)));
+    c.set("service", new ModelService(c.env.MODELS, servingSettings(c.env), deferrer(c), (model, version, failed) => isolateStats.load(model, version, failed)));
     if (c.req.method !== "POST" && c.req.method !== "PUT") return next();
     const upload = isModelUpload(c.req.method, c.req.path);
     const max = upload

@@ -9,10 +9,9 @@ import { decodeInferRequest, encodeInferResponse, type KServeInferRequest } from
 import type { TensorSpec } from "../serving/loader";
 import { readJson } from "./body";
 import { parseModelName, parseVersion } from "../serving/names";
-import { flushNow, isolateStats } from "../monitoring/request-log";
+import { flushNow } from "../monitoring/request-log";
 import { modelStatsJson } from "../monitoring/stats-view";
-import { payloadRecord, samplePayload } from "../monitoring/payload-log";
-import { mirrorToShadow } from "./shadow";
+import { recordPrediction, timedEncode } from "./prediction";
 import { callerOf, LABEL_HEADER, selectorFrom } from "./selector";
 import { SERVER_NAME, SERVER_VERSION, MODEL_VERSION_HEADER } from "./server-info";
 
@@ -73,19 +72,11 @@ async function infer(c: C) {
   const decode = await readInferRequest(c);
   let request: KServeInferRequest | undefined;
   const result = await c.var.service.infer(t, (inputs) => (request = decode(inputs)));
+  recordPrediction(c, t, result);
   const version = String(t.entry.version);
-  c.set("served", { model: t.snapshot.name, version: t.entry.version, inference: true });
-  c.var.timings?.add("load", result.loadMs);
-  c.var.timings?.add("inference", result.runMs);
-  isolateStats.tensors(t.snapshot.name, t.entry.version, result.inputs, result.outputs);
-  samplePayload(c.env.PAYLOAD_QUEUE, t.snapshot.config.payload_logging?.sample_rate, () =>
-    payloadRecord({ request_id: c.var.requestId ?? "", at: new Date().toISOString(), model: t.snapshot.name, version: t.entry.version, tenant: c.get("caller")?.tenant ?? null }, result.inputs, result.outputs),
-    (work) => { try { c.executionCtx.waitUntil(work); } catch { /* no execution context */ } },
+  const { json, binaries } = timedEncode(c, () =>
+    encodeInferResponse({ modelName: t.snapshot.name, modelVersion: version, id: request!.id }, result.outputs, request!.binaryOutput),
   );
-  const encoding = performance.now();
-  const { json, binaries } = encodeInferResponse({ modelName: t.snapshot.name, modelVersion: version, id: request!.id }, result.outputs, request!.binaryOutput);
-  c.var.timings?.add("encode", performance.now() - encoding);
-  mirrorToShadow(c, t, result);
   if (binaries.length === 0) return c.json(json, 200, { [MODEL_VERSION_HEADER]: version });
   const framed = frameBody(json, binaries);
   return c.body(framed.body as Uint8Array<ArrayBuffer>, 200, {

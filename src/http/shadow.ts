@@ -4,6 +4,7 @@
  * object. Nothing here can change or delay the caller's response: every failure is only recorded.
  */
 import type { Context } from "hono";
+import { deferrer } from "../defer";
 import type { AppEnv } from "../env";
 import type { InferResult, Target } from "../serving/service";
 import { compareOutputs, shadowFor, type ShadowSample } from "../serving/shadow";
@@ -28,9 +29,5 @@ export function mirrorToShadow(c: Context<AppEnv>, target: Target, primary: Infe
   })().catch((e) => {
     console.error(JSON.stringify({ level: "error", event: "shadow", model, error: e instanceof Error ? e.message : String(e) }));
   });
-  try {
-    c.executionCtx.waitUntil(work);
-  } catch {
-    // No execution context (a direct app.fetch call): the work still runs, unawaited.
-  }
+  deferrer(c)(work);
 }

@@ -12,9 +12,7 @@ import { datatypeInfo } from "../tensor/datatype";
 import { decodePredictRequest, encodePredictResponse, type TfPredictRequest } from "../tensor/tf-json";
 import { readJson } from "./body";
 import { callerOf, selectorFrom } from "./selector";
-import { isolateStats } from "../monitoring/request-log";
-import { payloadRecord, samplePayload } from "../monitoring/payload-log";
-import { mirrorToShadow } from "./shadow";
+import { recordPrediction, timedEncode } from "./prediction";
 import { MODEL_VERSION_HEADER } from "./server-info";
 
 type C = Context<AppEnv>;
@@ -105,18 +103,8 @@ async function predict(c: C, r: Route) {
   const body = await readJson(c);
   let request: TfPredictRequest | undefined;
   const result = await c.var.service.infer(t, (specs) => (request = decodePredictRequest(body, specs)));
-  c.set("served", { model: t.snapshot.name, version: t.entry.version, inference: true });
-  c.var.timings?.add("load", result.loadMs);
-  c.var.timings?.add("inference", result.runMs);
-  isolateStats.tensors(t.snapshot.name, t.entry.version, result.inputs, result.outputs);
-  samplePayload(c.env.PAYLOAD_QUEUE, t.snapshot.config.payload_logging?.sample_rate, () =>
-    payloadRecord({ request_id: c.var.requestId ?? "", at: new Date().toISOString(), model: t.snapshot.name, version: t.entry.version, tenant: c.get("caller")?.tenant ?? null }, result.inputs, result.outputs),
-    (work) => { try { c.executionCtx.waitUntil(work); } catch { /* no execution context */ } },
-  );
-  const encoding = performance.now();
-  const response = encodePredictResponse(request!, result.outputs);
-  c.var.timings?.add("encode", performance.now() - encoding);
-  mirrorToShadow(c, t, result);
+  recordPrediction(c, t, result);
+  const response = timedEncode(c, () => encodePredictResponse(request!, result.outputs));
   return c.json(response, 200, { [MODEL_VERSION_HEADER]: String(t.entry.version) });
 }
 

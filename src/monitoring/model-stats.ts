@@ -57,15 +57,7 @@ CREATE TABLE IF NOT EXISTS loads (
 `;
 
 /** A model's request counts and histograms, per version, tenant and outcome, as stored. */
-export interface RequestRow {
-  version: number;
-  tenant: string;
-  outcome: Outcome;
-  count: number;
-  latency: Histogram;
-  inference: Histogram;
-  last_at: string;
-}
+export type RequestRow = RequestDelta & { last_at: string };
 
 /** A version's cold loads and load failures, as stored. */
 export interface LoadRow {

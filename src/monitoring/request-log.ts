@@ -5,6 +5,7 @@
  * counts. Never a key, a token, a query string or a payload.
  */
 import type { Context, MiddlewareHandler } from "hono";
+import { deferrer } from "../defer";
 import type { AppEnv } from "../env";
 import { outcomeOf } from "./histogram";
 import { StatsBuffer } from "./stats-buffer";
@@ -30,19 +31,19 @@ export function requestLog(): MiddlewareHandler<AppEnv> {
     c.set("requestId", id);
     c.set("timings", timings);
     await next();
+    const ms = timings.toJSON();
     c.res.headers.set(REQUEST_ID_HEADER, id);
-    c.res.headers.set("Server-Timing", timings.header());
+    c.res.headers.set("Server-Timing", timings.header(ms));
     const caller = c.get("caller");
     const served = c.get("served");
     const bytesIn = Number(c.req.header("content-length") ?? NaN);
     const bytesOut = Number(c.res.headers.get("content-length") ?? NaN);
     if (served?.inference) {
-      const ms = timings.toJSON();
       const outcome = outcomeOf(c.res.status);
       isolateStats.request(served.model, served.version, caller?.tenant ?? "", outcome, ms.total!, ms.inference ?? null);
       // Optional: a deployment without the binding writes none.
       const analytics = (c.env as { ANALYTICS?: AnalyticsEngineDataset }).ANALYTICS;
-      analytics?.writeDataPoint(analyticsPoint({ model: served.model, version: served.version, tenant: caller?.tenant ?? "", outcome, status: c.res.status, ms, bytesIn: Number(c.req.header("content-length") ?? 0) || 0 }));
+      analytics?.writeDataPoint(analyticsPoint({ model: served.model, version: served.version, tenant: caller?.tenant ?? "", outcome, status: c.res.status, ms, bytesIn: Number.isFinite(bytesIn) ? bytesIn : 0 }));
     }
     flushStats(c);
     if (c.env.REQUEST_LOG === "off") return;
@@ -57,7 +58,7 @@ export function requestLog(): MiddlewareHandler<AppEnv> {
         tenant: caller?.tenant ?? null,
         model: served?.model ?? null,
         version: served?.version ?? null,
-        ms: timings.toJSON(),
+        ms,
         bytes_in: Number.isFinite(bytesIn) ? bytesIn : null,
         bytes_out: Number.isFinite(bytesOut) ? bytesOut : null,
       }),
@@ -67,13 +68,7 @@ export function requestLog(): MiddlewareHandler<AppEnv> {
 
 let flushScheduled = false;
 
-const defer = (c: Context<AppEnv>, work: Promise<unknown>) => {
-  try {
-    c.executionCtx.waitUntil(work);
-  } catch {
-    // no execution context: the work runs unawaited
-  }
-};
+const defer = (c: Context<AppEnv>, work: Promise<unknown>) => deferrer(c)(work);
 
 /** Sends the taken deltas to each model's statistics object; a failed send is kept for the next. */
 function send(c: Context<AppEnv>, taken: NonNullable<ReturnType<StatsBuffer["take"]>>): Promise<unknown> {

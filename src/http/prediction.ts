@@ -1,0 +1,34 @@
+/**
+ * @module http/prediction: what every protocol does with a prediction besides answering it: say
+ * which version answered (for the log and statistics), add its phases to Server-Timing, summarise
+ * its tensors for drift, sample it to the payload log, and mirror it to the shadow version.
+ */
+import type { Context } from "hono";
+import { deferrer } from "../defer";
+import type { AppEnv } from "../env";
+import { payloadRecord, samplePayload } from "../monitoring/payload-log";
+import { isolateStats } from "../monitoring/request-log";
+import type { InferResult, Target } from "../serving/service";
+import { mirrorToShadow } from "./shadow";
+
+/** Records a prediction (before its response is encoded). */
+export function recordPrediction(c: Context<AppEnv>, t: Target, result: InferResult): void {
+  // Set again: a routed target may have fallen back to another version while loading.
+  c.set("served", { model: t.snapshot.name, version: t.entry.version, inference: true });
+  c.var.timings?.add("load", result.loadMs);
+  c.var.timings?.add("inference", result.runMs);
+  isolateStats.tensors(t.snapshot.name, t.entry.version, result.inputs, result.outputs);
+  const meta = { request_id: c.var.requestId ?? "", at: new Date().toISOString(), model: t.snapshot.name, version: t.entry.version, tenant: c.get("caller")?.tenant ?? null };
+  samplePayload(c.env.PAYLOAD_QUEUE, t.snapshot.config.payload_logging?.sample_rate, () => payloadRecord(meta, result.inputs, result.outputs), deferrer(c));
+  mirrorToShadow(c, t, result);
+}
+
+/** Encodes the response, timing it as the `encode` phase. */
+export function timedEncode<T>(c: Context<AppEnv>, encode: () => T): T {
+  const started = performance.now();
+  try {
+    return encode();
+  } finally {
+    c.var.timings?.add("encode", performance.now() - started);
+  }
+}
