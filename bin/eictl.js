@@ -30,7 +30,7 @@ Models
   batching <model> <max_batch> <delay_ms>  join concurrent requests into one run; 'batching <model> off' stops
 
 Tenants and keys
-  tenant put <tenant> --rpm N [--burst N] [--quota N] [--models a,b] [--admission exact|leased]
+  tenant put <tenant> --rpm N [--burst N] [--quota N] [--models a,b] [--admission leased|exact]
   tenant get <tenant>
   usage <tenant>
   key create <tenant> [--name NAME] [--expires-in SECONDS]

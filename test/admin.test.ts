@@ -79,7 +79,8 @@ describe("keys", () => {
   });
 
   it("rotate without downtime: old and new both work until the old is revoked", async () => {
-    await adminCall("PUT", "/tenants/rotating", { requests_per_minute: 1000 });
+    // Exact admission: the revocation is seen by the very next request (leased: within LEASE_MS).
+    await adminCall("PUT", "/tenants/rotating", { requests_per_minute: 1000, admission: "exact" });
     const make = async () => json<{ id: string; key: string }>(await adminCall("POST", "/tenants/rotating/keys"), 201);
     const old = await make();
     const fresh = await make();

@@ -1,3 +1,4 @@
+/** The rate limiter with exact admission (every request asks the tenant's object); leased admission, the default, is in leased-admission.test.ts. */
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { TenantLimiter } from "../src/ratelimit/limiter";
@@ -12,7 +13,7 @@ const keyIdOf = async (tenant: string) =>
 
 describe("the token bucket is exact across concurrent requests", () => {
   it("lets exactly B of N > B simultaneous requests through", async () => {
-    const key = await tenantKey("burst10", { requests_per_minute: 1, burst: 10 });
+    const key = await tenantKey("burst10", { requests_per_minute: 1, burst: 10, admission: "exact" });
     const responses = await Promise.all(Array.from({ length: 40 }, () => get(key)));
     const statuses = responses.map((r) => r.status);
     expect(statuses.filter((s) => s === 200)).toHaveLength(10);
@@ -25,7 +26,7 @@ describe("the token bucket is exact across concurrent requests", () => {
   });
 
   it("puts RateLimit headers on every keyed response, counting down", async () => {
-    const key = await tenantKey("headers", { requests_per_minute: 60, burst: 5 });
+    const key = await tenantKey("headers", { requests_per_minute: 60, burst: 5, admission: "exact" });
     const remaining: string[] = [];
     for (let i = 0; i < 3; i++) {
       const res = await get(key);
@@ -40,30 +41,30 @@ describe("the token bucket is exact across concurrent requests", () => {
   });
 
   it("charges one token per request on every route, server-level ones included", async () => {
-    const key = await tenantKey("one-token", { requests_per_minute: 1, burst: 10 });
+    const key = await tenantKey("one-token", { requests_per_minute: 1, burst: 10, admission: "exact" });
     const remaining = [];
     for (const path of ["/v2", "/v2/models/iris", "/v1/models/iris"]) remaining.push((await get(key, path)).headers.get("RateLimit-Remaining"));
     expect(remaining).toEqual(["9", "8", "7"]);
   });
 
   it("gives each tenant its own bucket", async () => {
-    const a = await tenantKey("tenant-a", { requests_per_minute: 1, burst: 2 });
-    const b = await tenantKey("tenant-b", { requests_per_minute: 1, burst: 2 });
+    const a = await tenantKey("tenant-a", { requests_per_minute: 1, burst: 2, admission: "exact" });
+    const b = await tenantKey("tenant-b", { requests_per_minute: 1, burst: 2, admission: "exact" });
     const statuses = async (key: string) => (await Promise.all([get(key), get(key), get(key)])).map((r) => r.status).sort();
     expect(await statuses(a)).toEqual([200, 200, 429]);
     expect(await statuses(b)).toEqual([200, 200, 429]);
   });
 
   it("shares one bucket between a tenant's keys", async () => {
-    const first = await tenantKey("two-keys", { requests_per_minute: 1, burst: 2 });
-    const second = await tenantKey("two-keys", { requests_per_minute: 1, burst: 2 });
+    const first = await tenantKey("two-keys", { requests_per_minute: 1, burst: 2, admission: "exact" });
+    const second = await tenantKey("two-keys", { requests_per_minute: 1, burst: 2, admission: "exact" });
     expect([(await get(first)).status, (await get(second)).status, (await get(second)).status]).toEqual([200, 200, 429]);
   });
 });
 
 describe("the tenant's Durable Object", () => {
   it("refills the bucket over time", async () => {
-    await tenantKey("refill", { requests_per_minute: 60, burst: 2 });
+    await tenantKey("refill", { requests_per_minute: 60, burst: 2, admission: "exact" });
     const keyId = await keyIdOf("refill");
     await runInDurableObject(stubOf("refill"), (limiter: TenantLimiter) => {
       const t0 = Date.now();
@@ -78,7 +79,7 @@ describe("the tenant's Durable Object", () => {
   });
 
   it("enforces the daily quota and rolls it over at midnight UTC", async () => {
-    await tenantKey("quota", { requests_per_minute: 1000, daily_quota: 3 });
+    await tenantKey("quota", { requests_per_minute: 1000, daily_quota: 3, admission: "exact" });
     const keyId = await keyIdOf("quota");
     await runInDurableObject(stubOf("quota"), (limiter: TenantLimiter) => {
       const noon = Date.UTC(2026, 10, 25, 12);
@@ -93,7 +94,7 @@ describe("the tenant's Durable Object", () => {
   });
 
   it("says a quota refusal is the quota, over HTTP", async () => {
-    const key = await tenantKey("quota-http", { requests_per_minute: 1000, daily_quota: 1 });
+    const key = await tenantKey("quota-http", { requests_per_minute: 1000, daily_quota: 1, admission: "exact" });
     expect((await get(key)).status).toBe(200);
     const res = await get(key);
     expect(res.status).toBe(429);
@@ -102,7 +103,7 @@ describe("the tenant's Durable Object", () => {
   });
 
   it("keeps its bucket and usage across an eviction", async () => {
-    const key = await tenantKey("durable", { requests_per_minute: 1, burst: 3 });
+    const key = await tenantKey("durable", { requests_per_minute: 1, burst: 3, admission: "exact" });
     expect((await get(key)).status).toBe(200);
     expect((await get(key)).status).toBe(200);
     await evictDurableObject(stubOf("durable"));
@@ -115,7 +116,7 @@ describe("the tenant's Durable Object", () => {
 
 describe("changes take effect on the next request, everywhere", () => {
   it("revoking a key refuses it at once, though this isolate has it memoised as valid", async () => {
-    const key = await tenantKey("revoke-now", { requests_per_minute: 1000 });
+    const key = await tenantKey("revoke-now", { requests_per_minute: 1000, admission: "exact" });
     expect((await get(key)).status).toBe(200);
     await json(await adminCall("DELETE", `/tenants/revoke-now/keys/${await keyIdOf("revoke-now")}`));
     const res = await get(key);
@@ -124,14 +125,14 @@ describe("changes take effect on the next request, everywhere", () => {
   });
 
   it("a smaller burst applies at once", async () => {
-    const key = await tenantKey("shrink", { requests_per_minute: 1, burst: 100 });
+    const key = await tenantKey("shrink", { requests_per_minute: 1, burst: 100, admission: "exact" });
     expect((await get(key)).status).toBe(200);
-    await json(await adminCall("PUT", "/tenants/shrink", { requests_per_minute: 1, burst: 1 }));
+    await json(await adminCall("PUT", "/tenants/shrink", { requests_per_minute: 1, burst: 1, admission: "exact" }));
     expect([(await get(key)).status, (await get(key)).status]).toEqual([200, 429]);
   });
 
   it("usage counts accepted and refused requests", async () => {
-    const key = await tenantKey("counted", { requests_per_minute: 1, burst: 2 });
+    const key = await tenantKey("counted", { requests_per_minute: 1, burst: 2, admission: "exact" });
     await Promise.all(Array.from({ length: 5 }, () => get(key)));
     const body = await json<{ days: { accepted: number; rejected_rate_limit: number }[] }>(await adminCall("GET", "/tenants/counted/usage"));
     expect(body.days[0]).toMatchObject({ accepted: 2, rejected_rate_limit: 3 });

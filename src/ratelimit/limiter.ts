@@ -207,6 +207,7 @@ export class TenantLimiter extends DurableObject<Env> {
   private tenant(): TenantView | null {
     const row = this.sql.exec<{ name: string; policy: string; created_at: string; updated_at: string }>(
       "SELECT name, policy, created_at, updated_at FROM tenant WHERE id = 1").toArray()[0];
+    // Policies stored before `admission` existed keep the exact admission they were created with.
     return row ? { tenant: row.name, policy: { admission: "exact", ...(JSON.parse(row.policy) as Omit<Policy, "admission">) } as Policy, created_at: row.created_at, updated_at: row.updated_at } : null;
   }
 

@@ -14,10 +14,11 @@ export const PolicySchema = z
     /** The models the tenant may call: "*" for all, or a list of names. */
     models: z.union([z.literal("*"), z.array(z.string().regex(MODEL_NAME, "not a valid model name")).max(1000)]).optional(),
     /**
-     * "exact": every request asks the tenant's object. "leased": an isolate may take a few tokens
-     * at once and spend them locally for up to LEASE_MS, so most requests skip the round trip;
-     * never more requests pass than the bucket holds, but revocations and policy changes take up
-     * to LEASE_MS to reach an isolate holding a lease.
+     * "leased" (the default): an isolate may take a few tokens at once and spend them locally for
+     * up to LEASE_MS, so most requests skip the round trip to the tenant's object, which at the
+     * edge is often in another region; never more requests pass than the bucket holds, but
+     * revocations and policy changes take up to LEASE_MS to reach an isolate holding a lease.
+     * "exact": every request asks the tenant's object.
      */
     admission: z.enum(["exact", "leased"]).optional(),
   })
@@ -44,7 +45,7 @@ export function normalisePolicy(body: z.infer<typeof PolicySchema>): Policy {
     burst: body.burst ?? body.requests_per_minute,
     daily_quota: body.daily_quota ?? null,
     models: body.models ?? "*",
-    admission: body.admission ?? "exact",
+    admission: body.admission ?? "leased",
   };
 }
 

@@ -121,7 +121,8 @@ describe("eictl", () => {
   });
 
   it("puts tenants and creates, lists and revokes keys; the key it prints works", async () => {
-    expect((await eictl("tenant", "put", "acme", "--rpm", "120", "--models", "iris")).code).toBe(0);
+    // Exact admission, so the revocation below is seen by the very next request.
+    expect((await eictl("tenant", "put", "acme", "--rpm", "120", "--models", "iris", "--admission", "exact")).code).toBe(0);
     const created = JSON.parse((await eictl("key", "create", "acme", "--name", "ci")).stdout);
     expect(created.key).toMatch(/^eik_/);
     const infer = await fetch(`${url}/v2/models/iris/infer`, {
