@@ -33,6 +33,23 @@ describe("dynamic batching", () => {
     expect(stats.largestBatch).toBeGreaterThan(1);
   });
 
+  it("waits only while requests keep arriving: a lone request and a full batch do not wait out the delay", async () => {
+    await uploadFixture("iris-d", 1, IRIS);
+    await json(await adminCall("PUT", "/models/iris-d/config", { dynamic_batching: { max_batch_size: 4, max_queue_delay_ms: 1000 } }));
+    const timed = async (inputs: JsonTensor[]) => {
+      const started = Date.now();
+      const responses = await Promise.all(inputs.map((input) => post("/v2/models/iris-d/infer", { inputs: [input] })));
+      for (const res of responses) expect(res.status).toBe(200);
+      return Date.now() - started;
+    };
+    await timed([rowsOf(1, 1)]); // loads the session
+    // The clock moves across I/O, so these read the requests' real duration; a second's delay
+    // waited out would show.
+    expect(await timed([rowsOf(2, 1)])).toBeLessThan(500);
+    expect(await timed([rowsOf(3, 1), rowsOf(4, 1), rowsOf(5, 1), rowsOf(6, 1)])).toBeLessThan(500);
+    expect((await batchingOf("iris-d"))!.largestBatch).toBeGreaterThan(1);
+  });
+
   it("never lets a bad request spoil the batch, and keeps different output sets apart", async () => {
     await uploadFixture("iris-c", 1, IRIS);
     await json(await adminCall("PUT", "/models/iris-c/config", { dynamic_batching: { max_batch_size: 4, max_queue_delay_ms: 20 } }));

@@ -69,9 +69,11 @@ async function readInferRequest(c: C): Promise<(inputs: readonly TensorSpec[]) =
 async function infer(c: C) {
   const t = await target(c);
   c.set("served", { model: t.snapshot.name, version: t.entry.version, inference: true });
-  const decode = await readInferRequest(c);
   let request: KServeInferRequest | undefined;
-  const result = await c.var.service.infer(t, (inputs) => (request = decode(inputs)));
+  const result = await c.var.service.infer(t, async () => {
+    const decode = await readInferRequest(c);
+    return (inputs) => (request = decode(inputs));
+  });
   recordPrediction(c, t, result);
   const version = String(t.entry.version);
   const { json, binaries } = timedEncode(c, () =>

@@ -100,9 +100,11 @@ async function metadata(c: C, r: Route) {
 async function predict(c: C, r: Route) {
   const t = await resolve(c, r);
   c.set("served", { model: t.snapshot.name, version: t.entry.version, inference: true });
-  const body = await readJson(c);
   let request: TfPredictRequest | undefined;
-  const result = await c.var.service.infer(t, (specs) => (request = decodePredictRequest(body, specs)));
+  const result = await c.var.service.infer(t, async () => {
+    const body = await readJson(c);
+    return (specs) => (request = decodePredictRequest(body, specs));
+  });
   recordPrediction(c, t, result);
   const response = timedEncode(c, () => encodePredictResponse(request!, result.outputs));
   return c.json(response, 200, { [MODEL_VERSION_HEADER]: String(t.entry.version) });

@@ -64,8 +64,11 @@ export class Batcher {
     readonly options: BatchingOptions,
   ) {}
 
-  /** Runs `inputs` (already validated), joined with whatever compatible requests arrive meanwhile. */
-  async submit(inputs: readonly Tensor[], fetches: readonly string[]): Promise<Tensor[]> {
+  /**
+   * Runs `inputs` (already validated), joined with whatever compatible requests arrive meanwhile.
+   * `inbound` tells how many other requests are still on their way to this session.
+   */
+  async submit(inputs: readonly Tensor[], fetches: readonly string[], inbound: () => number = () => 0): Promise<Tensor[]> {
     const rows = inputs[0]?.shape[0] ?? 0;
     const fits = rows > 0 && rows <= this.options.max_batch_size && inputs.every((t) => t.shape.length >= 1 && t.shape[0] === rows);
     if (!fits) return this.alone(inputs, fetches);
@@ -83,11 +86,11 @@ export class Batcher {
       return unwrap((await existing.done)[index]!);
     }
     if (existing) this.close(existing);
-    return this.lead(key, inputs, rows, fetches);
+    return this.lead(key, inputs, rows, fetches, inbound);
   }
 
   /** Opens a group, waits for others to join, runs them all, and hands out their rows. */
-  private async lead(key: string, inputs: readonly Tensor[], rows: number, fetches: readonly string[]): Promise<Tensor[]> {
+  private async lead(key: string, inputs: readonly Tensor[], rows: number, fetches: readonly string[], inbound: () => number): Promise<Tensor[]> {
     let settle!: (results: (Tensor[] | { error: unknown })[]) => void;
     const group: Group = {
       key, fetches, items: [{ inputs, rows }], rows, closed: false,
@@ -95,11 +98,25 @@ export class Batcher {
     };
     this.open.set(key, group);
     if (rows >= this.options.max_batch_size) this.close(group);
-    else await new Promise<void>((resolve) => setTimeout(resolve, this.options.max_queue_delay_ms));
+    else await this.gather(group, inbound);
     this.close(group);
     const results = await this.execute(group);
     settle(results);
     return unwrap(results[0]!);
+  }
+
+  /**
+   * Waits while the group can still fill: a first turn of the event loop lets requests already
+   * decoded join; then the leader waits, a tick at a time, as long as the group has room, other
+   * requests are on their way (`inbound`) and `max_queue_delay_ms` has not passed (0: one turn
+   * only). So a lone request is not held back, and a full group runs at once. (The leader polls
+   * because a follower may not wake it: that would settle a promise across requests.)
+   */
+  private async gather(group: Group, inbound: () => number): Promise<void> {
+    const deadline = performance.now() + this.options.max_queue_delay_ms;
+    await tick(0);
+    // The clock advances across timers; the tick count bounds the loop should it not.
+    for (let ticks = 0; !group.closed && inbound() > 0 && performance.now() < deadline && ticks < 4000; ticks++) await tick(1);
   }
 
   private close(group: Group): void {
@@ -145,6 +162,8 @@ export class Batcher {
     });
   }
 }
+
+const tick = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 function unwrap(result: Tensor[] | { error: unknown }): Tensor[] {
   if (Array.isArray(result)) return result;

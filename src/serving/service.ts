@@ -12,6 +12,7 @@ import { ModelRepository, type ModelSnapshot, type VersionEntry } from "./reposi
 import { Availability } from "./availability";
 import { resolveVersion, type VersionSelector } from "./router";
 import { batchable, batcherFor, batcherOf, type Batcher } from "./batcher";
+import { Inbound } from "./inbound";
 import { checkInputs, selectOutputs } from "./signature";
 import { TtlCache } from "../ttl-cache";
 
@@ -98,6 +99,9 @@ export interface InferResult {
   /** Time to lease the session (a load, when it was not loaded), milliseconds. */
   loadMs: number;
 }
+
+/** Inference requests on their way to each version's session (isolate-wide), for the batchers. */
+const inbound = new Inbound();
 
 const keyOf = (t: Target): SessionKey => ({ model: t.snapshot.name, version: t.entry.version, etag: t.entry.etag });
 
@@ -206,35 +210,44 @@ export class ModelService {
   }
 
   /**
-   * Runs the target on `inputs`, returning the `outputs` asked for (all by default). `decode`
-   * turns the request into tensors once the model's inputs are known.
+   * Runs the target on a request, returning the `outputs` asked for (all by default). `read`
+   * reads the request's body and gives the decoder that turns it into tensors once the model's
+   * inputs are known. From the start until the request is decoded it counts as on its way to the
+   * version's batcher, which waits for such requests rather than a fixed delay.
    */
   async infer(
     target: Target,
-    decode: (inputs: readonly TensorSpec[]) => { inputs: Tensor[]; outputs?: readonly string[] },
+    read: () => Promise<(inputs: readonly TensorSpec[]) => { inputs: Tensor[]; outputs?: readonly string[] }>,
   ): Promise<InferResult> {
-    const leasing = performance.now();
-    const lease = await this.lease(target);
-    const loadMs = performance.now() - leasing;
+    const arrival = inbound.arrive(`${target.snapshot.name}\u0000${target.entry.version}`);
     try {
-      const request = decode(lease.session.inputs);
-      checkInputs(lease.session.inputs, request.inputs);
-      const fetched = selectOutputs(lease.session.outputs, request.outputs);
+      const decode = await read();
+      const leasing = performance.now();
+      const lease = await this.lease(target);
+      const loadMs = performance.now() - leasing;
       try {
-        const started = performance.now();
-        const batching = target.snapshot.config.dynamic_batching;
-        const { session } = lease;
-        const outputs =
-          batching && batchable(session.inputs, session.outputs)
-            ? await batcherFor(session, batching).submit(request.inputs, fetched)
-            : await session.run(request.inputs, fetched);
-        return { outputs, inputs: request.inputs, fetched, runMs: performance.now() - started, loadMs };
-      } catch (e) {
-        if (!(e instanceof OrtError)) throw e;
-        throw invalid(`model '${target.snapshot.name}' could not run on this input: ${e.message}`);
+        const request = decode(lease.session.inputs);
+        checkInputs(lease.session.inputs, request.inputs);
+        const fetched = selectOutputs(lease.session.outputs, request.outputs);
+        arrival.done();
+        try {
+          const started = performance.now();
+          const batching = target.snapshot.config.dynamic_batching;
+          const { session } = lease;
+          const outputs =
+            batching && batchable(session.inputs, session.outputs)
+              ? await batcherFor(session, batching).submit(request.inputs, fetched, arrival.others)
+              : await session.run(request.inputs, fetched);
+          return { outputs, inputs: request.inputs, fetched, runMs: performance.now() - started, loadMs };
+        } catch (e) {
+          if (!(e instanceof OrtError)) throw e;
+          throw invalid(`model '${target.snapshot.name}' could not run on this input: ${e.message}`);
+        }
+      } finally {
+        lease.release();
       }
     } finally {
-      lease.release();
+      arrival.done();
     }
   }
 
