@@ -7,6 +7,10 @@
  *   POST /run/{name}?n=K              body: the inputs' raw bytes, in input order; X-Shapes: [[...], ...]
  *                                     → the outputs' raw bytes, after running K times (default 1)
  *   GET  /heap                        → ORT's heap bytes
+ *   POST /sink                        → reads the body, answers its length (the cost of moving bytes)
+ *
+ * With `?log=1`, a request also writes one JSON log line of the service's size, so the service's
+ * own overhead can be compared like for like (under `wrangler dev` a log line is costly).
  */
 import { loadSession, wasmHeapBytes, type LoadedSession, type SessionTuning } from "../src/serving/loader";
 import { fromBinary, toBinary } from "../src/tensor/binary";
@@ -51,13 +55,23 @@ async function run(name: string, request: Request, url: URL): Promise<Response> 
   return new Response(out, { headers: { "content-type": "application/octet-stream" } });
 }
 
+function logLine(request: Request, url: URL): void {
+  console.log(JSON.stringify({
+    level: "info", event: "request", request_id: crypto.randomUUID(), method: request.method, path: url.pathname, status: 200,
+    tenant: null, model: null, version: null, ms: { auth: 0, ratelimit: 0, load: 0, inference: 0, encode: 0, total: 0 },
+    bytes_in: Number(request.headers.get("content-length") ?? 0), bytes_out: null,
+  }));
+}
+
 export default {
   async fetch(request: Request): Promise<Response> {
     const url = new URL(request.url);
     const [, action, name = ""] = url.pathname.split("/");
+    if (url.searchParams.has("log")) logLine(request, url);
     if (action === "load" && request.method === "PUT") return load(name, request, url);
     if (action === "run" && request.method === "POST") return run(name, request, url);
     if (action === "heap") return Response.json({ wasm_heap_bytes: wasmHeapBytes() });
+    if (action === "sink" && request.method === "POST") return Response.json({ bytes: (await request.arrayBuffer()).byteLength });
     return new Response("not found", { status: 404 });
   },
 };

