@@ -49,8 +49,8 @@ export const CASES: Case[] = [
     inputs: [{ name: "image", datatype: "FP32", shape: [1, 3, 224, 224], data: floats(3 * 224 * 224, 3) }],
   },
   {
-    model: "mlp", file: MLP_FILE, what: "MLP 512→2048→2048→16, 21 MB of weights", loop: 100,
-    inputs: [{ name: "features", datatype: "FP32", shape: [1, 512], data: floats(512, 4) }],
+    model: "mlp", file: MLP_FILE, what: "MLP 256→2048→2048→16, 18.9 MB of weights", loop: 100,
+    inputs: [{ name: "features", datatype: "FP32", shape: [1, 256], data: floats(256, 4) }],
   },
 ];
 

@@ -147,8 +147,21 @@ try {
       const { wasm_heap_bytes } = await bareLoad(bare, c);
       rows.push({ model: c.model, file_bytes: modelBytes(c).length, wasm_heap_mib_after_load: round(wasm_heap_bytes / 2 ** 20, 1) });
     }
-    results.heap = { before_any_model: before, rows };
+    // The largest model alone in a fresh isolate, as loaded and without ORT's repacked weights.
+    const big = CASES.reduce((a, b) => (modelBytes(b).length > modelBytes(a).length ? b : a));
+    const alone = [];
+    for (const [label, tuning] of [["default", {}], ["no prepacking", { disablePrepacking: true }]] as const) {
+      const fresh = await startBare(BARE_PORT + 10);
+      try {
+        const { wasm_heap_bytes } = await bareLoad(fresh, big, tuning);
+        alone.push({ model: big.model, file_mib: round(modelBytes(big).length / 2 ** 20, 1), session: label, wasm_heap_mib_after_load: round(wasm_heap_bytes / 2 ** 20, 1), "ms per inference": round(await perInference(fresh, big), 3) });
+      } finally {
+        await fresh.stop();
+      }
+    }
+    results.heap = { before_any_model: before, rows, largest_alone: alone };
     table("WASM heap after loading each model in turn (one isolate; 128 MB budget for everything)", rows);
+    table("The largest model alone in a fresh isolate: the heap it needs, with and without ORT's prepacked weights", alone);
   }
 
   for (const c of CASES) await bareLoad(bare, c);
@@ -309,6 +322,7 @@ try {
       ["no mem pattern", { enableMemPattern: false }],
       ["no CPU arena", { enableCpuMemArena: false }],
       ["preallocated outputs", { preallocateOutputs: true }],
+      ["no prepacking", { disablePrepacking: true }],
     ];
     const rows = [];
     for (const c of CASES) {

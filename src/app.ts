@@ -17,7 +17,7 @@ import { rateLimit } from "./ratelimit/middleware";
 import { ModelService, servingSettings } from "./serving/service";
 
 const DEFAULT_MAX_REQUEST_BYTES = 32 * 1024 * 1024;
-const DEFAULT_MAX_MODEL_BYTES = 30 * 1024 * 1024;
+const DEFAULT_MAX_MODEL_BYTES = 20 * 1024 * 1024;
 
 /** A model upload: PUT /admin/models/{m}/versions/{v}, whose body limit is MAX_MODEL_BYTES. */
 const isModelUpload = (method: string, path: string) => method === "PUT" && /^\/admin\/models\/[^/]+\/versions\/[^/]+$/.test(path);

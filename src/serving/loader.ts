@@ -113,6 +113,8 @@ export interface SessionTuning {
   executionMode?: "sequential" | "parallel";
   /** Reuse output buffers between runs with the same input shapes (outputs are copied out). */
   preallocateOutputs?: boolean;
+  /** Keep weights as loaded instead of also keeping a copy repacked for faster matrix products. */
+  disablePrepacking?: boolean;
 }
 
 /** Creates a session from ONNX bytes. Throws OrtError with ORT's reason when the model is unusable. */
@@ -126,6 +128,7 @@ export async function loadSession(bytes: Uint8Array, tuning: SessionTuning = {})
       ...(tuning.enableMemPattern !== undefined ? { enableMemPattern: tuning.enableMemPattern } : {}),
       ...(tuning.enableCpuMemArena !== undefined ? { enableCpuMemArena: tuning.enableCpuMemArena } : {}),
       ...(tuning.executionMode !== undefined ? { executionMode: tuning.executionMode } : {}),
+      ...(tuning.disablePrepacking ? { extra: { session: { disable_prepacking: "1" } } } : {}),
     });
   } catch (e) {
     throw new OrtError(message(e));
