@@ -115,6 +115,8 @@ export interface SessionTuning {
   preallocateOutputs?: boolean;
   /** Keep weights as loaded instead of also keeping a copy repacked for faster matrix products. */
   disablePrepacking?: boolean;
+  /** Symbolic dimensions fixed to a size (e.g. `{ batch: 1 }`), so ORT can plan memory ahead. */
+  freeDimensionOverrides?: Record<string, number>;
 }
 
 /** Creates a session from ONNX bytes. Throws OrtError with ORT's reason when the model is unusable. */
@@ -129,6 +131,7 @@ export async function loadSession(bytes: Uint8Array, tuning: SessionTuning = {})
       ...(tuning.enableCpuMemArena !== undefined ? { enableCpuMemArena: tuning.enableCpuMemArena } : {}),
       ...(tuning.executionMode !== undefined ? { executionMode: tuning.executionMode } : {}),
       ...(tuning.disablePrepacking ? { extra: { session: { disable_prepacking: "1" } } } : {}),
+      ...(tuning.freeDimensionOverrides ? { freeDimensionOverrides: tuning.freeDimensionOverrides } : {}),
     });
   } catch (e) {
     throw new OrtError(message(e));
