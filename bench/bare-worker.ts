@@ -8,6 +8,9 @@
  *                                     → the outputs' raw bytes, after running K times (default 1)
  *   GET  /heap                        → ORT's heap bytes
  *   POST /sink                        → reads the body, answers its length (the cost of moving bytes)
+ *   POST /codec/{name}?n=K            body: a KServe request, JSON or binary (Inference-Header-Content-Length)
+ *                                     → decodes it with the service's codec, runs, encodes the answer,
+ *                                       K times (the Worker's own work for a request, without transport)
  *
  * With `?log=1`, a request also writes one JSON log line of the service's size, so the service's
  * own overhead can be compared like for like (under `wrangler dev` a log line is costly).
@@ -16,6 +19,8 @@ import { loadSession, wasmHeapBytes, type LoadedSession, type SessionTuning } fr
 import { fromBinary, toBinary } from "../src/tensor/binary";
 import { datatypeInfo } from "../src/tensor/datatype";
 import { elementCount, type Tensor } from "../src/tensor/tensor";
+import { frameBody, HEADER_LENGTH, splitBody } from "../src/tensor/kserve-binary";
+import { decodeInferRequest, encodeInferResponse } from "../src/tensor/kserve-json";
 
 const sessions = new Map<string, LoadedSession>();
 
@@ -63,6 +68,28 @@ function logLine(request: Request, url: URL): void {
   }));
 }
 
+async function codec(name: string, request: Request, url: URL): Promise<Response> {
+  const session = sessions.get(name);
+  if (!session) return new Response(`no session ${name}`, { status: 404 });
+  const headerLength = request.headers.get(HEADER_LENGTH);
+  const body = new Uint8Array(await request.arrayBuffer());
+  const n = Number(url.searchParams.get("n") ?? 1);
+  let out: Uint8Array | string = "";
+  for (let i = 0; i < n; i++) {
+    let decoded;
+    if (headerLength === null) decoded = decodeInferRequest(JSON.parse(new TextDecoder().decode(body)));
+    else {
+      const split = splitBody(body, headerLength);
+      if (split.kind !== "json") return new Response("raw bodies are not measured here", { status: 400 });
+      decoded = decodeInferRequest(split.json, split.binary);
+    }
+    const outputs = await session.run(decoded.inputs, session.outputs.map((o) => o.name));
+    const { json, binaries } = encodeInferResponse({ modelName: name, modelVersion: "1" }, outputs, decoded.binaryOutput);
+    out = binaries.length === 0 ? JSON.stringify(json) : frameBody(json, binaries).body;
+  }
+  return new Response(out);
+}
+
 export default {
   async fetch(request: Request): Promise<Response> {
     const url = new URL(request.url);
@@ -71,6 +98,7 @@ export default {
     if (action === "load" && request.method === "PUT") return load(name, request, url);
     if (action === "run" && request.method === "POST") return run(name, request, url);
     if (action === "heap") return Response.json({ wasm_heap_bytes: wasmHeapBytes() });
+    if (action === "codec" && request.method === "POST") return codec(name, request, url);
     if (action === "sink" && request.method === "POST") return Response.json({ bytes: (await request.arrayBuffer()).byteLength });
     return new Response("not found", { status: 404 });
   },

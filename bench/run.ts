@@ -243,6 +243,23 @@ try {
       const sinkJson = await drive(bare, `${bare.url}/sink`, { body: json, headers: {}, connections: 1 });
       const sinkBinary = await drive(bare, `${bare.url}/sink`, { body: bin.body, headers: {}, connections: 1 });
       const beyond = (l: Load, sink: Load) => Math.max(0.001, l.workerdMs - sink.workerdMs);
+      // The Worker's own work for one request (the service's codec, the run, the answer's
+      // encoding), timed as K requests' work in one request against one's.
+      const work = async (body: Buffer, headers: Record<string, string>) => {
+        const once = async (n: number) => {
+          const started = performance.now();
+          const res = await fetch(`${bare!.url}/codec/${c.model}?n=${n}`, { method: "POST", headers, body });
+          await res.arrayBuffer();
+          if (!res.ok) throw new Error(`codec ${c.model}: ${res.status}`);
+          return performance.now() - started;
+        };
+        await once(2);
+        const samples = [];
+        for (let i = 0; i < 5; i++) samples.push(((await once(21)) - (await once(1))) / 20);
+        return median(samples);
+      };
+      const jsonWork = await work(json, { "content-type": "application/json" });
+      const binaryWork = await work(bin.body, { "content-type": "application/octet-stream", "Inference-Header-Content-Length": String(bin.headerLength) });
       rows.push({
         model: c.model, input: "1×3×224×224 FP32", "JSON bytes": json.length, "binary bytes": bin.body.length,
         "JSON req/s": asJson.rps, "binary req/s": asBinary.rps, "binary/JSON throughput": round(asBinary.rps / asJson.rps, 2),
@@ -251,6 +268,8 @@ try {
         "workerd ms/req: JSON, binary, bare": `${asJson.workerdMs}, ${asBinary.workerdMs}, ${floor.workerdMs}`,
         "workerd ms/req reading the body alone: JSON, binary": `${sinkJson.workerdMs}, ${sinkBinary.workerdMs}`,
         "binary/JSON, workerd CPU beyond reading the body": round(beyond(asJson, sinkJson) / beyond(asBinary, sinkBinary), 2),
+        "Worker's own ms per request (codec, run, encode): JSON, binary": `${round(jsonWork, 3)}, ${round(binaryWork, 3)}`,
+        "binary/JSON, the Worker's own work": round(jsonWork / binaryWork, 2),
         errors: asJson.errors + asJson.non2xx + asBinary.errors + asBinary.non2xx,
       });
     }
