@@ -37,6 +37,14 @@ describe("leased admission", () => {
     expect(await acceptedToday("exact-many")).toBe(10);
   });
 
+  it("reports RateLimit-Remaining counting down across leased requests", async () => {
+    const key = await tenantKey("leased-remaining", { requests_per_minute: 1, burst: 100 });
+    const remaining: number[] = [];
+    for (let i = 0; i < 12; i++) remaining.push(Number((await get(key)).headers.get("RateLimit-Remaining")));
+    // 100 in the bucket, one taken per request, whether asked of the object or spent from a lease.
+    expect(remaining).toEqual(Array.from({ length: 12 }, (_, i) => 99 - i));
+  });
+
   it("lets a revoked key through only until the isolate's lease ends", async () => {
     const key = await tenantKey("leased-revoke", { requests_per_minute: 100_000, burst: 1000, admission: "leased" });
     expect((await get(key)).status).toBe(200);

@@ -122,10 +122,14 @@ export function rateLimit(): MiddlewareHandler<AppEnv> {
         throw new ServingError("rate_limited", `daily quota of ${admission.quota} requests exhausted; it resets at 00:00 UTC, in ${admission.retryAfterSeconds} s`, {
           headers: { ...headersOf(admission), "Retry-After": String(admission.retryAfterSeconds) },
         });
-      case "allowed":
+      case "allowed": {
         keepLease(leaseId, admission, Date.now());
+        // Tokens leased to this isolate are still the caller's to spend: count them as remaining,
+        // as the leased requests that follow do, so the header only ever counts down.
+        const held = admission.lease ? (leases.get(leaseId)?.tokens ?? 0) : 0;
         await next();
-        for (const [name, value] of Object.entries(headersOf(admission))) c.res.headers.set(name, value);
+        for (const [name, value] of Object.entries(headersOf({ ...admission, remaining: admission.remaining + held }))) c.res.headers.set(name, value);
+      }
     }
   };
 }
