@@ -31,20 +31,24 @@ interface Item {
 }
 
 /**
- * Requests waiting to run together. The request that opened the group leads it: it waits (its
- * own timer), runs the joined batch in its own request context and settles `done`, which the
- * others await. Timers, runs and settlements all stay in the leader's context, the pattern
- * workerd supports for sharing work between requests (a promise one request creates and settles,
- * others await).
+ * Requests waiting to run together. No member depends on another to be woken: each polls the
+ * group from its own request context, the first to find it due runs it and leaves the results in
+ * the group, and the others pick up their rows. So a member whose request is cancelled (its
+ * client gone) never strands the rest, and no promise is settled across requests.
  */
 interface Group {
   key: string;
   fetches: readonly string[];
   items: Item[];
   rows: number;
+  /** Takes no more members (full, or about to run). */
   closed: boolean;
-  /** Per item: its outputs, or the error its own run gave. */
-  done: Promise<(Tensor[] | { error: unknown })[]>;
+  /** A member has begun the run. */
+  started: boolean;
+  /** When it runs at the latest (performance.now() milliseconds). */
+  deadline: number;
+  /** Per item: its outputs, or the error its own run gave; set when the run is done. */
+  results?: (Tensor[] | { error: unknown })[];
 }
 
 /** Counters, for tests and benchmarks. */
@@ -76,47 +80,37 @@ export class Batcher {
       .map((t) => `${t.name}:${t.datatype}:${t.shape.slice(1).join(",")}`)
       .sort()
       .join("\u0000")}`;
-    const existing = this.open.get(key);
-    if (existing && !existing.closed && existing.rows + rows <= this.options.max_batch_size) {
-      const index = existing.items.push({ inputs, rows }) - 1;
-      existing.rows += rows;
-      // A full group takes no one else; its leader still runs it when its timer fires (waking the
-      // leader from this request would settle a promise across requests, which workerd refuses).
-      if (existing.rows >= this.options.max_batch_size) this.close(existing);
-      return unwrap((await existing.done)[index]!);
+    let group = this.open.get(key);
+    if (!group || group.closed || group.rows + rows > this.options.max_batch_size) {
+      if (group) this.close(group);
+      group = { key, fetches, items: [], rows: 0, closed: false, started: false, deadline: performance.now() + this.options.max_queue_delay_ms };
+      this.open.set(key, group);
     }
-    if (existing) this.close(existing);
-    return this.lead(key, inputs, rows, fetches, inbound);
-  }
-
-  /** Opens a group, waits for others to join, runs them all, and hands out their rows. */
-  private async lead(key: string, inputs: readonly Tensor[], rows: number, fetches: readonly string[], inbound: () => number): Promise<Tensor[]> {
-    let settle!: (results: (Tensor[] | { error: unknown })[]) => void;
-    const group: Group = {
-      key, fetches, items: [{ inputs, rows }], rows, closed: false,
-      done: new Promise((resolve) => (settle = resolve)),
-    };
-    this.open.set(key, group);
-    if (rows >= this.options.max_batch_size) this.close(group);
-    else await this.gather(group, inbound);
-    this.close(group);
-    const results = await this.execute(group);
-    settle(results);
-    return unwrap(results[0]!);
+    const index = group.items.push({ inputs, rows }) - 1;
+    group.rows += rows;
+    if (group.rows >= this.options.max_batch_size) this.close(group);
+    return unwrap(await this.await(group, index, inbound));
   }
 
   /**
-   * Waits while the group can still fill: a first turn of the event loop lets requests already
-   * decoded join; then the leader waits, a tick at a time, as long as the group has room, other
-   * requests are on their way (`inbound`) and `max_queue_delay_ms` has not passed (0: one turn
-   * only). So a lone request is not held back, and a full group runs at once. (The leader polls
-   * because a follower may not wake it: that would settle a promise across requests.)
+   * Waits for the group's results, running it if this member is the first to find it due: full,
+   * past `max_queue_delay_ms`, or with no other request on its way (after one turn of the event
+   * loop, which lets requests already decoded join). So a lone request is not held back, a full
+   * group runs at once, and the delay is an upper bound.
    */
-  private async gather(group: Group, inbound: () => number): Promise<void> {
-    const deadline = performance.now() + this.options.max_queue_delay_ms;
+  private async await(group: Group, index: number, inbound: () => number): Promise<Tensor[] | { error: unknown }> {
     await tick(0);
     // The clock advances across timers; the tick count bounds the loop should it not.
-    for (let ticks = 0; !group.closed && inbound() > 0 && performance.now() < deadline && ticks < 4000; ticks++) await tick(1);
+    for (let ticks = 0; ; ticks++) {
+      if (group.results) return group.results[index]!;
+      if (!group.started && (group.closed || inbound() === 0 || performance.now() >= group.deadline || ticks >= 4000)) {
+        group.started = true;
+        this.close(group);
+        group.results = await this.execute(group);
+        return group.results[index]!;
+      }
+      await tick(1);
+    }
   }
 
   private close(group: Group): void {
