@@ -89,7 +89,7 @@ export class Batcher {
     const index = group.items.push({ inputs, rows }) - 1;
     group.rows += rows;
     if (group.rows >= this.options.max_batch_size) this.close(group);
-    return unwrap(await this.await(group, index, inbound));
+    return unwrap(await this.resultOf(group, index, inbound));
   }
 
   /**
@@ -98,7 +98,7 @@ export class Batcher {
    * loop, which lets requests already decoded join). So a lone request is not held back, a full
    * group runs at once, and the delay is an upper bound.
    */
-  private async await(group: Group, index: number, inbound: () => number): Promise<Tensor[] | { error: unknown }> {
+  private async resultOf(group: Group, index: number, inbound: () => number): Promise<Tensor[] | { error: unknown }> {
     await tick(0);
     // The clock advances across timers; the tick count bounds the loop should it not.
     for (let ticks = 0; ; ticks++) {
