@@ -58,12 +58,23 @@ const lookups = new TtlCache<StoredKey | null>(10_000);
 const hashes = new Map<string, string>();
 
 /** Looks a key up: its format, then its hash in KV (memoised for `cacheMs`), then its expiry. */
-export async function verifyKey(kv: KVNamespace, key: string, cacheMs: number, nowMs = Date.now()): Promise<KeyVerification> {
+export async function verifyKey(
+  kv: KVNamespace,
+  key: string,
+  cacheMs: number,
+  nowMs = Date.now(),
+  /** Keeps a lookup other requests may share alive past this request (its waitUntil). */
+  keepAlive: (lookup: Promise<unknown>) => void = () => undefined,
+): Promise<KeyVerification> {
   if (!KEY_FORMAT.test(key)) return { status: "malformed" };
   const hash = hashes.get(key) ?? (await hashKey(key));
   if (hashes.size >= 1000) hashes.delete(hashes.keys().next().value!);
   hashes.set(key, hash);
-  const stored = await lookups.get(hash, cacheMs, () => kv.get<StoredKey>(kvKeyOf(hash), "json"));
+  const stored = await lookups.get(hash, cacheMs, () => {
+    const lookup = kv.get<StoredKey>(kvKeyOf(hash), "json");
+    keepAlive(lookup.catch(() => undefined));
+    return lookup;
+  });
   if (!stored) return { status: "not_found" };
   if (stored.expires_at !== null && Date.parse(stored.expires_at) <= nowMs) {
     return { status: "expired", tenant: stored.tenant, keyId: stored.key_id };

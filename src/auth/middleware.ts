@@ -1,6 +1,7 @@
 /** @module auth/middleware: Hono middleware that admits a tenant key or the admin token. */
 import type { MiddlewareHandler } from "hono";
 import { timed } from "../monitoring/timings";
+import { deferrer } from "../defer";
 import type { AppEnv } from "../env";
 import { ServingError } from "../errors";
 import { isAdminToken } from "./admin-token";
@@ -22,7 +23,7 @@ export function apiKeyAuth(): MiddlewareHandler<AppEnv> {
     if (bearer.kind === "missing") throw unauthenticated(MISSING, "invalid_request");
     if (bearer.kind === "malformed") throw unauthenticated("malformed Authorization header: expected 'Bearer <key>'", "invalid_request");
     const cacheMs = (Number(c.env.KEY_CACHE_SECONDS) || 30) * 1000;
-    const result = await timed(c.var.timings, "auth", verifyKey(c.env.API_KEYS, bearer.token, cacheMs));
+    const result = await timed(c.var.timings, "auth", verifyKey(c.env.API_KEYS, bearer.token, cacheMs, Date.now(), deferrer(c)));
     switch (result.status) {
       case "malformed":
         throw unauthenticated("malformed API key");

@@ -136,7 +136,7 @@ export class ModelService {
 
   /** The model as the repository has it (cached for the refresh interval); 404 when it has no version. */
   async snapshot(model: string): Promise<ModelSnapshot> {
-    const snapshot = await snapshots.get(model, this.settings.refreshMs, () => this.repository.snapshot(model));
+    const snapshot = await snapshots.get(model, this.settings.refreshMs, () => this.shared(this.repository.snapshot(model)));
     if (!snapshot) throw notFound(`model '${model}' not found`);
     return snapshot;
   }
@@ -175,31 +175,43 @@ export class ModelService {
     }
   }
 
+  /**
+   * A load that other requests may await (a listing, a session) runs in this request's waitUntil
+   * too: should this request be cancelled, its client gone, the load still finishes for them.
+   */
+  private shared<T>(load: Promise<T>): Promise<T> {
+    this.defer(load.catch(() => undefined));
+    return load;
+  }
+
   private leaseEntry(name: string, entry: VersionEntry): Promise<Lease> {
+    return manager.acquire({ model: name, version: entry.version, etag: entry.etag }, estimateSessionBytes(entry.size), () => this.shared(this.loadVersion(name, entry)));
+  }
+
+  /** Reads a version's bytes and creates its session, recording how long each took. */
+  private async loadVersion(name: string, entry: VersionEntry): Promise<LoadedSession> {
     const { version } = entry;
-    return manager.acquire({ model: name, version, etag: entry.etag }, estimateSessionBytes(entry.size), async () => {
-      let read: { bytes: Uint8Array; source: BytesSource };
-      const started = performance.now();
-      try {
-        read = await this.repository.read(name, entry);
-      } catch (e) {
-        snapshots.delete(name); // the object changed under us, or R2 failed: look again next time
-        throw e;
-      }
-      const readAt = performance.now();
-      try {
-        const session = await loadSession(read.bytes);
-        const timing = { source: read.source, read_ms: round(readAt - started), create_ms: round(performance.now() - readAt), at: new Date().toISOString() };
-        recordLoad(`${name}/${version}@${entry.etag}`, timing);
-        this.onLoad(name, version, false);
-        console.log(JSON.stringify({ level: "info", event: "model_load", model: name, version, bytes: entry.size, ...timing }));
-        return session;
-      } catch (e) {
-        const reason = e instanceof Error ? e.message : String(e);
-        this.onLoad(name, version, true);
-        throw new ServingError("unavailable", `model '${name}' version ${version} failed to load: ${reason}`, { cause: e });
-      }
-    });
+    let read: { bytes: Uint8Array; source: BytesSource };
+    const started = performance.now();
+    try {
+      read = await this.repository.read(name, entry);
+    } catch (e) {
+      snapshots.delete(name); // the object changed under us, or R2 failed: look again next time
+      throw e;
+    }
+    const readAt = performance.now();
+    try {
+      const session = await loadSession(read.bytes);
+      const timing = { source: read.source, read_ms: round(readAt - started), create_ms: round(performance.now() - readAt), at: new Date().toISOString() };
+      recordLoad(`${name}/${version}@${entry.etag}`, timing);
+      this.onLoad(name, version, false);
+      console.log(JSON.stringify({ level: "info", event: "model_load", model: name, version, bytes: entry.size, ...timing }));
+      return session;
+    } catch (e) {
+      const reason = e instanceof Error ? e.message : String(e);
+      this.onLoad(name, version, true);
+      throw new ServingError("unavailable", `model '${name}' version ${version} failed to load: ${reason}`, { cause: e });
+    }
   }
 
   /** The target's inputs and outputs, from the loaded model. */
