@@ -86,7 +86,7 @@ export function createApp() {
 
   app.get("/metrics", adminAuth(), async (c) => {
     await flushNow(c);
-    const names = await c.var.service.models.models();
+    const names = await c.get("service").models.models();
     const models = await Promise.all(
       names.map(async (model) => ({ model, ...(await c.env.MODEL_STATS.get(c.env.MODEL_STATS.idFromName(model)).requestStats()) })),
     );

@@ -23,7 +23,7 @@ export function apiKeyAuth(): MiddlewareHandler<AppEnv> {
     if (bearer.kind === "missing") throw unauthenticated(MISSING, "invalid_request");
     if (bearer.kind === "malformed") throw unauthenticated("malformed Authorization header: expected 'Bearer <key>'", "invalid_request");
     const cacheMs = (Number(c.env.KEY_CACHE_SECONDS) || 30) * 1000;
-    const result = await timed(c.var.timings, "auth", verifyKey(c.env.API_KEYS, bearer.token, cacheMs, Date.now(), deferrer(c)));
+    const result = await timed(c.get("timings"), "auth", verifyKey(c.env.API_KEYS, bearer.token, cacheMs, Date.now(), deferrer(c)));
     switch (result.status) {
       case "malformed":
         throw unauthenticated("malformed API key");

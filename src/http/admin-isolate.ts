@@ -7,4 +7,4 @@ import { Hono } from "hono";
 import type { AppEnv } from "../env";
 
 /** Routes under /admin/isolate. */
-export const adminIsolate = new Hono<AppEnv>().get("/", (c) => c.json(c.var.service.isolate()));
+export const adminIsolate = new Hono<AppEnv>().get("/", (c) => c.json(c.get("service").isolate()));

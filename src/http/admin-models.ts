@@ -21,7 +21,7 @@ const modelOf = (c: C) => parseModelName(c.req.param("model")!);
 const statsOf = (c: C, model: string) => c.env.MODEL_STATS.get(c.env.MODEL_STATS.idFromName(model));
 
 function versionView(c: C, snapshot: ModelSnapshot, v: VersionEntry) {
-  const state = c.var.service.loadStates(snapshot.name).find((s) => s.version === v.version && s.etag === v.etag);
+  const state = c.get("service").loadStates(snapshot.name).find((s) => s.version === v.version && s.etag === v.etag);
   const { config } = snapshot;
   return {
     version: v.version,
@@ -38,7 +38,7 @@ function versionView(c: C, snapshot: ModelSnapshot, v: VersionEntry) {
     isolate_state: state?.state ?? "not_loaded",
     ...(state?.error ? { load_error: state.error } : {}),
     ...(state?.load ? { load: state.load } : {}),
-    ...(c.var.service.batchStats(snapshot.name, v) ? { batching: c.var.service.batchStats(snapshot.name, v) } : {}),
+    ...(c.get("service").batchStats(snapshot.name, v) ? { batching: c.get("service").batchStats(snapshot.name, v) } : {}),
   };
 }
 
@@ -61,7 +61,7 @@ async function bodyBytes(c: C): Promise<Uint8Array> {
 /** Routes under /admin/models. */
 export const adminModels = new Hono<AppEnv>()
   .get("/", async (c) => {
-    const repo = c.var.service.models;
+    const repo = c.get("service").models;
     const models = [];
     for (const name of await repo.models()) {
       const snapshot = await repo.snapshot(name);
@@ -80,9 +80,9 @@ export const adminModels = new Hono<AppEnv>()
   })
   .get("/:model", async (c) => {
     const model = modelOf(c);
-    const snapshot = await c.var.service.models.snapshot(model);
+    const snapshot = await c.get("service").models.snapshot(model);
     if (!snapshot) throw new ServingError("not_found", `model '${model}' not found`);
-    const stored = await c.var.service.models.readConfig(model);
+    const stored = await c.get("service").models.readConfig(model);
     return c.json({
       name: model,
       config: snapshot.config,
@@ -96,7 +96,7 @@ export const adminModels = new Hono<AppEnv>()
   .put("/:model/versions/:version", async (c) => {
     const model = modelOf(c);
     const version = parseVersion(c.req.param("version"));
-    const published = await publishVersion(c.var.service, model, version, await bodyBytes(c));
+    const published = await publishVersion(c.get("service"), model, version, await bodyBytes(c));
     const { entry } = published;
     const view = { model, version, sha256: published.sha256, size: entry.size, etag: entry.etag, uploaded: entry.uploaded.toISOString(), signature: published.signature ?? null, created: published.created };
     return c.json(view, published.created ? 201 : 200);
@@ -104,21 +104,21 @@ export const adminModels = new Hono<AppEnv>()
   .delete("/:model/versions/:version", async (c) => {
     const model = modelOf(c);
     const version = parseVersion(c.req.param("version"));
-    const entry = await deleteVersion(c.var.service, model, version);
+    const entry = await deleteVersion(c.get("service"), model, version);
     return c.json({ model, version, deleted: true, sha256: entry.sha256 ?? null, size: entry.size });
   })
   .get("/:model/config", async (c) => {
     const model = modelOf(c);
-    const snapshot = await c.var.service.models.snapshot(model);
+    const snapshot = await c.get("service").models.snapshot(model);
     if (!snapshot) throw new ServingError("not_found", `model '${model}' not found`);
-    const stored = await c.var.service.models.readConfig(model);
+    const stored = await c.get("service").models.readConfig(model);
     return c.json({ model, config: snapshot.config, etag: stored.etag, ...(snapshot.configError ? { config_error: snapshot.configError } : {}) }, 200, stored.etag ? { ETag: `"${stored.etag}"` } : {});
   })
   .put("/:model/config", async (c) => {
     const model = modelOf(c);
     const parsed = ModelConfigUpdateSchema.safeParse(await readJson(c));
     if (!parsed.success) throw invalid(`config refused, the old one keeps serving: ${zodMessage(parsed.error, "config")}`);
-    const { etag } = await putConfig(c.var.service, model, parsed.data, c.req.header("if-match"));
+    const { etag } = await putConfig(c.get("service"), model, parsed.data, c.req.header("if-match"));
     return c.json({ model, config: parsed.data, etag }, 200, { ETag: `"${etag}"` });
   })
   .get("/:model/drift", async (c) => {
@@ -141,12 +141,12 @@ export const adminModels = new Hono<AppEnv>()
   .get("/:model/alerts", async (c) => {
     const model = modelOf(c);
     await flushNow(c);
-    const snapshot = await c.var.service.models.snapshot(model);
+    const snapshot = await c.get("service").models.snapshot(model);
     return c.json({ model, config: snapshot?.config.alerts ?? null, rules: await statsOf(c, model).alertStates() });
   })
   .get("/:model/shadow", async (c) => {
     const model = modelOf(c);
-    const snapshot = await c.var.service.models.snapshot(model);
+    const snapshot = await c.get("service").models.snapshot(model);
     return c.json({ model, shadow: snapshot?.config.shadow ?? null, stats: await statsOf(c, model).shadowStats() });
   })
   .delete("/:model/shadow", async (c) => {

@@ -23,18 +23,18 @@ type C = Context<AppEnv>;
 async function target(c: C) {
   const model = parseModelName(c.req.param("model")!);
   const label = c.req.header(LABEL_HEADER);
-  const t = await c.var.service.resolve(model, selectorFrom({ version: c.req.param("version"), label, caller: callerOf(c) }));
+  const t = await c.get("service").resolve(model, selectorFrom({ version: c.req.param("version"), label, caller: callerOf(c) }));
   c.set("served", { model: t.snapshot.name, version: t.entry.version });
   return t;
 }
 
 async function metadata(c: C) {
   const t = await target(c);
-  const { inputs, outputs } = await c.var.service.signature(t);
+  const { inputs, outputs } = await c.get("service").signature(t);
   return c.json({
     name: t.snapshot.name,
     // Every published version, from the newest listing (routing may still be on an older one).
-    versions: (await c.var.service.snapshot(t.snapshot.name)).versions.map((v) => String(v.version)),
+    versions: (await c.get("service").snapshot(t.snapshot.name)).versions.map((v) => String(v.version)),
     platform: PLATFORM,
     inputs,
     outputs,
@@ -43,7 +43,7 @@ async function metadata(c: C) {
 
 async function ready(c: C) {
   const t = await target(c);
-  (await c.var.service.lease(t)).release();
+  (await c.get("service").lease(t)).release();
   return c.json({ name: t.snapshot.name, ready: true });
 }
 
@@ -70,7 +70,7 @@ async function infer(c: C) {
   const t = await target(c);
   c.set("served", { model: t.snapshot.name, version: t.entry.version, inference: true });
   let request: KServeInferRequest | undefined;
-  const result = await c.var.service.infer(t, async () => {
+  const result = await c.get("service").infer(t, async () => {
     const decode = await readInferRequest(c);
     return (inputs) => (request = decode(inputs));
   });
@@ -91,7 +91,7 @@ async function infer(c: C) {
 /** Triton's statistics extension: this model's recorded requests, across isolates. */
 async function stats(c: C) {
   const model = parseModelName(c.req.param("model")!);
-  await c.var.service.snapshot(model); // 404 for a model that does not exist
+  await c.get("service").snapshot(model); // 404 for a model that does not exist
   const raw = c.req.param("version");
   const version = raw === undefined ? undefined : parseVersion(raw);
   await flushNow(c);

@@ -15,10 +15,10 @@ import { mirrorToShadow } from "./shadow";
 export function recordPrediction(c: Context<AppEnv>, t: Target, result: InferResult): void {
   // Set again: a routed target may have fallen back to another version while loading.
   c.set("served", { model: t.snapshot.name, version: t.entry.version, inference: true });
-  c.var.timings?.add("load", result.loadMs);
-  c.var.timings?.add("inference", result.runMs);
+  c.get("timings")?.add("load", result.loadMs);
+  c.get("timings")?.add("inference", result.runMs);
   isolateStats.tensors(t.snapshot.name, t.entry.version, result.inputs, result.outputs);
-  const meta = { request_id: c.var.requestId ?? "", at: new Date().toISOString(), model: t.snapshot.name, version: t.entry.version, tenant: c.get("caller")?.tenant ?? null };
+  const meta = { request_id: c.get("requestId") ?? "", at: new Date().toISOString(), model: t.snapshot.name, version: t.entry.version, tenant: c.get("caller")?.tenant ?? null };
   samplePayload(c.env.PAYLOAD_QUEUE, t.snapshot.config.payload_logging?.sample_rate, () => payloadRecord(meta, result.inputs, result.outputs), deferrer(c));
   mirrorToShadow(c, t, result);
 }
@@ -29,6 +29,6 @@ export function timedEncode<T>(c: Context<AppEnv>, encode: () => T): T {
   try {
     return encode();
   } finally {
-    c.var.timings?.add("encode", performance.now() - started);
+    c.get("timings")?.add("encode", performance.now() - started);
   }
 }

@@ -14,7 +14,7 @@ export function mirrorToShadow(c: Context<AppEnv>, target: Target, primary: Infe
   const shadow = shadowFor(target.snapshot, target.entry, Math.random());
   if (!shadow) return;
   const model = target.snapshot.name;
-  const service = c.var.service;
+  const service = c.get("service");
   const stats = c.env.MODEL_STATS;
   const work = (async () => {
     let sample: ShadowSample;

@@ -40,7 +40,7 @@ function route(c: C): Route {
 }
 
 async function resolve(c: C, r: Route): Promise<Target> {
-  const t = await c.var.service.resolve(parseModelName(r.model), selectorFrom({ ...r, caller: callerOf(c) }));
+  const t = await c.get("service").resolve(parseModelName(r.model), selectorFrom({ ...r, caller: callerOf(c) }));
   c.set("served", { model: t.snapshot.name, version: t.entry.version });
   return t;
 }
@@ -56,16 +56,16 @@ function versionStatus(version: number, error?: string) {
 /** Model status. With a version or label, that version is loaded so its state is real. */
 async function status(c: C, r: Route) {
   if (r.version === undefined && r.label === undefined) {
-    const snapshot = await c.var.service.snapshot(parseModelName(r.model));
+    const snapshot = await c.get("service").snapshot(parseModelName(r.model));
     const statuses = snapshot.versions.map((entry) => {
-      const state = c.var.service.loadState({ snapshot, entry, routed: false });
+      const state = c.get("service").loadState({ snapshot, entry, routed: false });
       return versionStatus(entry.version, state?.state === "failed" ? state.error : undefined);
     });
     return c.json({ model_version_status: statuses.reverse() });
   }
   const t = await resolve(c, r);
   try {
-    (await c.var.service.lease(t)).release();
+    (await c.get("service").lease(t)).release();
     return c.json({ model_version_status: [versionStatus(t.entry.version)] });
   } catch (e) {
     if (!(e instanceof ServingError) || e.code !== "unavailable") throw e;
@@ -83,7 +83,7 @@ function tensorInfo(spec: TensorSpec) {
 
 async function metadata(c: C, r: Route) {
   const t = await resolve(c, r);
-  const { inputs, outputs } = await c.var.service.signature(t);
+  const { inputs, outputs } = await c.get("service").signature(t);
   const map = (specs: readonly TensorSpec[]) => Object.fromEntries(specs.map((s) => [s.name, tensorInfo(s)]));
   return c.json({
     model_spec: { name: t.snapshot.name, signature_name: "", version: String(t.entry.version) },
@@ -101,7 +101,7 @@ async function predict(c: C, r: Route) {
   const t = await resolve(c, r);
   c.set("served", { model: t.snapshot.name, version: t.entry.version, inference: true });
   let request: TfPredictRequest | undefined;
-  const result = await c.var.service.infer(t, async () => {
+  const result = await c.get("service").infer(t, async () => {
     const body = await readJson(c);
     return (specs) => (request = decodePredictRequest(body, specs));
   });

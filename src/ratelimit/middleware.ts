@@ -95,7 +95,7 @@ export function rateLimit(): MiddlewareHandler<AppEnv> {
     let admission: Admission;
     try {
       const call = stub.admit(caller.keyId, model, unused) as unknown as Promise<Admission>;
-      admission = await timed(c.var.timings, "ratelimit", withTimeout(call, Number(c.env.RATE_LIMIT_TIMEOUT_MS) || 2000));
+      admission = await timed(c.get("timings"), "ratelimit", withTimeout(call, Number(c.env.RATE_LIMIT_TIMEOUT_MS) || 2000));
     } catch (e) {
       if (c.env.RATE_LIMIT_FAILURE_MODE === "open") {
         console.warn(JSON.stringify({ level: "warn", event: "rate_limiter_unreachable", tenant: caller.tenant, failure_mode: "open", timeout: e instanceof Timeout }));
