@@ -1,6 +1,6 @@
 /**
  * `npm run bench:profile [model] [exact|leased]`: where the service's CPU goes. Starts the service
- * with `wrangler dev`, drives binary inference requests at it with autocannon while workerd's V8
+ * (bench/local-worker.ts), drives binary inference requests at it with autocannon while workerd's V8
  * CPU profiler runs (through the inspector), and prints the functions with the most self time,
  * grouped by source file. Default: iris, leased admission.
  */
@@ -42,7 +42,7 @@ async function inspector(port: number) {
 }
 
 const state = mkdtempSync(join(tmpdir(), "edge-inference-profile-"));
-const svc = await startService(state, PORT, TOKEN, { REQUEST_LOG: requestLog });
+const svc = await startService(state, PORT, TOKEN, { REQUEST_LOG: requestLog }, true);
 try {
   const admin = (method: string, path: string, body?: BodyInit, type = "application/json") =>
     fetch(`${svc.url}/admin${path}`, { method, headers: { authorization: `Bearer ${TOKEN}`, "content-type": type }, body }).then((r) => r.json());

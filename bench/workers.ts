@@ -1,17 +1,17 @@
-/** Starting and stopping `wrangler dev` for the benchmarks: the full service and the bare Worker. */
+/** Starting and stopping the Workers the benchmarks drive (bench/local-worker.ts): the full service and the bare Worker. */
 import { spawn, type ChildProcess } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const require = createRequire(import.meta.url);
-const wranglerBin = join(dirname(require.resolve("wrangler/package.json")), "bin", "wrangler.js");
 
-/** A running `wrangler dev`. */
+/** A running Worker (bench/local-worker.ts). */
 export interface Running {
+  /** The Worker's own socket in workerd: what the benchmarks drive (local-worker.ts says why). */
   url: string;
+  /** The same Worker behind Miniflare's entry Worker. */
+  entry: string;
   stop(): Promise<void>;
   /** CPU seconds used so far by its processes: workerd (the Workers) and the rest (wrangler, node). */
   cpu(): { workerd: number; other: number };
@@ -53,12 +53,14 @@ function cpuOf(pid: number | undefined): { workerd: number; other: number } {
   return sum;
 }
 
-async function start(args: string[], port: number, ready: string): Promise<Running> {
+async function start(config: string, port: number, ready: string, persist = "-", vars: Record<string, string> = {}, inspect = false): Promise<Running> {
+  // workerd's inspector (port + 1000) only for the profiler: the loads run without one.
+  const inspector = inspect ? String(port + 1000) : "-";
   const child: ChildProcess = spawn(
     process.execPath,
-    [wranglerBin, "dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(port + 1000), ...args],
+    [join(root, "bench", "local-worker.ts"), config, String(port), inspector, persist, ...Object.entries(vars).map(([k, v]) => `${k}=${v}`)],
     // Its own process group, so that stopping it stops esbuild and workerd with it.
-    { cwd: root, stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, WRANGLER_SEND_METRICS: "false" }, detached: true },
+    { cwd: root, stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, WRANGLER_SEND_METRICS: "false" }, detached: true },
   );
   process.once("exit", () => {
     try {
@@ -67,34 +69,47 @@ async function start(args: string[], port: number, ready: string): Promise<Runni
       // gone already
     }
   });
-  const url = `http://127.0.0.1:${port}`;
   const stop = async () => {
     if (child.exitCode !== null) return;
     const exited = new Promise((r) => child.once("exit", r));
     process.kill(-child.pid!, "SIGTERM");
     await exited;
   };
-  for (let i = 0; i < 480; i++) {
+  // local-worker.ts prints {"url", "direct"} once the Worker is up.
+  const urls = await new Promise<{ url: string; direct: string } | undefined>((resolve) => {
+    let buffered = "";
+    child.stdout!.on("data", (chunk: Buffer) => {
+      buffered += chunk.toString();
+      for (let nl = buffered.indexOf("\n"); nl >= 0; nl = buffered.indexOf("\n")) {
+        const line = buffered.slice(0, nl);
+        buffered = buffered.slice(nl + 1);
+        // wrangler's own output (and the Workers' log lines) is read and dropped, as before.
+        if (line.startsWith("{\"url\"")) resolve(JSON.parse(line));
+      }
+    });
+    child.once("exit", () => resolve(undefined));
+    setTimeout(() => resolve(undefined), 120_000);
+  });
+  for (let i = 0; urls && i < 240; i++) {
     try {
-      const res = await fetch(`${url}${ready}`);
+      const res = await fetch(`${urls.direct}${ready}`);
       await res.arrayBuffer();
-      if (res.status < 500) return { url, stop, cpu: () => cpuOf(child.pid) };
+      if (res.status < 500) return { url: urls.direct, entry: urls.url, stop, cpu: () => cpuOf(child.pid) };
     } catch {
       // not listening yet
     }
     await new Promise((r) => setTimeout(r, 250));
   }
   await stop();
-  throw new Error(`wrangler dev ${args.join(" ")} did not become ready`);
+  throw new Error(`the Worker of ${config} did not become ready`);
 }
 
 /** The service, on a state directory that keeps R2, KV, Durable Objects and the cache. */
-export function startService(state: string, port: number, token: string, vars: Record<string, string> = {}): Promise<Running> {
-  const varArgs = Object.entries({ ADMIN_TOKEN: token, MODEL_REFRESH_SECONDS: "60", ...vars }).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
-  return start(["--persist-to", state, ...varArgs], port, "/v2/health/ready");
+export function startService(state: string, port: number, token: string, vars: Record<string, string> = {}, inspect = false): Promise<Running> {
+  return start("wrangler.toml", port, "/v2/health/ready", state, { ADMIN_TOKEN: token, MODEL_REFRESH_SECONDS: "60", ...vars }, inspect);
 }
 
 /** The bare Worker (bench/bare-worker.ts). */
 export function startBare(port: number): Promise<Running> {
-  return start(["-c", "bench/wrangler.bare.toml"], port, "/heap");
+  return start("bench/wrangler.bare.toml", port, "/heap");
 }
