@@ -24,27 +24,30 @@ export function fromBinary(name: string, datatype: Datatype, shape: number[], by
       `input '${name}': ${bytes.byteLength} bytes of binary data, but shape ${formatShape(shape)} of ${datatype} needs ${count * size} (${count} × ${size})`,
     );
   }
-  // A copy starts at offset 0, so every typed array view is aligned.
-  const buffer = bytes.slice().buffer;
+  // A view of the bytes where they are aligned for the datatype (no copy: onnxruntime copies them
+  // into its heap anyway); else a copy, which starts at offset 0. The view shares the body's
+  // buffer, which nothing writes to.
+  const aligned = bytes.byteOffset % size === 0 ? bytes : bytes.slice();
+  const { buffer, byteOffset } = aligned;
   let data: TensorData;
   switch (datatype) {
     case "BOOL": {
-      const b = new Uint8Array(buffer);
+      const b = new Uint8Array(buffer, byteOffset, count);
       for (let i = 0; i < b.length; i++) if (b[i]! > 1) throw invalid(`input '${name}': BOOL element ${i} is byte ${b[i]}; use 0 or 1`);
       data = b;
       break;
     }
-    case "UINT8": data = new Uint8Array(buffer); break;
-    case "INT8": data = new Int8Array(buffer); break;
-    case "UINT16": data = new Uint16Array(buffer); break;
-    case "INT16": data = new Int16Array(buffer); break;
-    case "FP16": data = new Uint16Array(buffer); break;
-    case "UINT32": data = new Uint32Array(buffer); break;
-    case "INT32": data = new Int32Array(buffer); break;
-    case "FP32": data = new Float32Array(buffer); break;
-    case "UINT64": data = new BigUint64Array(buffer); break;
-    case "INT64": data = new BigInt64Array(buffer); break;
-    case "FP64": data = new Float64Array(buffer); break;
+    case "UINT8": data = new Uint8Array(buffer, byteOffset, count); break;
+    case "INT8": data = new Int8Array(buffer, byteOffset, count); break;
+    case "UINT16": data = new Uint16Array(buffer, byteOffset, count); break;
+    case "INT16": data = new Int16Array(buffer, byteOffset, count); break;
+    case "FP16": data = new Uint16Array(buffer, byteOffset, count); break;
+    case "UINT32": data = new Uint32Array(buffer, byteOffset, count); break;
+    case "INT32": data = new Int32Array(buffer, byteOffset, count); break;
+    case "FP32": data = new Float32Array(buffer, byteOffset, count); break;
+    case "UINT64": data = new BigUint64Array(buffer, byteOffset, count); break;
+    case "INT64": data = new BigInt64Array(buffer, byteOffset, count); break;
+    case "FP64": data = new Float64Array(buffer, byteOffset, count); break;
   }
   return { name, datatype, shape, data };
 }

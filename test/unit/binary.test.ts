@@ -22,6 +22,14 @@ describe("binary tensors", () => {
     const t = fromBinary("x", "FP32", [2], raw.subarray(1));
     expect(Array.from(t.data as Float32Array)).toEqual([1.5, -2]);
     expect(toBinary(t)).toEqual(raw.subarray(1));
+    // Aligned bytes are viewed where they lie, not copied; unaligned ones were copied above.
+    const body = new Uint8Array(4 + 8);
+    new DataView(body.buffer).setFloat32(4, 0.25, true);
+    new DataView(body.buffer).setFloat32(8, 7, true);
+    const v = fromBinary("v", "FP32", [2], body.subarray(4));
+    expect(Array.from(v.data as Float32Array)).toEqual([0.25, 7]);
+    expect((v.data as Float32Array).buffer).toBe(body.buffer);
+    expect((t.data as Float32Array).buffer).not.toBe(raw.buffer);
     const s = fromBinary("s", "BYTES", [2], toBinary({ name: "s", datatype: "BYTES", shape: [2], data: ["a", "✓"] }));
     expect(s.data).toEqual(["a", "✓"]);
   });
