@@ -13,7 +13,7 @@
  *                                       K times (the Worker's own work for a request, without transport)
  *
  * With `?log=1`, a request also writes one JSON log line of the service's size, so the service's
- * own overhead can be compared like for like (under `wrangler dev` a log line is costly).
+ * own overhead can be compared like for like.
  */
 import { loadSession, wasmHeapBytes, type LoadedSession, type SessionTuning } from "../src/serving/loader";
 import { fromBinary, toBinary } from "../src/tensor/binary";

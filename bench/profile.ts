@@ -61,7 +61,7 @@ try {
   await ins.send("Profiler.start");
   const load = await autocannon({ ...opts, duration: 5 });
   const { profile } = (await ins.send("Profiler.stop")) as { profile: Profile };
-  // The bundle's lines, to show what each hot function is (the bundle is gone once wrangler stops).
+  // The bundle's lines, to show what each hot function is (the bundle is gone once the Worker stops).
   await ins.send("Debugger.enable");
   const sources = new Map<string, string[]>();
   for (const id of new Set(profile.nodes.map((n) => n.callFrame.scriptId).filter((x) => x && x !== "0"))) {

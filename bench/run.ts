@@ -1,5 +1,6 @@
 /**
- * `npm run bench [section ...]`: starts the service and a bare Worker with `wrangler dev`, drives
+ * `npm run bench [section ...]`: starts the service and a bare Worker (their deployable bundles in
+ * workerd, on their own sockets: bench/local-worker.ts), drives
  * them with autocannon, and prints (and writes to bench/results/) what each section measures.
  * Every figure that is compared is compared with a baseline measured in the same run.
  *
@@ -19,6 +20,8 @@ const asked = process.argv.slice(2).filter((a) => !a.startsWith("-"));
 for (const a of asked) if (!SECTIONS.includes(a as Section)) throw new Error(`unknown section '${a}'; sections: ${SECTIONS.join(", ")}`);
 const want = (s: Section) => asked.length === 0 || asked.includes(s);
 const DURATION = Number(process.env.BENCH_SECONDS ?? 5);
+/** The batching section's max_queue_delay_ms. */
+const BATCH_DELAY_MS = Number(process.env.BENCH_BATCH_DELAY_MS ?? 2);
 
 const TOKEN = "eia_bench_token";
 const SERVICE_PORT = 8801;
@@ -29,8 +32,8 @@ const round = (x: number, d = 2) => Number(x.toFixed(d));
 
 interface Load {
   rps: number; p50: number; p99: number; errors: number; non2xx: number;
-  /** CPU milliseconds per request of the driven `wrangler dev`: its workerd, and wrangler's own node. */
-  workerdMs: number; wranglerMs: number;
+  /** CPU milliseconds per request of the driven Worker's processes: its workerd, and the node hosting it. */
+  workerdMs: number; hostMs: number;
 }
 
 /**
@@ -46,7 +49,7 @@ async function drive(target: Running, url: string, opts: { body?: Buffer; header
   const perRequest = (s: number) => round((1000 * s) / Math.max(1, r.requests.total), 3);
   return {
     rps: round(r.requests.average, 1), p50: r.latency.p50, p99: r.latency.p99, errors: r.errors, non2xx: r.non2xx,
-    workerdMs: perRequest(after.workerd - before.workerd), wranglerMs: perRequest(after.other - before.other),
+    workerdMs: perRequest(after.workerd - before.workerd), hostMs: perRequest(after.other - before.other),
   };
 }
 
@@ -203,7 +206,7 @@ try {
         model: c.model, "workerd ms/req: bare, bare + log, service, service no log": `${b0.workerdMs}, ${bLog.workerdMs}, ${leased.workerdMs}, ${quietLoad.workerdMs}`,
         "service/bare, both logging (workerd)": round(leased.workerdMs / bLog.workerdMs, 2),
         "service, no log line/bare (workerd)": round(quietLoad.workerdMs / b0.workerdMs, 2),
-        "wrangler ms/req: bare, bare + log, service, service no log": `${b0.wranglerMs}, ${bLog.wranglerMs}, ${leased.wranglerMs}, ${quietLoad.wranglerMs}`,
+        "host node ms/req: bare, bare + log, service, service no log": `${b0.hostMs}, ${bLog.hostMs}, ${leased.hostMs}, ${quietLoad.hostMs}`,
       });
     }
     await quiet.stop();
@@ -211,7 +214,7 @@ try {
     results.overhead = rows;
     results.overhead_cpu = cpuRows;
     table("Overhead: the full service (auth, rate limit with leased admission (the default), routing, binary codec, statistics, log line) against the bare Worker running the same session, binary requests, 4 connections. Like for like: both writing one log line per request, or neither", rows);
-    table("CPU per request of each `wrangler dev` during those runs: its workerd (the Worker itself, what a deployment is billed and limited by) and wrangler's node (proxy and log pipe, local only)", cpuRows);
+    table("CPU per request during those runs: workerd (the Worker itself, what a deployment is billed and limited by) and the node process hosting it (Miniflare, reading the log lines; local only)", cpuRows);
     // Where the overhead goes: the same Worker's cheapest route, then one that passes auth and the
     // tenant's Durable Object (one RPC per request), against the bare Worker's cheapest.
     const floor = await drive(bare, `${bare.url}/heap`, { headers: {}, connections: 4 });
@@ -220,14 +223,14 @@ try {
     const keyed = await drive(service, `${service.url}/v2`, { headers: exactAuth, connections: 4 });
     const keyedLeased = await drive(service, `${service.url}/v2`, { headers: auth, connections: 4 });
     const parts = [
-      { route: "bare Worker GET /heap (HTTP floor)", "req/s": floor.rps, relative: 1, p50: floor.p50, "workerd ms/req": floor.workerdMs, "wrangler ms/req": floor.wranglerMs },
-      { route: "bare Worker GET /heap?log=1 (one console.log)", "req/s": floorLog.rps, relative: round(floorLog.rps / floor.rps, 3), p50: floorLog.p50, "workerd ms/req": floorLog.workerdMs, "wrangler ms/req": floorLog.wranglerMs },
-      { route: "service GET /v2/health/live (no key)", "req/s": health.rps, relative: round(health.rps / floor.rps, 3), p50: health.p50, "workerd ms/req": health.workerdMs, "wrangler ms/req": health.wranglerMs },
-      { route: "service GET /v2 (key, leased)", "req/s": keyedLeased.rps, relative: round(keyedLeased.rps / floor.rps, 3), p50: keyedLeased.p50, "workerd ms/req": keyedLeased.workerdMs, "wrangler ms/req": keyedLeased.wranglerMs },
-      { route: "service GET /v2 (key, exact: a Durable Object call each)", "req/s": keyed.rps, relative: round(keyed.rps / floor.rps, 3), p50: keyed.p50, "workerd ms/req": keyed.workerdMs, "wrangler ms/req": keyed.wranglerMs },
+      { route: "bare Worker GET /heap (HTTP floor)", "req/s": floor.rps, relative: 1, p50: floor.p50, "workerd ms/req": floor.workerdMs, "host ms/req": floor.hostMs },
+      { route: "bare Worker GET /heap?log=1 (one console.log)", "req/s": floorLog.rps, relative: round(floorLog.rps / floor.rps, 3), p50: floorLog.p50, "workerd ms/req": floorLog.workerdMs, "host ms/req": floorLog.hostMs },
+      { route: "service GET /v2/health/live (no key)", "req/s": health.rps, relative: round(health.rps / floor.rps, 3), p50: health.p50, "workerd ms/req": health.workerdMs, "host ms/req": health.hostMs },
+      { route: "service GET /v2 (key, leased)", "req/s": keyedLeased.rps, relative: round(keyedLeased.rps / floor.rps, 3), p50: keyedLeased.p50, "workerd ms/req": keyedLeased.workerdMs, "host ms/req": keyedLeased.hostMs },
+      { route: "service GET /v2 (key, exact: a Durable Object call each)", "req/s": keyed.rps, relative: round(keyed.rps / floor.rps, 3), p50: keyed.p50, "workerd ms/req": keyed.workerdMs, "host ms/req": keyed.hostMs },
     ];
     results.overhead_breakdown = parts;
-    table("Where the overhead goes (no model): the log line (wrangler's CPU) and the per-request rate-limit RPC", parts);
+    table("Where the overhead goes (no model): the log line and the per-request rate-limit RPC", parts);
   }
 
   if (want("json-binary")) {
@@ -238,7 +241,7 @@ try {
       const asJson = await drive(service, inferUrl(c), { body: json, headers: { ...auth, "content-type": "application/json" }, connections: 1 });
       const asBinary = await drive(service, inferUrl(c), { body: bin.body, headers: { ...auth, "content-type": "application/octet-stream", "Inference-Header-Content-Length": String(bin.headerLength) }, connections: 1 });
       // Floors: the bare Worker running the session on the raw bytes (what binary could reach at
-      // best), and merely reading each body (what moving the bytes costs under `wrangler dev`).
+      // best), and merely reading each body (what moving the bytes costs the Worker).
       const floor = await drive(bare, `${bare.url}/run/${c.model}`, { body: rawInputs(c), headers: { "x-shapes": shapesHeader(c) }, connections: 1 });
       const sinkJson = await drive(bare, `${bare.url}/sink`, { body: json, headers: {}, connections: 1 });
       const sinkBinary = await drive(bare, `${bare.url}/sink`, { body: bin.body, headers: {}, connections: 1 });
@@ -290,11 +293,9 @@ try {
     results.batching_inference = bound;
     table("What batching can give: inference time per row by batch size, in the bare Worker (the end-to-end gain cannot exceed this)", bound);
     const rows = [];
-    // Batches formed so far in the service's isolate: requests per run, and the largest batch.
-    const perRun = async (model: string) => {
-      const b = (await admin(service!, "GET", `/models/${model}`)).versions[0].batching as { runs: number; requests: number; largestBatch: number } | undefined;
-      return b ? `${round(b.requests / b.runs, 1)} (max ${b.largestBatch})` : "-";
-    };
+    // The service isolate's batching counters (cumulative for the session's batcher).
+    const counters = async (model: string) =>
+      ((await admin(service!, "GET", `/models/${model}`)).versions[0].batching as { runs: number; requests: number } | undefined) ?? { runs: 0, requests: 0 };
     const plans: [string, "json" | "binary", number][] = [["iris", "json", 64], ["mlp", "binary", 32], ["cnn", "binary", 32]];
     for (const [model, codec, maxBatch] of plans) {
       const c = CASES.find((x) => x.model === model)!;
@@ -306,11 +307,14 @@ try {
       for (const connections of [1, 8, 32, 64]) {
         await admin(service, "PUT", `/models/${model}/config`, JSON.stringify({}));
         const off = await drive(service, inferUrl(c), { body, headers, connections, seconds: Math.max(3, DURATION - 1) });
-        await admin(service, "PUT", `/models/${model}/config`, JSON.stringify({ dynamic_batching: { max_batch_size: maxBatch, max_queue_delay_ms: 2 } }));
+        await admin(service, "PUT", `/models/${model}/config`, JSON.stringify({ dynamic_batching: { max_batch_size: maxBatch, max_queue_delay_ms: BATCH_DELAY_MS } }));
+        const before = await counters(model);
         const on = await drive(service, inferUrl(c), { body, headers, connections, seconds: Math.max(3, DURATION - 1) });
+        const after = await counters(model);
+        const perRun = round((after.requests - before.requests) / Math.max(1, after.runs - before.runs), 1);
         rows.push({
           model, codec, connections, "off req/s": off.rps, "on req/s": on.rps, "on/off": round(on.rps / off.rps, 2),
-          "off p50/p99 ms": `${off.p50}/${off.p99}`, "on p50/p99 ms": `${on.p50}/${on.p99}`, "requests per run": await perRun(model),
+          "off p50/p99 ms": `${off.p50}/${off.p99}`, "on p50/p99 ms": `${on.p50}/${on.p99}`, "requests per run (this load)": perRun,
           "workerd ms/req off, on": `${off.workerdMs}, ${on.workerdMs}`, "on/off (workerd CPU)": round(off.workerdMs / on.workerdMs, 2),
           errors: off.errors + off.non2xx + on.errors + on.non2xx,
         });
@@ -318,7 +322,7 @@ try {
       await admin(service, "PUT", `/models/${model}/config`, JSON.stringify({}));
     }
     results.batching = rows;
-    table("Dynamic batching off against on, end to end (max_batch_size 64 for iris, 32 otherwise; max_queue_delay_ms 2)", rows);
+    table(`Dynamic batching off against on, end to end (max_batch_size 64 for iris, 32 otherwise; max_queue_delay_ms ${BATCH_DELAY_MS})`, rows);
   }
 
   if (want("native")) {

@@ -13,7 +13,7 @@ export interface Running {
   /** The same Worker behind Miniflare's entry Worker. */
   entry: string;
   stop(): Promise<void>;
-  /** CPU seconds used so far by its processes: workerd (the Workers) and the rest (wrangler, node). */
+  /** CPU seconds used so far by its processes: workerd (the Worker) and the rest (the node hosting Miniflare). */
   cpu(): { workerd: number; other: number };
 }
 
@@ -83,7 +83,7 @@ async function start(config: string, port: number, ready: string, persist = "-",
       for (let nl = buffered.indexOf("\n"); nl >= 0; nl = buffered.indexOf("\n")) {
         const line = buffered.slice(0, nl);
         buffered = buffered.slice(nl + 1);
-        // wrangler's own output (and the Workers' log lines) is read and dropped, as before.
+        // The rest (the build's and Miniflare's output, the Worker's log lines) is read and dropped.
         if (line.startsWith("{\"url\"")) resolve(JSON.parse(line));
       }
     });
