@@ -45,6 +45,31 @@ describe("binary tensor data", () => {
     expectMatchesReference(got, await reference(IRIS, [input]));
   });
 
+  it("reads a body in many chunks, or streamed without a declared length, to the same answers", async () => {
+    const input = irisBatch(7);
+    // A header of odd length, so the tensor bytes land unaligned in the body as sent.
+    const { body, headerLength } = binaryBody(
+      { id: "x", parameters: { binary_data_output: true }, inputs: [{ name: "features", datatype: "FP32", shape: input.shape, parameters: { binary_data_size: 7 * 16 } }] },
+      [toBytes("FP32", input.data)],
+    );
+    const chunks = (size: number) =>
+      new ReadableStream<Uint8Array>({
+        start(controller) {
+          for (let at = 0; at < body.byteLength; at += size) controller.enqueue(body.slice(at, at + size));
+          controller.close();
+        },
+      });
+    const want = await reference(IRIS, [input]);
+    for (const init of [
+      { body: chunks(5), headers: { "content-length": String(body.byteLength) } },
+      { body: chunks(64), headers: {} },
+    ]) {
+      const res = await postBinary("/v2/models/iris/infer", init.body as unknown as Uint8Array, headerLength, init.headers);
+      const { json: head, parts } = await readBinaryResponse(res);
+      expectMatchesReference(head.outputs.map((o) => decoded(o, parts.get(o.name)!)), want);
+    }
+  });
+
   it("returns every output as binary with binary_data_output, INT64 included", async () => {
     const input = irisBatch(5);
     const { body, headerLength } = binaryBody(
