@@ -60,10 +60,11 @@ describe("binary tensor data", () => {
         },
       });
     const want = await reference(IRIS, [input]);
-    for (const init of [
+    const sent: { body: ReadableStream<Uint8Array>; headers: Record<string, string> }[] = [
       { body: chunks(5), headers: { "content-length": String(body.byteLength) } },
       { body: chunks(64), headers: {} },
-    ]) {
+    ];
+    for (const init of sent) {
       const res = await postBinary("/v2/models/iris/infer", init.body as unknown as Uint8Array, headerLength, init.headers);
       const { json: head, parts } = await readBinaryResponse(res);
       expectMatchesReference(head.outputs.map((o) => decoded(o, parts.get(o.name)!)), want);
