@@ -22,6 +22,9 @@ const want = (s: Section) => asked.length === 0 || asked.includes(s);
 const DURATION = Number(process.env.BENCH_SECONDS ?? 5);
 /** The batching section's max_queue_delay_ms. */
 const BATCH_DELAY_MS = Number(process.env.BENCH_BATCH_DELAY_MS ?? 2);
+/** The batching section's models and connection counts (comma-separated), to measure a few quickly. */
+const BATCH_MODELS = process.env.BENCH_BATCH_MODELS?.split(",");
+const BATCH_CONNECTIONS = (process.env.BENCH_BATCH_CONNECTIONS ?? "1,8,32,64").split(",").map(Number);
 
 const TOKEN = "eia_bench_token";
 const SERVICE_PORT = 8801;
@@ -297,14 +300,14 @@ try {
     const counters = async (model: string) =>
       ((await admin(service!, "GET", `/models/${model}`)).versions[0].batching as { runs: number; requests: number } | undefined) ?? { runs: 0, requests: 0 };
     const plans: [string, "json" | "binary", number][] = [["iris", "json", 64], ["mlp", "binary", 32], ["cnn", "binary", 32]];
-    for (const [model, codec, maxBatch] of plans) {
+    for (const [model, codec, maxBatch] of plans.filter(([m]) => !BATCH_MODELS || BATCH_MODELS.includes(m))) {
       const c = CASES.find((x) => x.model === model)!;
       const bin = binaryBody(c);
       const body = codec === "json" ? jsonBody(c) : bin.body;
       const headers = codec === "json"
         ? { ...auth, "content-type": "application/json" }
         : { ...auth, "content-type": "application/octet-stream", "Inference-Header-Content-Length": String(bin.headerLength) };
-      for (const connections of [1, 8, 32, 64]) {
+      for (const connections of BATCH_CONNECTIONS) {
         await admin(service, "PUT", `/models/${model}/config`, JSON.stringify({}));
         const off = await drive(service, inferUrl(c), { body, headers, connections, seconds: Math.max(3, DURATION - 1) });
         await admin(service, "PUT", `/models/${model}/config`, JSON.stringify({ dynamic_batching: { max_batch_size: maxBatch, max_queue_delay_ms: BATCH_DELAY_MS } }));
