@@ -8,11 +8,10 @@
  * of a second workerd and fetched again over HTTP, body and all), Miniflare's entry Worker behind
  * that, and wrangler's dev middleware around the Worker; a deployed Worker has none of them, and
  * they cost more than the service itself (a bare Worker's cheapest route: ~500 requests/s through
- * `wrangler dev`'s URL, several times that on its own socket). `url` below is Miniflare's entry,
- * `direct` the Worker's socket.
+ * `wrangler dev`'s URL, several times that on its own socket).
  *
- * Started as a child process by bench/workers.ts; prints one JSON line `{"url", "direct"}` on
- * stdout once the Worker is ready. The Worker's log lines go to stdout too, as workerd writes them.
+ * Started as a child process by bench/workers.ts; prints one JSON line `{"url"}` (the Worker's
+ * own socket) on stdout once the Worker is ready. The Worker's log lines go to stdout too, as workerd writes them.
  *
  * Usage: node bench/local-worker.ts <wrangler.toml> <port> <inspector port|-> <persist dir|-> [NAME=value ...]
  */
@@ -66,9 +65,8 @@ const mf = new Miniflare(
     ],
   } as Parameters<typeof convertV4MiniflareOptions>[0]),
 );
-const url = (await mf.ready).origin;
-const direct = (await mf.unsafeGetDirectURL(name)).origin;
-process.stdout.write(`${JSON.stringify({ url, direct })}\n`);
+await mf.ready;
+process.stdout.write(`${JSON.stringify({ url: (await mf.unsafeGetDirectURL(name)).origin })}\n`);
 
 const stop = () => {
   void mf.dispose().finally(() => {

@@ -10,8 +10,6 @@ export const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 export interface Running {
   /** The Worker's own socket in workerd: what the benchmarks drive (local-worker.ts says why). */
   url: string;
-  /** The same Worker behind Miniflare's entry Worker. */
-  entry: string;
   stop(): Promise<void>;
   /** CPU seconds used so far by its processes: workerd (the Worker) and the rest (the node hosting Miniflare). */
   cpu(): { workerd: number; other: number };
@@ -75,8 +73,8 @@ async function start(config: string, port: number, ready: string, persist = "-",
     process.kill(-child.pid!, "SIGTERM");
     await exited;
   };
-  // local-worker.ts prints {"url", "direct"} once the Worker is up.
-  const urls = await new Promise<{ url: string; direct: string } | undefined>((resolve) => {
+  // local-worker.ts prints {"url"} once the Worker is up.
+  const url = await new Promise<string | undefined>((resolve) => {
     let buffered = "";
     child.stdout!.on("data", (chunk: Buffer) => {
       buffered += chunk.toString();
@@ -84,17 +82,17 @@ async function start(config: string, port: number, ready: string, persist = "-",
         const line = buffered.slice(0, nl);
         buffered = buffered.slice(nl + 1);
         // The rest (the build's and Miniflare's output, the Worker's log lines) is read and dropped.
-        if (line.startsWith("{\"url\"")) resolve(JSON.parse(line));
+        if (line.startsWith("{\"url\"")) resolve((JSON.parse(line) as { url: string }).url);
       }
     });
     child.once("exit", () => resolve(undefined));
-    setTimeout(() => resolve(undefined), 120_000);
+    setTimeout(() => resolve(undefined), 120_000).unref();
   });
-  for (let i = 0; urls && i < 240; i++) {
+  for (let i = 0; url && i < 240; i++) {
     try {
-      const res = await fetch(`${urls.direct}${ready}`);
+      const res = await fetch(`${url}${ready}`);
       await res.arrayBuffer();
-      if (res.status < 500) return { url: urls.direct, entry: urls.url, stop, cpu: () => cpuOf(child.pid) };
+      if (res.status < 500) return { url, stop, cpu: () => cpuOf(child.pid) };
     } catch {
       // not listening yet
     }

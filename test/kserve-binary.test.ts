@@ -8,7 +8,7 @@ beforeAll(setup);
 
 const IRIS = "iris/1/model.onnx";
 
-function postBinary(path: string, body: Uint8Array, headerLength: number | string, headers: Record<string, string> = {}) {
+function postBinary(path: string, body: BodyInit, headerLength: number | string, headers: Record<string, string> = {}) {
   return call(path, {
     method: "POST",
     headers: { "content-type": "application/octet-stream", "Inference-Header-Content-Length": String(headerLength), ...headers },
@@ -65,7 +65,7 @@ describe("binary tensor data", () => {
       { body: chunks(64), headers: {} },
     ];
     for (const init of sent) {
-      const res = await postBinary("/v2/models/iris/infer", init.body as unknown as Uint8Array, headerLength, init.headers);
+      const res = await postBinary("/v2/models/iris/infer", init.body, headerLength, init.headers);
       const { json: head, parts } = await readBinaryResponse(res);
       expectMatchesReference(head.outputs.map((o) => decoded(o, parts.get(o.name)!)), want);
     }
