@@ -1,6 +1,6 @@
 /** Dynamic batching: concurrent requests joined into one run, each answer still its own. */
 import { beforeAll, describe, expect, it } from "vitest";
-import { adminCall, expectMatchesReference, json, post, reference, setup, uploadFixture, type JsonTensor } from "./support/helpers";
+import { adminCall, call, expectMatchesReference, json, post, reference, setup, uploadFixture, type JsonTensor } from "./support/helpers";
 import { prng } from "./support/inputs";
 
 beforeAll(setup);
@@ -70,6 +70,27 @@ describe("dynamic batching", () => {
     expect((await json<{ predictions: unknown[] }>(results[11]!)).predictions).toHaveLength(1);
     const stats = (await batchingOf("iris-c"))!;
     expect(stats.largestBatch).toBeLessThanOrEqual(4);
+  });
+
+  it("still answers the rest of a batch when the client of the request that runs it goes away", async () => {
+    await uploadFixture("iris-e", 1, IRIS);
+    await json(await adminCall("PUT", "/models/iris-e/config", { dynamic_batching: { max_batch_size: 64, max_queue_delay_ms: 50 } }));
+    await json(await post("/v2/models/iris-e/infer", { inputs: [rowsOf(1, 1)] })); // loads the session
+    const before = (await batchingOf("iris-e"))!;
+    const leaving = new AbortController();
+    const first = call("/v2/models/iris-e/infer", {
+      method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ inputs: [rowsOf(50, 1)] }), signal: leaving.signal,
+    }).catch((e: unknown) => e);
+    const rest = Array.from({ length: 7 }, (_, i) => rowsOf(60 + i, 1));
+    const responses = rest.map((input) => post("/v2/models/iris-e/infer", { inputs: [input] }));
+    leaving.abort();
+    await first;
+    for (const [i, res] of (await Promise.all(responses)).entries()) {
+      expectMatchesReference((await json<{ outputs: JsonTensor[] }>(res)).outputs, await reference(IRIS, [rest[i]!]));
+    }
+    const after = (await batchingOf("iris-e"))!;
+    expect(after.requests - before.requests).toBeGreaterThanOrEqual(7);
+    expect(after.runs - before.runs).toBeLessThan(7);
   });
 
   it("is refused for a model without a batch dimension everywhere", async () => {
