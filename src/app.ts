@@ -46,7 +46,7 @@ export function createApp() {
   app.use("*", requestLog());
   // One plain (not async) middleware for every request: the serving core, and the body limit.
   app.use("*", (c, next) => {
-    c.set("service", new ModelService(c.env.MODELS, servingSettings(c.env), deferrer(c), (model, version, failed) => isolateStats.load(model, version, failed)));
+    c.set("service", new ModelService(c.env.MODELS, servingSettings(c.env), deferrer(c), isolateStats));
     if (c.req.method !== "POST" && c.req.method !== "PUT") return next();
     const upload = isModelUpload(c.req.method, c.req.path);
     const max = upload
@@ -90,7 +90,7 @@ export function createApp() {
     const models = await Promise.all(
       names.map(async (model) => ({ model, ...(await c.env.MODEL_STATS.get(c.env.MODEL_STATS.idFromName(model)).requestStats()) })),
     );
-    return c.text(prometheusText(models.map((m) => ({ model: m.model, rows: m.requests, loads: m.loads }))), 200, {
+    return c.text(prometheusText(models.map((m) => ({ model: m.model, rows: m.requests, loads: m.loads, executions: m.executions }))), 200, {
       "content-type": "text/plain; version=0.0.4; charset=utf-8",
     });
   });

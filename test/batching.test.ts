@@ -1,6 +1,6 @@
 /** Dynamic batching: concurrent requests joined into one run, each answer still its own. */
 import { beforeAll, describe, expect, it } from "vitest";
-import { adminCall, call, expectMatchesReference, json, post, reference, setup, uploadFixture, type JsonTensor } from "./support/helpers";
+import { adminCall, call, eventually, expectMatchesReference, json, post, reference, setup, uploadFixture, type JsonTensor } from "./support/helpers";
 import { prng } from "./support/inputs";
 
 beforeAll(setup);
@@ -14,6 +14,7 @@ function rowsOf(seed: number, rows: number): JsonTensor {
   return { name: "features", datatype: "FP32", shape: [rows, 4], data };
 }
 
+interface TritonStat { inference_count: number; execution_count: number; batch_stats: { batch_size: number; compute_infer: { count: number } }[] }
 interface VersionView { version: number; batching?: { runs: number; requests: number; largestBatch: number } }
 const batchingOf = async (model: string) => (await json<{ versions: VersionView[] }>(await adminCall("GET", `/models/${model}`))).versions[0]!.batching;
 
@@ -31,6 +32,16 @@ describe("dynamic batching", () => {
     expect(stats.requests).toBe(24);
     expect(stats.runs).toBeLessThan(24);
     expect(stats.largestBatch).toBeGreaterThan(1);
+    // Triton's statistics: every row an inference, every joined run one execution, by batch size.
+    const rows = requests.reduce((n, r) => n + r.shape[0]!, 0);
+    const model = await eventually(async () => {
+      const s = (await json<{ model_stats: TritonStat[] }>(await call("/v2/models/iris-b/stats"))).model_stats[0];
+      return s && s.inference_count === rows ? s : undefined;
+    }, "the batch's inferences counted");
+    expect(model.execution_count).toBe(stats.runs);
+    expect(model.batch_stats.reduce((n, b) => n + b.compute_infer.count, 0)).toBe(stats.runs);
+    expect(model.batch_stats.reduce((n, b) => n + b.batch_size * b.compute_infer.count, 0)).toBe(rows);
+    expect(Math.max(...model.batch_stats.map((b) => b.batch_size))).toBeGreaterThanOrEqual(stats.largestBatch);
   });
 
   it("waits only while requests keep arriving: a lone request and a full batch do not wait out the delay", async () => {

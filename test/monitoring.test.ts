@@ -10,6 +10,8 @@ interface ModelStat {
   name: string;
   version: string;
   inference_count: number;
+  execution_count: number;
+  batch_stats: { batch_size: number; compute_infer: { count: number; ns: number } }[];
   inference_stats: { success: { count: number }; fail: { count: number } };
   outcomes: Record<string, number>;
   latency_ms: { p50: number | null; histogram: { count: number; counts: number[] } };
@@ -32,12 +34,15 @@ describe("request statistics", () => {
     await json(await call("/v2/models/iris")); // metadata: not a prediction
 
     const iris = await untilCount("/v2/models/iris/stats", 9);
-    expect(iris).toMatchObject({ name: "iris", version: "1", inference_count: 8, outcomes: { success: 8, client_error: 1 } });
+    // As Triton counts: every row an inference (1 + 2 + … + 7, and the TF Serving row), every run an execution.
+    expect(iris).toMatchObject({ name: "iris", version: "1", inference_count: 29, execution_count: 8, outcomes: { success: 8, client_error: 1 } });
+    expect(iris.batch_stats.map((b) => [b.batch_size, b.compute_infer.count])).toEqual([[1, 2], [2, 1], [3, 1], [4, 1], [5, 1], [6, 1], [7, 1]]);
     expect(iris.inference_stats.fail.count).toBe(1);
     expect(iris.latency_ms.histogram.counts.reduce((a, b) => a + b, 0)).toBe(9);
     expect(iris.loads.cold).toBeGreaterThanOrEqual(1);
     const vad = await untilCount("/v2/models/silero-vad/versions/1/stats", 3);
-    expect(vad.inference_count).toBe(3);
+    // No batch dimension (its state carries the batch in its second): one inference a request.
+    expect(vad).toMatchObject({ inference_count: 3, execution_count: 3 });
     expect(await statsOf("/v2/models/iris/versions/9/stats")).toEqual([]);
     expect((await call("/v2/models/nothing-here/stats")).status).toBe(404);
   });
@@ -75,9 +80,13 @@ describe("request statistics", () => {
     expect(families.get("edge_inference_requests_total")).toBe("counter");
     expect(families.get("edge_inference_request_duration_seconds")).toBe("histogram");
     const requests = samples.filter((s) => s.name === "edge_inference_requests_total" && s.labels.model === "iris" && s.labels.outcome === "success");
-    const recorded = (await statsOf("/v2/models/iris/stats"))[0]!.inference_count;
-    expect(recorded).toBeGreaterThanOrEqual(3);
-    expect(requests.reduce((a, s) => a + s.value, 0)).toBe(recorded);
+    const recorded = (await statsOf("/v2/models/iris/stats"))[0]!;
+    expect(recorded.inference_stats.success.count).toBeGreaterThanOrEqual(3);
+    expect(requests.reduce((a, s) => a + s.value, 0)).toBe(recorded.inference_stats.success.count);
+    const irisSample = (name: string) => samples.find((s) => s.name === name && s.labels.model === "iris" && s.labels.version === "1")?.value;
+    expect(families.get("edge_inference_inferences_total")).toBe("counter");
+    expect(irisSample("edge_inference_inferences_total")).toBe(recorded.inference_count);
+    expect(irisSample("edge_inference_executions_total")).toBe(recorded.execution_count);
     expect(requests[0]!.labels.tenant).toBe("tests");
     const buckets = samples.filter((s) => s.name === "edge_inference_request_duration_seconds_bucket" && s.labels.model === "iris");
     const values = buckets.map((b) => b.value);

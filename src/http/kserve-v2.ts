@@ -95,8 +95,8 @@ async function stats(c: C) {
   const raw = c.req.param("version");
   const version = raw === undefined ? undefined : parseVersion(raw);
   await flushNow(c);
-  const { requests, loads } = await c.env.MODEL_STATS.get(c.env.MODEL_STATS.idFromName(model)).requestStats();
-  return c.json(modelStatsJson(model, requests, loads, version));
+  const { requests, loads, executions } = await c.env.MODEL_STATS.get(c.env.MODEL_STATS.idFromName(model)).requestStats();
+  return c.json(modelStatsJson(model, requests, loads, version, executions));
 }
 
 /** Routes under /v2. */

@@ -75,3 +75,14 @@ export interface LoadDelta {
   cold: number;
   failed: number;
 }
+
+/**
+ * Model executions (onnxruntime runs) of one batch size: a dynamic batch of requests, or one
+ * request, run at once. `ms` is their summed run time.
+ */
+export interface ExecutionDelta {
+  version: number;
+  batch_size: number;
+  count: number;
+  ms: number;
+}

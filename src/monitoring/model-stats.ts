@@ -9,7 +9,7 @@ import type { ShadowSample } from "../serving/shadow";
 import { parseModelConfig, type ModelConfig } from "../serving/config";
 import { backoffSeconds, ruleValue, transition, type AlertRule, type WindowFigures } from "./alerts";
 import { emptySummary, mergeSummary, moments, psi, type DriftDelta, type Summary } from "./drift";
-import { emptyHistogram, merge, type Histogram, type LoadDelta, type Outcome, type RequestDelta } from "./histogram";
+import { emptyHistogram, merge, type ExecutionDelta, type Histogram, type LoadDelta, type Outcome, type RequestDelta } from "./histogram";
 
 /** Shadow figures for one pair of versions, as the admin API shows them. */
 export interface ShadowPairStats {
@@ -54,6 +54,9 @@ CREATE TABLE IF NOT EXISTS alerts (
   pending TEXT, attempts INTEGER NOT NULL DEFAULT 0, next_attempt_ms INTEGER, last_error TEXT, last_sent_at TEXT);
 CREATE TABLE IF NOT EXISTS loads (
   version INTEGER PRIMARY KEY, cold INTEGER NOT NULL, failed INTEGER NOT NULL, last_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS executions (
+  version INTEGER NOT NULL, batch_size INTEGER NOT NULL, count INTEGER NOT NULL, ms REAL NOT NULL,
+  PRIMARY KEY (version, batch_size));
 `;
 
 /** A model's request counts and histograms, per version, tenant and outcome, as stored. */
@@ -99,15 +102,15 @@ export class ModelStats extends DurableObject<Env> {
   private configCache?: { model: string; at: number; config: ModelConfig };
 
   /**
-   * Adds an isolate's request, load and drift deltas (sent after responses, batched), then checks
-   * the model's alert rules against them.
+   * Adds an isolate's request, load, drift and execution deltas (sent after responses, batched),
+   * then checks the model's alert rules against them.
    */
-  async recordRequests(requests: RequestDelta[], loads: LoadDelta[], drift: DriftDelta[] = [], model?: string): Promise<void> {
-    this.record(requests, loads, drift);
+  async recordRequests(requests: RequestDelta[], loads: LoadDelta[], drift: DriftDelta[] = [], model?: string, executions: ExecutionDelta[] = []): Promise<void> {
+    this.record(requests, loads, drift, executions);
     if (model) await this.evaluateAlerts(model);
   }
 
-  private record(requests: RequestDelta[], loads: LoadDelta[], drift: DriftDelta[]): void {
+  private record(requests: RequestDelta[], loads: LoadDelta[], drift: DriftDelta[], executions: ExecutionDelta[]): void {
     const minute = Math.floor(Date.now() / 60_000);
     for (const r of requests) {
       const row = this.sql
@@ -149,6 +152,12 @@ export class ModelStats extends DurableObject<Env> {
         "INSERT OR REPLACE INTO requests (version, tenant, outcome, count, latency, inference, last_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
         r.version, r.tenant, r.outcome, (row?.count ?? 0) + r.count, JSON.stringify(latency), JSON.stringify(inference), now);
     }
+    for (const e of executions) {
+      this.sql.exec(
+        `INSERT INTO executions (version, batch_size, count, ms) VALUES (?, ?, ?, ?)
+         ON CONFLICT (version, batch_size) DO UPDATE SET count = count + excluded.count, ms = ms + excluded.ms`,
+        e.version, e.batch_size, e.count, e.ms);
+    }
     for (const l of loads) {
       this.sql.exec(
         `INSERT INTO loads (version, cold, failed, last_at) VALUES (?, ?, ?, ?)
@@ -157,15 +166,16 @@ export class ModelStats extends DurableObject<Env> {
     }
   }
 
-  /** Everything recorded of requests and loads, every version. */
-  requestStats(): { requests: RequestRow[]; loads: LoadRow[] } {
+  /** Everything recorded of requests, loads and executions, every version. */
+  requestStats(): { requests: RequestRow[]; loads: LoadRow[]; executions: ExecutionDelta[] } {
     const requests = this.sql
       .exec<{ version: number; tenant: string; outcome: string; count: number; latency: string; inference: string; last_at: string }>(
         "SELECT * FROM requests ORDER BY version, tenant, outcome")
       .toArray()
       .map((r) => ({ ...r, outcome: r.outcome as Outcome, latency: JSON.parse(r.latency) as Histogram, inference: JSON.parse(r.inference) as Histogram }));
     const loads = this.sql.exec<LoadRow & Record<string, string | number>>("SELECT * FROM loads ORDER BY version").toArray();
-    return { requests, loads };
+    const executions = this.sql.exec<ExecutionDelta & Record<string, number>>("SELECT * FROM executions ORDER BY version, batch_size").toArray();
+    return { requests, loads, executions };
   }
 
   /**

@@ -6,19 +6,21 @@
  */
 import type { Tensor } from "../tensor/tensor";
 import { emptySummary, mergeSummary, summarise, type DriftDelta } from "./drift";
-import { emptyHistogram, merge, observe, type LoadDelta, type Outcome, type RequestDelta } from "./histogram";
+import { emptyHistogram, merge, observe, type ExecutionDelta, type LoadDelta, type Outcome, type RequestDelta } from "./histogram";
 
 /** One model's deltas, as taken for a flush. */
 export interface TakenDeltas {
   requests: RequestDelta[];
   loads: LoadDelta[];
   drift: DriftDelta[];
+  executions: ExecutionDelta[];
 }
 
 interface ModelDeltas {
   requests: Map<string, RequestDelta>;
   loads: Map<number, LoadDelta>;
   drift: Map<string, DriftDelta>;
+  executions: Map<string, ExecutionDelta>;
 }
 
 /** Isolate-wide statistics waiting to be flushed. */
@@ -33,7 +35,7 @@ export class StatsBuffer {
 
   private model(name: string): ModelDeltas {
     let m = this.models.get(name);
-    if (!m) this.models.set(name, (m = { requests: new Map(), loads: new Map(), drift: new Map() }));
+    if (!m) this.models.set(name, (m = { requests: new Map(), loads: new Map(), drift: new Map(), executions: new Map() }));
     return m;
   }
 
@@ -61,6 +63,21 @@ export class StatsBuffer {
     }
   }
 
+  /** Counts one successful run of a version on `batchSize` rows (a dynamic batch, or one request). */
+  execution(model: string, version: number, batchSize: number, ms: number): void {
+    this.addExecution(this.model(model), { version, batch_size: batchSize, count: 1, ms });
+  }
+
+  private addExecution(m: ModelDeltas, e: ExecutionDelta): void {
+    const key = `${e.version}\u0000${e.batch_size}`;
+    const d = m.executions.get(key);
+    if (!d) m.executions.set(key, { ...e });
+    else {
+      d.count += e.count;
+      d.ms += e.ms;
+    }
+  }
+
   /** Counts a cold load of a version, or a failed one. */
   load(model: string, version: number, failed: boolean): void {
     const loads = this.model(model).loads;
@@ -77,7 +94,7 @@ export class StatsBuffer {
   take(nowMs: number, intervalMs: number): Map<string, TakenDeltas> | null {
     if (this.models.size === 0 || nowMs - this.lastFlush < intervalMs) return null;
     this.lastFlush = nowMs;
-    const taken = new Map([...this.models].map(([name, m]) => [name, { requests: [...m.requests.values()], loads: [...m.loads.values()], drift: [...m.drift.values()] }]));
+    const taken = new Map([...this.models].map(([name, m]) => [name, { requests: [...m.requests.values()], loads: [...m.loads.values()], drift: [...m.drift.values()], executions: [...m.executions.values()] }]));
     this.models = new Map();
     return taken;
   }
@@ -101,6 +118,7 @@ export class StatsBuffer {
       if (!mine) m.drift.set(key, d);
       else mergeSummary(mine.summary, d.summary);
     }
+    for (const e of deltas.executions) this.addExecution(m, e);
     for (const l of deltas.loads) {
       const d = m.loads.get(l.version);
       if (!d) m.loads.set(l.version, l);

@@ -2,18 +2,34 @@
  * @module monitoring/stats-view: a model's recorded statistics as KServe/Triton-style JSON
  * (`GET /v2/models/{m}[/versions/{v}]/stats`) and as Prometheus text (`GET /metrics`). Pure.
  */
-import { BUCKETS_MS, emptyHistogram, merge, quantile, type Histogram } from "./histogram";
+import { BUCKETS_MS, emptyHistogram, merge, quantile, type ExecutionDelta, type Histogram } from "./histogram";
 import type { LoadRow, RequestRow } from "./model-stats";
 
 const percentiles = (h: Histogram) => ({ p50: quantile(h, 0.5), p90: quantile(h, 0.9), p99: quantile(h, 0.99) });
 
 /**
- * Triton's `model_stats` entries (counts, success/fail with total ns) with this service's
- * additions: outcomes, latency and inference-time percentiles and histograms, loads. Tenants are
- * summed: one tenant's stats route never shows another's traffic.
+ * Inferences (rows) and executions (runs) of one version, as Triton counts them: a request of 3
+ * rows is 3 inferences; 8 requests run as one dynamic batch are 1 execution. Versions recorded
+ * before executions were kept count one of each per successful request.
  */
-export function modelStatsJson(model: string, rows: RequestRow[], loads: LoadRow[], version?: number) {
-  const versions = [...new Set([...rows.map((r) => r.version), ...loads.map((l) => l.version)])]
+function executionsOf(executions: readonly ExecutionDelta[], version: number, successes: number) {
+  const mine = executions.filter((e) => e.version === version);
+  if (mine.length === 0) return { inferences: successes, executions: successes, batch_stats: [] };
+  return {
+    inferences: mine.reduce((n, e) => n + e.batch_size * e.count, 0),
+    executions: mine.reduce((n, e) => n + e.count, 0),
+    batch_stats: mine.map((e) => ({ batch_size: e.batch_size, compute_infer: { count: e.count, ns: Math.round(e.ms * 1e6) } })),
+  };
+}
+
+/**
+ * Triton's `model_stats` entries (inference and execution counts, success/fail with total ns,
+ * batch_stats) with this service's additions: outcomes, latency and inference-time percentiles
+ * and histograms, loads. Tenants are summed: one tenant's stats route never shows another's
+ * traffic.
+ */
+export function modelStatsJson(model: string, rows: RequestRow[], loads: LoadRow[], version?: number, executions: readonly ExecutionDelta[] = []) {
+  const versions = [...new Set([...rows.map((r) => r.version), ...loads.map((l) => l.version), ...executions.map((e) => e.version)])]
     .filter((v) => version === undefined || v === version)
     .sort((a, b) => a - b);
   return {
@@ -32,12 +48,13 @@ export function modelStatsJson(model: string, rows: RequestRow[], loads: LoadRow
       const success = (outcomes.success ?? 0);
       const load = loads.find((l) => l.version === v);
       const last = mine.map((r) => r.last_at).sort().at(-1) ?? null;
+      const runs = executionsOf(executions, v, success);
       return {
         name: model,
         version: String(v),
         last_inference: last ? Date.parse(last) : 0,
-        inference_count: success,
-        execution_count: success,
+        inference_count: runs.inferences,
+        execution_count: runs.executions,
         inference_stats: {
           success: { count: success, ns: Math.round((latency.sum - failed.sum) * 1e6) },
           fail: { count: latency.count - success, ns: Math.round(failed.sum * 1e6) },
@@ -45,6 +62,7 @@ export function modelStatsJson(model: string, rows: RequestRow[], loads: LoadRow
         outcomes,
         latency_ms: { ...percentiles(latency), histogram: bucketsOf(latency) },
         inference_ms: { ...percentiles(inference), histogram: bucketsOf(inference) },
+        batch_stats: runs.batch_stats,
         loads: { cold: load?.cold ?? 0, failed: load?.failed ?? 0 },
       };
     }),
@@ -62,7 +80,7 @@ const labels = (l: Record<string, string | number>) =>
     .join(",")}}`;
 
 /** Prometheus text exposition (version 0.0.4) of every model's statistics. */
-export function prometheusText(models: { model: string; rows: RequestRow[]; loads: LoadRow[] }[]): string {
+export function prometheusText(models: { model: string; rows: RequestRow[]; loads: LoadRow[]; executions?: readonly ExecutionDelta[] }[]): string {
   const out: string[] = [];
   const family = (name: string, type: string, help: string) => out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
   family("edge_inference_requests_total", "counter", "Prediction requests by model, version, tenant and outcome.");
@@ -88,6 +106,18 @@ export function prometheusText(models: { model: string; rows: RequestRow[]; load
   };
   histogram("edge_inference_request_duration_seconds", "Prediction request time in the Worker (its clock advances only across I/O).", (r) => r.latency);
   histogram("edge_inference_inference_duration_seconds", "Time in onnxruntime's run, as the Worker's clock sees it.", (r) => r.inference);
+  const counter = (name: string, help: string, value: (mine: readonly ExecutionDelta[]) => number) => {
+    family(name, "counter", help);
+    for (const { model, executions = [] } of models) {
+      for (const v of [...new Set(executions.map((e) => e.version))]) {
+        out.push(`${name}${labels({ model, version: v })} ${value(executions.filter((e) => e.version === v))}`);
+      }
+    }
+  };
+  counter("edge_inference_inferences_total", "Rows inferred by model and version: a request of 3 rows counts 3 (Triton's inference_count).",
+    (mine) => mine.reduce((n, e) => n + e.batch_size * e.count, 0));
+  counter("edge_inference_executions_total", "Model runs by model and version: a dynamic batch of requests counts 1 (Triton's execution_count).",
+    (mine) => mine.reduce((n, e) => n + e.count, 0));
   family("edge_inference_model_loads_total", "counter", "Cold loads of a model version, by result.");
   for (const { model, loads } of models) {
     for (const l of loads) {

@@ -24,6 +24,8 @@ export function batchable(inputs: readonly TensorSpec[], outputs: readonly Tenso
 }
 
 type Run = (feeds: readonly Tensor[], fetches: readonly string[]) => Promise<Tensor[]>;
+/** Told of each successful run: its rows and run time. */
+type OnRun = (rows: number, ms: number) => void;
 
 interface Item {
   inputs: readonly Tensor[];
@@ -66,6 +68,7 @@ export class Batcher {
   constructor(
     private readonly run: Run,
     readonly options: BatchingOptions,
+    private readonly onRun: OnRun = () => undefined,
   ) {}
 
   /**
@@ -123,7 +126,14 @@ export class Batcher {
 
   private async alone(inputs: readonly Tensor[], fetches: readonly string[]): Promise<Tensor[]> {
     this.count(1);
-    return this.run(inputs, fetches);
+    return this.observed(inputs, fetches, inputs[0]?.shape[0] ?? 1);
+  }
+
+  private async observed(inputs: readonly Tensor[], fetches: readonly string[], rows: number): Promise<Tensor[]> {
+    const started = performance.now();
+    const outputs = await this.run(inputs, fetches);
+    this.onRun(rows, performance.now() - started);
+    return outputs;
   }
 
   private count(requests: number): void {
@@ -143,7 +153,7 @@ export class Batcher {
     let outputs: Tensor[] | undefined;
     try {
       this.count(items.length);
-      outputs = await this.run(concatInputs(items.map((i) => i.inputs)), fetches);
+      outputs = await this.observed(concatInputs(items.map((i) => i.inputs)), fetches, group.rows);
       if (!outputs.every((t) => t.shape[0] === group.rows)) outputs = undefined;
     } catch {
       outputs = undefined;
@@ -200,11 +210,11 @@ function sliceRows(t: Tensor, start: number, count: number): Tensor {
 /** Each session's batcher (isolate-wide), replaced when the model's batching settings change. */
 const batchers = new WeakMap<LoadedSession, Batcher>();
 
-/** The batcher for `session` with `options`. */
-export function batcherFor(session: LoadedSession, options: BatchingOptions): Batcher {
+/** The batcher for `session` with `options`; `onRun` hears of its runs. */
+export function batcherFor(session: LoadedSession, options: BatchingOptions, onRun?: OnRun): Batcher {
   let batcher = batchers.get(session);
   if (!batcher || batcher.options.max_batch_size !== options.max_batch_size || batcher.options.max_queue_delay_ms !== options.max_queue_delay_ms) {
-    batcher = new Batcher((feeds, fetches) => session.run(feeds, fetches), { ...options });
+    batcher = new Batcher((feeds, fetches) => session.run(feeds, fetches), { ...options }, onRun);
     batchers.set(session, batcher);
   }
   return batcher;

@@ -105,6 +105,16 @@ const inbound = new Inbound();
 
 const keyOf = (t: Target): SessionKey => ({ model: t.snapshot.name, version: t.entry.version, etag: t.entry.etag });
 
+/** What the serving core tells monitoring, which it never imports. */
+export interface ServingObserver {
+  /** A cold load of a version, or a failed one. */
+  load(model: string, version: number, failed: boolean): void;
+  /** A successful run of a version on `batchSize` rows: one request's, or a dynamic batch's. */
+  execution(model: string, version: number, batchSize: number, ms: number): void;
+}
+
+const unobserved: ServingObserver = { load: () => undefined, execution: () => undefined };
+
 /** The serving core for one request. Cheap to construct. */
 export class ModelService {
   private readonly repository: ModelRepository;
@@ -117,8 +127,8 @@ export class ModelService {
     bucket: R2Bucket,
     private readonly settings: ServingSettings,
     private readonly defer: (work: Promise<unknown>) => void = () => undefined,
-    /** Told of every cold load of a version and of every failed one (for statistics). */
-    private readonly onLoad: (model: string, version: number, failed: boolean) => void = () => undefined,
+    /** Told of every cold load (and failed one) and every run, for statistics. */
+    private readonly observer: ServingObserver = unobserved,
   ) {
     this.repository = new ModelRepository(bucket, BytesCache.open(settings.bytesCache, defer));
     manager.configure(settings.maxSessionBytes, Math.max(settings.refreshMs, 1000));
@@ -204,12 +214,12 @@ export class ModelService {
       const session = await loadSession(read.bytes);
       const timing = { source: read.source, read_ms: round(readAt - started), create_ms: round(performance.now() - readAt), at: new Date().toISOString() };
       recordLoad(`${name}/${version}@${entry.etag}`, timing);
-      this.onLoad(name, version, false);
+      this.observer.load(name, version, false);
       console.log(JSON.stringify({ level: "info", event: "model_load", model: name, version, bytes: entry.size, ...timing }));
       return session;
     } catch (e) {
       const reason = e instanceof Error ? e.message : String(e);
-      this.onLoad(name, version, true);
+      this.observer.load(name, version, true);
       throw new ServingError("unavailable", `model '${name}' version ${version} failed to load: ${reason}`, { cause: e });
     }
   }
@@ -246,10 +256,18 @@ export class ModelService {
           const started = performance.now();
           const batching = target.snapshot.config.dynamic_batching;
           const { session } = lease;
-          const outputs =
-            batching && batchable(session.inputs, session.outputs)
-              ? await batcherFor(session, batching).submit(request.inputs, fetched, arrival.others)
-              : await session.run(request.inputs, fetched);
+          const { name } = target.snapshot;
+          const { version } = target.entry;
+          const byRows = batchable(session.inputs, session.outputs);
+          let outputs: Tensor[];
+          if (batching && byRows) {
+            const observe = (rows: number, ms: number) => this.observer.execution(name, version, rows, ms);
+            outputs = await batcherFor(session, batching, observe).submit(request.inputs, fetched, arrival.others);
+          } else {
+            outputs = await session.run(request.inputs, fetched);
+            // A model without a batch dimension runs one inference a request, as Triton counts it.
+            this.observer.execution(name, version, byRows ? (request.inputs[0]?.shape[0] ?? 1) : 1, performance.now() - started);
+          }
           return { outputs, inputs: request.inputs, fetched, runMs: performance.now() - started, loadMs };
         } catch (e) {
           if (!(e instanceof OrtError)) throw e;
