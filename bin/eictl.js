@@ -27,7 +27,10 @@ Models
   split <model> <version>=<weight> ...     split unlabelled traffic (weights sum to 100); 'split <model> off' clears it
   label <model> <label>=<version> ...      set labels ('<label>=' removes one)
   shadow <model> <version> <percent>       mirror a share of traffic to a version; 'shadow <model> off' stops
-  batching <model> <max_batch> <delay_ms>  join concurrent requests into one run; 'batching <model> off' stops
+  batching <model> <max_batch> <delay_ms> [tensor=axis|input=shared ...]
+                                           join concurrent requests into one run; 'tensor=1' batches that
+                                           tensor along dimension 1, 'input=shared' makes the batch share
+                                           an input (kept from the config if none given); 'off' stops
 
 Tenants and keys
   tenant put <tenant> --rpm N [--burst N] [--quota N] [--models a,b] [--admission leased|exact]
@@ -294,8 +297,18 @@ async function run(args) {
       return editConfig(arg(0), (c) => {
         if (arg(1) === "off") delete c.dynamic_batching;
         else {
-          need(3, "batching <model> <max_batch_size> <max_queue_delay_ms>");
-          c.dynamic_batching = { max_batch_size: int(arg(1), "max_batch_size"), max_queue_delay_ms: Number(arg(2)) };
+          need(3, "batching <model> <max_batch_size> <max_queue_delay_ms> [tensor=axis|input=shared ...]");
+          const extra = rest.slice(3).map((a) => /^([^=]+)=(shared|[0-9]+)$/.exec(a) ?? fail(`'${a}' is neither tensor=<axis> nor input=shared`));
+          const previous = c.dynamic_batching ?? {};
+          const axes = Object.fromEntries(extra.filter((x) => x[2] !== "shared").map((x) => [x[1], Number(x[2])]));
+          const shared = extra.filter((x) => x[2] === "shared").map((x) => x[1]);
+          c.dynamic_batching = {
+            max_batch_size: int(arg(1), "max_batch_size"),
+            max_queue_delay_ms: Number(arg(2)),
+            ...(extra.length ? {} : { batch_axes: previous.batch_axes, unbatched_inputs: previous.unbatched_inputs }),
+            ...(Object.keys(axes).length ? { batch_axes: axes } : {}),
+            ...(shared.length ? { unbatched_inputs: shared } : {}),
+          };
         }
       });
     case "tenant": {

@@ -1,7 +1,7 @@
 /** Dynamic batching: concurrent requests joined into one run, each answer still its own. */
 import { beforeAll, describe, expect, it } from "vitest";
 import { adminCall, call, eventually, expectMatchesReference, json, post, reference, setup, uploadFixture, type JsonTensor } from "./support/helpers";
-import { prng } from "./support/inputs";
+import { prng, sileroInputs } from "./support/inputs";
 
 beforeAll(setup);
 
@@ -104,11 +104,48 @@ describe("dynamic batching", () => {
     expect(after.runs - before.runs).toBeLessThan(7);
   });
 
+  it("batches a recurrent model along the axes the config names, each stream with its own state", async () => {
+    const VAD = "silero-vad/1/model.onnx";
+    await uploadFixture("vad-s", 1, VAD);
+    const batching = { max_batch_size: 16, max_queue_delay_ms: 20, batch_axes: { state: 1, stateN: 1 }, unbatched_inputs: ["sr"] };
+    await json(await adminCall("PUT", "/models/vad-s/config", { dynamic_batching: batching }));
+    // One chunk of each of 8 streams, each mid-way (its own state), and one 8 kHz stream (its `sr`
+    // and chunk of 256 samples differ, so it must run apart).
+    const streams = Array.from({ length: 9 }, (_, i) => {
+      const rand = prng(300 + i);
+      const [input, state] = sileroInputs(1, 400 + i);
+      const audio = i === 8 ? { ...input!, shape: [1, 256], data: input!.data.slice(0, 256) } : input!;
+      return [audio, { ...state!, data: state!.data.map(() => Math.fround((rand() - 0.5) * 0.4)) }, { name: "sr", datatype: "INT64", shape: [], data: [i === 8 ? 8000 : 16000] }];
+    });
+    await json(await post("/v2/models/vad-s/infer", { inputs: streams[0] })); // loads the session
+    const before = (await batchingOf("vad-s"))!;
+    const responses = await Promise.all(streams.map((inputs) => post("/v2/models/vad-s/infer", { inputs })));
+    for (const [i, res] of responses.entries()) {
+      expectMatchesReference((await json<{ outputs: JsonTensor[] }>(res)).outputs, await reference(VAD, streams[i]!));
+    }
+    const after = (await batchingOf("vad-s"))!;
+    expect(after.requests - before.requests).toBe(9);
+    expect(after.runs - before.runs).toBeLessThan(9);
+    expect(after.runs - before.runs).toBeGreaterThanOrEqual(2); // the 8 kHz stream ran apart
+  });
+
+  it("refuses batch axes and unbatched inputs that do not fit the model", async () => {
+    await uploadFixture("vad-x", 1, "silero-vad/1/model.onnx");
+    const refused = async (model: string, extra: object) =>
+      (await json<{ error: string }>(await adminCall("PUT", `/models/${model}/config`, { dynamic_batching: { max_batch_size: 8, max_queue_delay_ms: 2, ...extra } }), 400)).error;
+    expect(await refused("vad-x", { batch_axes: { state: 1, stateN: 1, hidden: 1 }, unbatched_inputs: ["sr"] })).toContain("no input or output 'hidden'");
+    expect(await refused("vad-x", { batch_axes: { state: 1, stateN: 1 }, unbatched_inputs: ["stateN", "sr"] })).toContain("'stateN' is an output");
+    expect(await refused("vad-x", { batch_axes: { state: 1, stateN: 1 } })).toContain("'sr' has shape []");
+    expect(await refused("vad-x", { batch_axes: { state: 2, stateN: 1 }, unbatched_inputs: ["sr"] })).toContain("'state' has shape [2,-1,128], with no dynamic dimension 2");
+    await uploadFixture("iris-x", 1, IRIS);
+    expect(await refused("iris-x", { batch_axes: { features: 1 } })).toContain("'features' has shape [-1,4]");
+  });
+
   it("is refused for a model without a batch dimension everywhere", async () => {
     await uploadFixture("vad-b", 1, "silero-vad/1/model.onnx");
     const res = await adminCall("PUT", "/models/vad-b/config", { dynamic_batching: { max_batch_size: 8, max_queue_delay_ms: 2 } });
     const body = await json<{ error: string }>(res, 400);
-    expect(body.error).toContain("dynamic first (batch) dimension");
+    expect(body.error).toContain("'state' has shape [2,-1,128], with no dynamic dimension 0 to batch along");
     const bad = await adminCall("PUT", "/models/vad-b/config", { dynamic_batching: { max_batch_size: 0, max_queue_delay_ms: 2 } });
     expect(bad.status).toBe(400);
   });

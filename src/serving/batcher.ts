@@ -1,12 +1,13 @@
 /**
  * @module serving/batcher: dynamic batching (Triton's dynamic batcher, TF Serving's batching).
- * Requests for one session that arrive together are concatenated along their first (batch)
- * dimension into one run and the outputs split back. Only requests that fit together are joined:
- * the same outputs, datatypes and shapes beyond the batch dimension. A request joins only after it
- * passed validation, and if a joined run fails each request is run alone, so one bad request never
- * spoils the others'.
+ * Requests for one session that arrive together are concatenated along their batch dimension
+ * (the first, unless the config's `batch_axes` names another for a tensor) into one run and the
+ * outputs split back. Only requests that fit together are joined: the same outputs, datatypes and
+ * shapes beyond the batch dimension, and the same values for inputs the batch shares
+ * (`unbatched_inputs`, a sample rate say). A request joins only after it passed validation, and
+ * if a joined run fails each request is run alone, so one bad request never spoils the others'.
  */
-import type { TensorData } from "../tensor/datatype";
+import { concatAlong, sliceAlong } from "../tensor/axis";
 import type { Tensor } from "../tensor/tensor";
 import type { LoadedSession, TensorSpec } from "./loader";
 
@@ -16,12 +17,43 @@ export interface BatchingOptions {
   max_batch_size: number;
   /** Longest a request waits for others to join it, milliseconds. */
   max_queue_delay_ms: number;
+  /** Per input or output: the dimension that holds the batch, when it is not the first. */
+  batch_axes?: Record<string, number>;
+  /** Inputs the whole batch shares (not batched): only requests sending equal values join. */
+  unbatched_inputs?: string[];
 }
 
-/** Whether a model can be batched: every input and output has a dynamic first dimension. */
-export function batchable(inputs: readonly TensorSpec[], outputs: readonly TensorSpec[]): boolean {
-  return [...inputs, ...outputs].every((s) => s.shape.length >= 1 && s.shape[0] === -1);
+/** Most elements an unbatched input may have: its values are compared across requests. */
+const MAX_SHARED_ELEMENTS = 64;
+
+const axisOf = (options: Pick<BatchingOptions, "batch_axes"> | undefined, name: string) => options?.batch_axes?.[name] ?? 0;
+const isShared = (options: Pick<BatchingOptions, "unbatched_inputs"> | undefined, name: string) => options?.unbatched_inputs?.includes(name) ?? false;
+
+/**
+ * Why a model cannot be batched with `options`, or null if it can: every input but the shared
+ * ones, and every output, needs a dynamic dimension at its batch axis.
+ */
+export function unbatchableReason(inputs: readonly TensorSpec[], outputs: readonly TensorSpec[], options?: Pick<BatchingOptions, "batch_axes" | "unbatched_inputs">): string | null {
+  const names = new Set([...inputs, ...outputs].map((s) => s.name));
+  for (const name of [...Object.keys(options?.batch_axes ?? {}), ...(options?.unbatched_inputs ?? [])]) {
+    if (!names.has(name)) return `the model has no input or output '${name}'`;
+  }
+  for (const name of options?.unbatched_inputs ?? []) {
+    if (!inputs.some((s) => s.name === name)) return `'${name}' is an output; only inputs can be unbatched`;
+    if (options?.batch_axes?.[name] !== undefined) return `'${name}' cannot be both unbatched and batched along an axis`;
+  }
+  for (const s of [...inputs.filter((i) => !isShared(options, i.name)), ...outputs]) {
+    const axis = axisOf(options, s.name);
+    if (!(s.shape.length > axis && s.shape[axis] === -1)) {
+      return `'${s.name}' has shape [${s.shape.join(",")}], with no dynamic dimension ${axis} to batch along${axis === 0 ? " (name another in batch_axes, or list the input in unbatched_inputs)" : ""}`;
+    }
+  }
+  return null;
 }
+
+/** Whether a model can be batched (with `options`' axes and shared inputs). */
+export const batchable = (inputs: readonly TensorSpec[], outputs: readonly TensorSpec[], options?: Pick<BatchingOptions, "batch_axes" | "unbatched_inputs">): boolean =>
+  unbatchableReason(inputs, outputs, options) === null;
 
 type Run = (feeds: readonly Tensor[], fetches: readonly string[]) => Promise<Tensor[]>;
 /** Told of each successful run: its rows and run time. */
@@ -76,11 +108,14 @@ export class Batcher {
    * `inbound` tells how many other requests are still on their way to this session.
    */
   async submit(inputs: readonly Tensor[], fetches: readonly string[], inbound: () => number = () => 0): Promise<Tensor[]> {
-    const rows = inputs[0]?.shape[0] ?? 0;
-    const fits = rows > 0 && rows <= this.options.max_batch_size && inputs.every((t) => t.shape.length >= 1 && t.shape[0] === rows);
-    if (!fits) return this.alone(inputs, fetches);
+    const rows = this.rowsOf(inputs);
+    if (rows === null || rows > this.options.max_batch_size) return this.alone(inputs, fetches);
     const key = `${fetches.join("\u0000")}\u0001${inputs
-      .map((t) => `${t.name}:${t.datatype}:${t.shape.slice(1).join(",")}`)
+      .map((t) =>
+        isShared(this.options, t.name)
+          ? `${t.name}:${t.datatype}:${t.shape.join(",")}=${Array.from(t.data as ArrayLike<unknown>, String).join(",")}`
+          : `${t.name}:${t.datatype}:${t.shape.filter((_, i) => i !== axisOf(this.options, t.name)).join(",")}`,
+      )
       .sort()
       .join("\u0000")}`;
     let group = this.open.get(key);
@@ -124,9 +159,27 @@ export class Batcher {
     if (this.open.get(group.key) === group) this.open.delete(group.key);
   }
 
+  /**
+   * A request's batch size: what its batched inputs agree on along their batch axes; null when
+   * they disagree, are empty, or a shared input is too large to compare (it then runs alone).
+   */
+  private rowsOf(inputs: readonly Tensor[]): number | null {
+    let rows: number | null = null;
+    for (const t of inputs) {
+      if (isShared(this.options, t.name)) {
+        if (t.data.length > MAX_SHARED_ELEMENTS) return null;
+        continue;
+      }
+      const n = t.shape[axisOf(this.options, t.name)];
+      if (n === undefined || n < 1 || (rows !== null && n !== rows)) return null;
+      rows = n;
+    }
+    return rows;
+  }
+
   private async alone(inputs: readonly Tensor[], fetches: readonly string[]): Promise<Tensor[]> {
     this.count(1);
-    return this.observed(inputs, fetches, inputs[0]?.shape[0] ?? 1);
+    return this.observed(inputs, fetches, this.rowsOf(inputs) ?? 1);
   }
 
   private async observed(inputs: readonly Tensor[], fetches: readonly string[], rows: number): Promise<Tensor[]> {
@@ -153,8 +206,8 @@ export class Batcher {
     let outputs: Tensor[] | undefined;
     try {
       this.count(items.length);
-      outputs = await this.observed(concatInputs(items.map((i) => i.inputs)), fetches, group.rows);
-      if (!outputs.every((t) => t.shape[0] === group.rows)) outputs = undefined;
+      outputs = await this.observed(this.joined(items.map((i) => i.inputs)), fetches, group.rows);
+      if (!outputs.every((t) => t.shape[axisOf(this.options, t.name)] === group.rows)) outputs = undefined;
     } catch {
       outputs = undefined;
     }
@@ -162,10 +215,17 @@ export class Batcher {
     if (!outputs) return each();
     let row = 0;
     return items.map((item) => {
-      const slice = outputs.map((t) => sliceRows(t, row, item.rows));
+      const slice = outputs.map((t) => sliceAlong(t, axisOf(this.options, t.name), row, item.rows));
       row += item.rows;
       return slice;
     });
+  }
+
+  /** Each input joined across requests along its batch axis (inputs matched by name); a shared input once. */
+  private joined(requests: readonly (readonly Tensor[])[]): Tensor[] {
+    return requests[0]!.map((t) =>
+      isShared(this.options, t.name) ? t : concatAlong(requests.map((r) => r.find((x) => x.name === t.name)!), axisOf(this.options, t.name)),
+    );
   }
 }
 
@@ -176,44 +236,13 @@ function unwrap(result: Tensor[] | { error: unknown }): Tensor[] {
   throw result.error;
 }
 
-/** Concatenates each input across requests along the first dimension (inputs matched by name). */
-function concatInputs(requests: readonly (readonly Tensor[])[]): Tensor[] {
-  const first = requests[0]!;
-  return first.map((t) => {
-    const parts = requests.map((r) => r.find((x) => x.name === t.name)!);
-    const rows = parts.reduce((n, p) => n + p.shape[0]!, 0);
-    return { name: t.name, datatype: t.datatype, shape: [rows, ...t.shape.slice(1)], data: concatData(parts.map((p) => p.data)) };
-  });
-}
-
-function concatData(parts: readonly TensorData[]): TensorData {
-  if (Array.isArray(parts[0])) return (parts as string[][]).flat();
-  const typed = parts as Exclude<TensorData, string[]>[];
-  const total = typed.reduce((n, p) => n + p.length, 0);
-  const Ctor = typed[0]!.constructor as new (n: number) => Exclude<TensorData, string[]>;
-  const out = new Ctor(total);
-  let at = 0;
-  for (const p of typed) {
-    (out as unknown as { set(a: ArrayLike<number | bigint>, at: number): void }).set(p as ArrayLike<number | bigint>, at);
-    at += p.length;
-  }
-  return out;
-}
-
-/** Rows [start, start + count) of a tensor, as a copy. */
-function sliceRows(t: Tensor, start: number, count: number): Tensor {
-  const perRow = t.shape.slice(1).reduce((n, d) => n * d, 1);
-  const data = t.data.slice(start * perRow, (start + count) * perRow) as TensorData;
-  return { name: t.name, datatype: t.datatype, shape: [count, ...t.shape.slice(1)], data };
-}
-
 /** Each session's batcher (isolate-wide), replaced when the model's batching settings change. */
 const batchers = new WeakMap<LoadedSession, Batcher>();
 
 /** The batcher for `session` with `options`; `onRun` hears of its runs. */
 export function batcherFor(session: LoadedSession, options: BatchingOptions, onRun?: OnRun): Batcher {
   let batcher = batchers.get(session);
-  if (!batcher || batcher.options.max_batch_size !== options.max_batch_size || batcher.options.max_queue_delay_ms !== options.max_queue_delay_ms) {
+  if (!batcher || JSON.stringify(batcher.options) !== JSON.stringify(options)) {
     batcher = new Batcher((feeds, fetches) => session.run(feeds, fetches), { ...options }, onRun);
     batchers.set(session, batcher);
   }

@@ -55,11 +55,15 @@ export const ModelConfigSchema = z.object({
     .object({ sample_rate: z.number().min(0).max(1) })
     .strict()
     .optional(),
-  /** Joins concurrent requests into one run along the batch (first) dimension. */
+  /** Joins concurrent requests into one run along the batch dimension (the first, unless named). */
   dynamic_batching: z
     .object({
       max_batch_size: z.number().int().min(1).max(4096),
       max_queue_delay_ms: z.number().min(0).max(1000),
+      /** Per input or output: the dimension holding the batch, when not the first (a recurrent state's). */
+      batch_axes: z.record(z.string().min(1), z.number().int().min(0).max(15)).optional(),
+      /** Inputs every request of a batch shares, such as a sample rate: only equal values join. */
+      unbatched_inputs: z.array(z.string().min(1)).max(64).optional(),
     })
     .strict()
     .optional(),

@@ -5,7 +5,7 @@
  * loaded before it is written, so traffic never moves to a version that cannot serve.
  */
 import { ServingError, invalid, notFound } from "../errors";
-import { batchable } from "./batcher";
+import { unbatchableReason } from "./batcher";
 import { checkConfigVersions, referencedVersions, type ModelConfig } from "./config";
 import { loadSession, OrtError } from "./loader";
 import { hex } from "../hex";
@@ -120,10 +120,10 @@ export async function putConfig(service: ModelService, model: string, config: Mo
       const reason = e instanceof ServingError && e.cause instanceof OrtError ? e.cause.message : e instanceof Error ? e.message : String(e);
       throw new ServingError("conflict", `config refused, the old one keeps serving: version ${version} cannot be loaded: ${reason}`);
     }
-    if (config.dynamic_batching && !batchable(signature.inputs, signature.outputs)) {
-      const fixed = [...signature.inputs, ...signature.outputs].find((s) => s.shape[0] !== -1)!;
+    const unbatchable = config.dynamic_batching ? unbatchableReason(signature.inputs, signature.outputs, config.dynamic_batching) : null;
+    if (unbatchable) {
       throw invalid(
-        `config refused, the old one keeps serving: dynamic_batching needs every input and output of version ${version} to have a dynamic first (batch) dimension, and '${fixed.name}' has shape [${fixed.shape.join(",")}]`,
+        `config refused, the old one keeps serving: dynamic_batching needs every input (but unbatched_inputs) and output of version ${version} to have a dynamic batch dimension (the first, or the one batch_axes names): ${unbatchable}`,
       );
     }
   }

@@ -258,15 +258,15 @@ export class ModelService {
           const { session } = lease;
           const { name } = target.snapshot;
           const { version } = target.entry;
-          const byRows = batchable(session.inputs, session.outputs);
           let outputs: Tensor[];
-          if (batching && byRows) {
+          if (batching && batchable(session.inputs, session.outputs, batching)) {
             const observe = (rows: number, ms: number) => this.observer.execution(name, version, rows, ms);
             outputs = await batcherFor(session, batching, observe).submit(request.inputs, fetched, arrival.others);
           } else {
             outputs = await session.run(request.inputs, fetched);
             // A model without a batch dimension runs one inference a request, as Triton counts it.
-            this.observer.execution(name, version, byRows ? (request.inputs[0]?.shape[0] ?? 1) : 1, performance.now() - started);
+            const rows = batchable(session.inputs, session.outputs) ? (request.inputs[0]?.shape[0] ?? 1) : 1;
+            this.observer.execution(name, version, rows, performance.now() - started);
           }
           return { outputs, inputs: request.inputs, fetched, runMs: performance.now() - started, loadMs };
         } catch (e) {

@@ -19,6 +19,7 @@ const wranglerBin = join(dirname(require.resolve("wrangler/package.json")), "bin
 const TOKEN = "eia_cli_test_token";
 const IRIS = join(root, "models/iris/1/model.onnx");
 const RETRAINED = join(root, "models/candidates/iris-retrained.onnx");
+const VAD = join(root, "node_modules/@ricky0123/vad-web/dist/silero_vad_v5.onnx");
 
 let worker: ChildProcess;
 let state: string;
@@ -118,6 +119,21 @@ describe("eictl", () => {
     expect(deleted.code, deleted.stderr).toBe(0);
     const model = JSON.parse((await eictl("model", "iris")).stdout);
     expect(model.versions.map((v: { version: number }) => v.version)).toEqual([1]);
+  });
+
+  it("sets dynamic batching, with batch axes and shared inputs for a recurrent model", async () => {
+    expect((await eictl("push", "vad", "1", VAD)).code).toBe(0);
+    const refused = await eictl("batching", "vad", "16", "2");
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain("'state' has shape [2,-1,128]");
+    expect((await eictl("batching", "vad", "16", "2", "state=1", "stateN=1", "sr=shared")).code).toBe(0);
+    const axes = { batch_axes: { state: 1, stateN: 1 }, unbatched_inputs: ["sr"] };
+    expect(JSON.parse((await eictl("config", "vad")).stdout).config).toEqual({ dynamic_batching: { max_batch_size: 16, max_queue_delay_ms: 2, ...axes } });
+    expect((await eictl("batching", "vad", "8", "5")).code).toBe(0); // keeps the axes
+    expect(JSON.parse((await eictl("config", "vad")).stdout).config).toEqual({ dynamic_batching: { max_batch_size: 8, max_queue_delay_ms: 5, ...axes } });
+    expect((await eictl("batching", "vad", "8", "5", "state")).stderr).toContain("neither tensor=<axis> nor input=shared");
+    expect((await eictl("batching", "vad", "off")).code).toBe(0);
+    expect(JSON.parse((await eictl("config", "vad")).stdout).config).toEqual({});
   });
 
   it("puts tenants and creates, lists and revokes keys; the key it prints works", async () => {
