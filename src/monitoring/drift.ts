@@ -42,18 +42,31 @@ export function summarise(into: Summary, t: Tensor): void {
   const stride = Math.max(1, Math.ceil(data.length / SAMPLE));
   // Sampled straight from the typed array (FP16 bits decoded for the sample only), never copied whole.
   const sample = t.datatype === "FP16" ? fromFloat16Bits(Uint16Array.from({ length: Math.ceil(data.length / stride) }, (_, k) => Number(data[k * stride]))) : null;
+  // Accumulated in locals and added once: this runs for every prediction's every tensor.
+  let count = 0;
+  let sum = 0;
+  let sumsq = 0;
+  let min = Infinity;
+  let max = -Infinity;
+  const bins = into.bins;
   for (let i = 0, k = 0; i < data.length; i += stride, k++) {
     const v = sample ? sample[k]! : Number(data[i]);
     if (!Number.isFinite(v)) continue;
-    into.count++;
-    into.sum += v;
-    into.sumsq += v * v;
-    into.min = into.min === null ? v : Math.min(into.min, v);
-    into.max = into.max === null ? v : Math.max(into.max, v);
-    let bin = DRIFT_EDGES.findIndex((e) => v <= e);
-    if (bin === -1) bin = DRIFT_EDGES.length;
-    into.bins[bin]!++;
+    count++;
+    sum += v;
+    sumsq += v * v;
+    if (v < min) min = v;
+    if (v > max) max = v;
+    let bin = 0;
+    while (bin < DRIFT_EDGES.length && v > DRIFT_EDGES[bin]!) bin++;
+    bins[bin]!++;
   }
+  if (count === 0) return;
+  into.count += count;
+  into.sum += sum;
+  into.sumsq += sumsq;
+  into.min = into.min === null ? min : Math.min(into.min, min);
+  into.max = into.max === null ? max : Math.max(into.max, max);
 }
 
 /** Adds `from` into `into`. */
