@@ -19,6 +19,8 @@ export interface Case {
   inputs: Input[];
   /** Loop length for the per-inference measurement: long enough that K runs take ≫ HTTP noise. */
   loop: number;
+  /** Where the batch is when not in the first dimension, and inputs a batch shares (the config's). */
+  batching?: { batch_axes?: Record<string, number>; unbatched_inputs?: string[] };
 }
 
 
@@ -39,6 +41,7 @@ export const CASES: Case[] = [
       { name: "state", datatype: "FP32", shape: [2, 1, 128], data: new Array(256).fill(0) },
       { name: "sr", datatype: "INT64", shape: [], data: [16000] },
     ],
+    batching: { batch_axes: { state: 1, stateN: 1 }, unbatched_inputs: ["sr"] },
   },
   {
     model: "cnn", file: "models/cnn/1/model.onnx", what: "small CNN, 1×3×224×224 input, 22 KB", loop: 40,
@@ -72,11 +75,24 @@ export function rawInput(i: Input): Buffer {
 /** The inputs' bytes, concatenated in input order. */
 export const rawInputs = (c: Case) => Buffer.concat(c.inputs.map(rawInput));
 
-/** A batch of `rows` copies of a single-input case's row, with its shape. */
-export function batchOf(c: Case, rows: number): { shape: number[]; bytes: Buffer } {
-  const [input] = c.inputs;
-  if (c.inputs.length !== 1 || input!.shape[0] !== 1) throw new Error(`${c.model}: not a single-input batchable case`);
-  return { shape: [rows, ...input!.shape.slice(1)], bytes: Buffer.concat(Array.from({ length: rows }, () => rawInput(input!))) };
+/**
+ * A batch of `rows` copies of the case's request: each input repeated along its batch axis (the
+ * first unless the case names another), shared inputs once. The inputs' shapes, and their bytes
+ * concatenated in input order.
+ */
+export function batchOf(c: Case, rows: number): { shapes: number[][]; bytes: Buffer } {
+  const parts = c.inputs.map((i) => {
+    if (c.batching?.unbatched_inputs?.includes(i.name)) return { shape: i.shape, bytes: rawInput(i) };
+    const axis = c.batching?.batch_axes?.[i.name] ?? 0;
+    if (i.shape[axis] !== 1 || i.datatype !== "FP32") throw new Error(`${c.model}: input '${i.name}' is not an FP32 batch of 1 at dimension ${axis}`);
+    // Row-major: the dimensions before the axis make `outer` blocks; each gets `rows` copies of its slab.
+    const outer = i.shape.slice(0, axis).reduce((n, d) => n * d, 1);
+    const slab = i.data.length / outer;
+    const data = new Float32Array(i.data.length * rows);
+    for (let o = 0; o < outer; o++) for (let r = 0; r < rows; r++) data.set(i.data.slice(o * slab, (o + 1) * slab), (o * rows + r) * slab);
+    return { shape: i.shape.map((d, k) => (k === axis ? rows : d)), bytes: Buffer.from(data.buffer) };
+  });
+  return { shapes: parts.map((p) => p.shape), bytes: Buffer.concat(parts.map((p) => p.bytes)) };
 }
 
 /** A KServe JSON inference request. */

@@ -97,7 +97,7 @@ async function bareRun(bare: Running, c: Case, feed: Feed, n = 1): Promise<numbe
  * with `rows`, one run is a batch of that many rows and K shrinks to match.
  */
 async function perInference(bare: Running, c: Case, rows = 1): Promise<number> {
-  const feed = rows === 1 ? feedOf(c) : (({ shape, bytes }) => ({ shapes: JSON.stringify([shape]), body: bytes }))(batchOf(c, rows));
+  const feed = rows === 1 ? feedOf(c) : (({ shapes, bytes }) => ({ shapes: JSON.stringify(shapes), body: bytes }))(batchOf(c, rows));
   const loop = Math.max(4, Math.ceil(c.loop / rows));
   await bareRun(bare, c, feed, 3);
   const samples: number[] = [];
@@ -286,7 +286,7 @@ try {
   if (want("batching")) {
     // First what batching can give at most: inference time per row in one run of 1, 8 and 32 rows.
     const bound = [];
-    for (const c of CASES.filter((x) => x.model !== "silero-vad")) {
+    for (const c of CASES) {
       const [one, eight, many] = [await perInference(bare, c, 1), await perInference(bare, c, 8), (await perInference(bare, c, 32))];
       bound.push({
         model: c.model, "ms per row, batch 1": round(one, 3), "batch 8": round(eight / 8, 3), "batch 32": round(many / 32, 3),
@@ -299,7 +299,7 @@ try {
     // The service isolate's batching counters (cumulative for the session's batcher).
     const counters = async (model: string) =>
       ((await admin(service!, "GET", `/models/${model}`)).versions[0].batching as { runs: number; requests: number } | undefined) ?? { runs: 0, requests: 0 };
-    const plans: [string, "json" | "binary", number][] = [["iris", "json", 64], ["mlp", "binary", 32], ["cnn", "binary", 32]];
+    const plans: [string, "json" | "binary", number][] = [["iris", "json", 64], ["mlp", "binary", 32], ["silero-vad", "binary", 32], ["cnn", "binary", 32]];
     for (const [model, codec, maxBatch] of plans.filter(([m]) => !BATCH_MODELS || BATCH_MODELS.includes(m))) {
       const c = CASES.find((x) => x.model === model)!;
       const bin = binaryBody(c);
@@ -310,7 +310,7 @@ try {
       for (const connections of BATCH_CONNECTIONS) {
         await admin(service, "PUT", `/models/${model}/config`, JSON.stringify({}));
         const off = await drive(service, inferUrl(c), { body, headers, connections, seconds: Math.max(3, DURATION - 1) });
-        await admin(service, "PUT", `/models/${model}/config`, JSON.stringify({ dynamic_batching: { max_batch_size: maxBatch, max_queue_delay_ms: BATCH_DELAY_MS } }));
+        await admin(service, "PUT", `/models/${model}/config`, JSON.stringify({ dynamic_batching: { max_batch_size: maxBatch, max_queue_delay_ms: BATCH_DELAY_MS, ...c.batching } }));
         const before = await counters(model);
         const on = await drive(service, inferUrl(c), { body, headers, connections, seconds: Math.max(3, DURATION - 1) });
         const after = await counters(model);
