@@ -23,18 +23,35 @@ describe("leased admission", () => {
     expect(passed).toBeLessThanOrEqual(21);
   });
 
-  it("asks the tenant's object about once per lease, and gives unspent tokens back", async () => {
+  it("asks the tenant's object about once per lease, sizes leases to demand, and gives unspent tokens back", async () => {
     const key = await tenantKey("leased-many", { requests_per_minute: 100_000, burst: 1000, admission: "leased" });
     for (let i = 0; i < 50; i++) expect((await get(key)).status).toBe(200);
-    // The first ask brought 1 + 32 tokens, the 34th another 1 + 32: 66 counted, 50 spent.
-    expect(await acceptedToday("leased-many")).toBe(66);
-    // After the lease expires, the next ask returns the 16 unspent tokens.
+    // The first ask brought 1 + 32 tokens; spent before the lease ended, so the 34th asked for
+    // twice as many: 1 + 64. 98 counted, 50 spent, 48 held.
+    expect(await acceptedToday("leased-many")).toBe(98);
+    // After the lease expires, the next ask returns the 48 unspent tokens and asks for what the
+    // lease saw spent (16).
     await new Promise((r) => setTimeout(r, LEASE_MS + 50));
     expect((await get(key)).status).toBe(200);
-    expect(await acceptedToday("leased-many")).toBe(66 - 16 + 1 + 32);
+    expect(await acceptedToday("leased-many")).toBe(98 - 48 + 1 + 16);
     const exact = await tenantKey("exact-many", { requests_per_minute: 100_000, burst: 1000, admission: "exact" });
     for (let i = 0; i < 10; i++) expect((await get(exact)).status).toBe(200);
     expect(await acceptedToday("exact-many")).toBe(10);
+  });
+
+  it("grows a busy isolate's leases to at most a tenth of the bucket, so it seldom asks", async () => {
+    const key = await tenantKey("leased-busy", { requests_per_minute: 1_000_000, burst: 2000, admission: "leased" });
+    for (let i = 0; i < 400; i++) expect((await get(key)).status).toBe(200);
+    // Leases grow from 32 (64, 128, ...) while they are spent before they end, up to 200 (a tenth
+    // of 2000): what is counted is what was spent plus the last lease's unspent tokens, more than
+    // a lease of 32 could leave and at most a tenth of the bucket.
+    const accepted = await acceptedToday("leased-busy");
+    expect(accepted).toBeGreaterThan(400 + 32);
+    expect(accepted).toBeLessThanOrEqual(400 + 200);
+    await runInDurableObject(stubOf("leased-busy"), async (limiter: TenantLimiter) => {
+      const a = limiter.admit((await limiter.listKeys())![0]!.id, "iris", 0, 5000);
+      expect(a.outcome === "allowed" && a.lease?.tokens).toBe(200);
+    });
   });
 
   it("reports RateLimit-Remaining counting down across leased requests", async () => {

@@ -7,7 +7,7 @@
  * LEASE_MS (never more than the bucket holds; unspent ones come back with the next call).
  */
 import { DurableObject } from "cloudflare:workers";
-import { LEASE_MAX_TOKENS, LEASE_MS, type Policy } from "./policy";
+import { LEASE_FIRST_TOKENS, LEASE_MAX_TOKENS, LEASE_MS, type Policy } from "./policy";
 import { takeToken } from "./token-bucket";
 
 /** A key as the tenant's object records it. Never the key itself. */
@@ -93,14 +93,15 @@ export class TenantLimiter extends DurableObject<Env> {
 
   /**
    * Checks the key and model, then takes a token and counts the request against today's quota.
-   * `unused` gives back tokens of an earlier lease the isolate did not spend.
+   * `unused` gives back tokens of an earlier lease the isolate did not spend; `want` is how many
+   * extra tokens a leased isolate would like (its recent demand).
    */
-  admit(keyId: string, model: string | null, unused = 0): Admission {
-    return this.admitAt(Date.now(), keyId, model, unused);
+  admit(keyId: string, model: string | null, unused = 0, want = LEASE_FIRST_TOKENS): Admission {
+    return this.admitAt(Date.now(), keyId, model, unused, want);
   }
 
   /** `admit` at a given time: tests use it to move the clock. */
-  admitAt(nowMs: number, keyId: string, model: string | null, unused = 0): Admission {
+  admitAt(nowMs: number, keyId: string, model: string | null, unused = 0, want = LEASE_FIRST_TOKENS): Admission {
     if (unused > 0) this.refund(day(nowMs), Math.min(unused, LEASE_MAX_TOKENS));
     const tenant = this.tenant();
     if (!tenant) return { outcome: "unknown_tenant" };
@@ -133,7 +134,7 @@ export class TenantLimiter extends DurableObject<Env> {
     }
     if (policy.admission !== "leased") return this.count(today, "accepted", { outcome: "allowed", ...limits });
     // Leased: hand out a few more tokens (counted as accepted now; unspent ones come back later).
-    const extra = Math.max(0, Math.min(LEASE_MAX_TOKENS, Math.floor(policy.burst / 10), Math.floor(take.state.tokens), quotaLeft - 1));
+    const extra = Math.max(0, Math.min(Math.floor(want), LEASE_MAX_TOKENS, Math.floor(policy.burst / 10), Math.floor(take.state.tokens), quotaLeft - 1));
     if (extra > 0) {
       this.sql.exec("UPDATE bucket SET tokens = tokens - ? WHERE id = 1", extra);
       this.sql.exec("INSERT INTO usage (day, accepted) VALUES (?, ?) ON CONFLICT(day) DO UPDATE SET accepted = accepted + ?", today, extra, extra);

@@ -9,6 +9,7 @@ import { timed } from "../monitoring/timings";
 import type { AppEnv } from "../env";
 import { ServingError } from "../errors";
 import type { Admission, Limits } from "./limiter";
+import { LEASE_FIRST_TOKENS, LEASE_MAX_TOKENS } from "./policy";
 
 const MODEL_IN_PATH = /^\/v[12]\/models\/([^/:]+)/;
 
@@ -44,6 +45,8 @@ async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
 /** Tokens an isolate holds for one key and model (leased admission), and the limits last seen. */
 interface HeldLease {
   tokens: number;
+  /** How many the lease brought. */
+  granted: number;
   expiresAt: number;
   limits: Limits;
 }
@@ -60,12 +63,19 @@ function spendLease(id: string, nowMs: number): Limits | null {
   return { ...held.limits, remaining: held.limits.remaining + held.tokens };
 }
 
-/** Unspent tokens of an expired or spent lease, to give back on the next ask. */
-function takeUnused(id: string): number {
+/**
+ * Ends an expired or spent lease: its unspent tokens, to give back on the next ask, and how many
+ * to ask for next. A lease spent before it ended asks for twice as many; one that ended with
+ * tokens left asks for what was spent of it. So a busy isolate asks its tenant's object a few
+ * times a second at most, and a quiet one holds few tokens.
+ */
+function endLease(id: string, nowMs: number): { unused: number; want: number } {
   const held = leases.get(id);
-  if (!held) return 0;
+  if (!held) return { unused: 0, want: LEASE_FIRST_TOKENS };
   leases.delete(id);
-  return held.tokens;
+  const spentInTime = held.tokens <= 0 && held.expiresAt > nowMs;
+  const want = spentInTime ? Math.min(2 * held.granted, LEASE_MAX_TOKENS) : Math.max(1, held.granted - held.tokens);
+  return { unused: Math.max(0, held.tokens), want };
 }
 
 function keepLease(id: string, admission: Extract<Admission, { outcome: "allowed" }>, nowMs: number): void {
@@ -74,7 +84,7 @@ function keepLease(id: string, admission: Extract<Admission, { outcome: "allowed
   const held = leases.get(id);
   const limits = { limit: admission.limit, remaining: admission.remaining, resetSeconds: admission.resetSeconds };
   // Two asks that overlapped both brought tokens: keep them all.
-  leases.set(id, { tokens: (held?.tokens ?? 0) + admission.lease.tokens, expiresAt: nowMs + admission.lease.ttlMs, limits });
+  leases.set(id, { tokens: (held?.tokens ?? 0) + admission.lease.tokens, granted: (held?.granted ?? 0) + admission.lease.tokens, expiresAt: nowMs + admission.lease.ttlMs, limits });
 }
 
 /** Admits the request against the caller's tenant (set by apiKeyAuth), or refuses it. */
@@ -90,11 +100,11 @@ export function rateLimit(): MiddlewareHandler<AppEnv> {
       for (const [name, value] of Object.entries(headersOf(leased))) c.res.headers.set(name, value);
       return;
     }
-    const unused = takeUnused(leaseId);
+    const { unused, want } = endLease(leaseId, Date.now());
     const stub = c.env.TENANTS.get(c.env.TENANTS.idFromName(caller.tenant));
     let admission: Admission;
     try {
-      const call = stub.admit(caller.keyId, model, unused) as unknown as Promise<Admission>;
+      const call = stub.admit(caller.keyId, model, unused, want) as unknown as Promise<Admission>;
       admission = await timed(c.get("timings"), "ratelimit", withTimeout(call, Number(c.env.RATE_LIMIT_TIMEOUT_MS) || 2000));
     } catch (e) {
       if (c.env.RATE_LIMIT_FAILURE_MODE === "open") {

@@ -35,8 +35,14 @@ export interface Policy {
 
 /** How long an isolate may spend leased tokens without asking the tenant's object again. */
 export const LEASE_MS = 1000;
-/** Most extra tokens one lease carries (also at most a tenth of the bucket). */
-export const LEASE_MAX_TOKENS = 32;
+/** Extra tokens an isolate asks for in its first lease of a key and model. */
+export const LEASE_FIRST_TOKENS = 32;
+/**
+ * Most extra tokens one lease carries (also at most a tenth of the bucket). An isolate that spends
+ * a whole lease before it ends asks for twice as many next time, up to this; one that lets a
+ * lease end with tokens unspent asks next for what it spent.
+ */
+export const LEASE_MAX_TOKENS = 1024;
 
 /** Fills the defaults of a validated policy body. */
 export function normalisePolicy(body: z.infer<typeof PolicySchema>): Policy {
