@@ -103,6 +103,14 @@ export interface InferResult {
 /** Inference requests on their way to each version's session (isolate-wide), for the batchers. */
 const inbound = new Inbound();
 
+/** Whether a session's every input and output has a dynamic first dimension (memoised per session). */
+const batchDimension = new WeakMap<LoadedSession, boolean>();
+function hasBatchDimension(session: LoadedSession): boolean {
+  let has = batchDimension.get(session);
+  if (has === undefined) batchDimension.set(session, (has = batchable(session.inputs, session.outputs)));
+  return has;
+}
+
 const keyOf = (t: Target): SessionKey => ({ model: t.snapshot.name, version: t.entry.version, etag: t.entry.etag });
 
 /** What the serving core tells monitoring, which it never imports. */
@@ -265,7 +273,7 @@ export class ModelService {
           } else {
             outputs = await session.run(request.inputs, fetched);
             // A model without a batch dimension runs one inference a request, as Triton counts it.
-            const rows = batchable(session.inputs, session.outputs) ? (request.inputs[0]?.shape[0] ?? 1) : 1;
+            const rows = hasBatchDimension(session) ? (request.inputs[0]?.shape[0] ?? 1) : 1;
             this.observer.execution(name, version, rows, performance.now() - started);
           }
           return { outputs, inputs: request.inputs, fetched, runMs: performance.now() - started, loadMs };
