@@ -119,14 +119,18 @@ describe("dynamic batching", () => {
     });
     await json(await post("/v2/models/vad-s/infer", { inputs: streams[0] })); // loads the session
     const before = (await batchingOf("vad-s"))!;
+    // And one request whose chunk (2 rows) and state (1) disagree on the batch: it fails alone.
+    const [two] = sileroInputs(2, 9);
+    const mismatched = post("/v2/models/vad-s/infer", { inputs: [two!, streams[1]![1]!, streams[1]![2]!] });
     const responses = await Promise.all(streams.map((inputs) => post("/v2/models/vad-s/infer", { inputs })));
     for (const [i, res] of responses.entries()) {
       expectMatchesReference((await json<{ outputs: JsonTensor[] }>(res)).outputs, await reference(VAD, streams[i]!));
     }
+    expect((await json<{ error: string }>(await mismatched, 400)).error).toContain("could not run on this input");
     const after = (await batchingOf("vad-s"))!;
-    expect(after.requests - before.requests).toBe(9);
-    expect(after.runs - before.runs).toBeLessThan(9);
-    expect(after.runs - before.runs).toBeGreaterThanOrEqual(2); // the 8 kHz stream ran apart
+    expect(after.requests - before.requests).toBe(10);
+    expect(after.runs - before.runs).toBeLessThan(10);
+    expect(after.runs - before.runs).toBeGreaterThanOrEqual(3); // the 8 kHz stream and the mismatched request ran apart
   });
 
   it("refuses batch axes and unbatched inputs that do not fit the model", async () => {
