@@ -236,18 +236,32 @@ function unwrap(result: Tensor[] | { error: unknown }): Tensor[] {
   throw result.error;
 }
 
-/** Each session's batcher (isolate-wide), replaced when the model's batching settings change. */
-const batchers = new WeakMap<LoadedSession, Batcher>();
+/** A session's batcher (or null: the model cannot batch so), and the settings it was made for. */
+interface BatcherEntry {
+  batcher: Batcher | null;
+  options: BatchingOptions;
+  key: string;
+}
 
-/** The batcher for `session` with `options`; `onRun` hears of its runs. */
-export function batcherFor(session: LoadedSession, options: BatchingOptions, onRun?: OnRun): Batcher {
-  let batcher = batchers.get(session);
-  if (!batcher || JSON.stringify(batcher.options) !== JSON.stringify(options)) {
-    batcher = new Batcher((feeds, fetches) => session.run(feeds, fetches), { ...options }, onRun);
-    batchers.set(session, batcher);
+/** Each session's batcher (isolate-wide), replaced when the model's batching settings change. */
+const batchers = new WeakMap<LoadedSession, BatcherEntry>();
+
+/**
+ * The batcher for `session` with `options`, or null if the model cannot be batched with them;
+ * `onRun` hears of its runs. Worked out once per session and settings, not per request.
+ */
+export function batcherFor(session: LoadedSession, options: BatchingOptions, onRun?: OnRun): Batcher | null {
+  const entry = batchers.get(session);
+  if (entry?.options === options) return entry.batcher;
+  const key = JSON.stringify(options);
+  if (entry?.key === key) {
+    entry.options = options;
+    return entry.batcher;
   }
+  const batcher = batchable(session.inputs, session.outputs, options) ? new Batcher((feeds, fetches) => session.run(feeds, fetches), { ...options }, onRun) : null;
+  batchers.set(session, { batcher, options, key });
   return batcher;
 }
 
 /** The batcher `session` has, if any (for status). */
-export const batcherOf = (session: LoadedSession): Batcher | undefined => batchers.get(session);
+export const batcherOf = (session: LoadedSession): Batcher | undefined => batchers.get(session)?.batcher ?? undefined;

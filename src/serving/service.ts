@@ -266,10 +266,11 @@ export class ModelService {
           const { session } = lease;
           const { name } = target.snapshot;
           const { version } = target.entry;
+          const observer = this.observer;
+          const batcher = batching ? batcherFor(session, batching, (rows, ms) => observer.execution(name, version, rows, ms)) : null;
           let outputs: Tensor[];
-          if (batching && batchable(session.inputs, session.outputs, batching)) {
-            const observe = (rows: number, ms: number) => this.observer.execution(name, version, rows, ms);
-            outputs = await batcherFor(session, batching, observe).submit(request.inputs, fetched, arrival.others);
+          if (batcher) {
+            outputs = await batcher.submit(request.inputs, fetched, arrival.others);
           } else {
             outputs = await session.run(request.inputs, fetched);
             // A model without a batch dimension runs one inference a request, as Triton counts it.
