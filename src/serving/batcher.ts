@@ -109,13 +109,13 @@ export class Batcher {
    */
   async submit(inputs: readonly Tensor[], fetches: readonly string[], inbound: () => number = () => 0): Promise<Tensor[]> {
     const rows = this.rowsOf(inputs);
-    if (rows === null || rows > this.options.max_batch_size) return this.alone(inputs, fetches);
+    if (rows === null || rows > this.options.max_batch_size) return this.alone(inputs, fetches, rows ?? 1);
     const key = `${fetches.join("\u0000")}\u0001${inputs
-      .map((t) =>
-        isShared(this.options, t.name)
-          ? `${t.name}:${t.datatype}:${t.shape.join(",")}=${Array.from(t.data as ArrayLike<unknown>, String).join(",")}`
-          : `${t.name}:${t.datatype}:${t.shape.filter((_, i) => i !== axisOf(this.options, t.name)).join(",")}`,
-      )
+      .map((t) => {
+        if (isShared(this.options, t.name)) return `${t.name}:${t.datatype}:${t.shape.join(",")}=${Array.from(t.data as ArrayLike<unknown>, String).join(",")}`;
+        const axis = axisOf(this.options, t.name);
+        return `${t.name}:${t.datatype}:${t.shape.filter((_, i) => i !== axis).join(",")}`;
+      })
       .sort()
       .join("\u0000")}`;
     let group = this.open.get(key);
@@ -177,9 +177,9 @@ export class Batcher {
     return rows;
   }
 
-  private async alone(inputs: readonly Tensor[], fetches: readonly string[]): Promise<Tensor[]> {
+  private async alone(inputs: readonly Tensor[], fetches: readonly string[], rows: number): Promise<Tensor[]> {
     this.count(1);
-    return this.observed(inputs, fetches, this.rowsOf(inputs) ?? 1);
+    return this.observed(inputs, fetches, rows);
   }
 
   private async observed(inputs: readonly Tensor[], fetches: readonly string[], rows: number): Promise<Tensor[]> {
@@ -199,7 +199,7 @@ export class Batcher {
     const { items, fetches } = group;
     const each = async () => {
       const out: (Tensor[] | { error: unknown })[] = [];
-      for (const item of items) out.push(await this.alone(item.inputs, fetches).catch((error: unknown) => ({ error })));
+      for (const item of items) out.push(await this.alone(item.inputs, fetches, item.rows).catch((error: unknown) => ({ error })));
       return out;
     };
     if (items.length === 1) return each();
