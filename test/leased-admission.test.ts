@@ -39,14 +39,13 @@ describe("leased admission", () => {
     expect(await acceptedToday("exact-many")).toBe(10);
   });
 
-  it("grows a busy isolate's leases to at most a tenth of the bucket, so it seldom asks", async () => {
+  it("never leases a busy isolate more than a tenth of the bucket", async () => {
     const key = await tenantKey("leased-busy", { requests_per_minute: 1_000_000, burst: 2000, admission: "leased" });
     for (let i = 0; i < 400; i++) expect((await get(key)).status).toBe(200);
-    // Leases grow from 32 (64, 128, ...) while they are spent before they end, up to 200 (a tenth
-    // of 2000): what is counted is what was spent plus the last lease's unspent tokens, more than
-    // a lease of 32 could leave and at most a tenth of the bucket.
+    // What is counted is what was spent plus the last lease's unspent tokens: at most a tenth of
+    // 2000 more. How leases grow between is timing's business, checked in test/unit/lease.test.ts.
     const accepted = await acceptedToday("leased-busy");
-    expect(accepted).toBeGreaterThan(400 + 32);
+    expect(accepted).toBeGreaterThanOrEqual(400);
     expect(accepted).toBeLessThanOrEqual(400 + 200);
     await runInDurableObject(stubOf("leased-busy"), async (limiter: TenantLimiter) => {
       const a = limiter.admit((await limiter.listKeys())![0]!.id, "iris", 0, 5000);

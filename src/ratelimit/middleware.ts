@@ -9,7 +9,7 @@ import { timed } from "../monitoring/timings";
 import type { AppEnv } from "../env";
 import { ServingError } from "../errors";
 import type { Admission, Limits } from "./limiter";
-import { LEASE_FIRST_TOKENS, LEASE_MAX_TOKENS } from "./policy";
+import { LeaseBook } from "./lease";
 
 const MODEL_IN_PATH = /^\/v[12]\/models\/([^/:]+)/;
 
@@ -42,50 +42,8 @@ async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   }
 }
 
-/** Tokens an isolate holds for one key and model (leased admission), and the limits last seen. */
-interface HeldLease {
-  tokens: number;
-  /** How many the lease brought. */
-  granted: number;
-  expiresAt: number;
-  limits: Limits;
-}
-
-const MAX_LEASES = 10_000;
-/** Isolate-wide: leases by tenant, key and model. Spent locally; refunded on the next ask. */
-const leases = new Map<string, HeldLease>();
-
-/** Spends one leased token, if this isolate holds a live lease; the limits to report, or null. */
-function spendLease(id: string, nowMs: number): Limits | null {
-  const held = leases.get(id);
-  if (!held || held.expiresAt <= nowMs || held.tokens <= 0) return null;
-  held.tokens--;
-  return { ...held.limits, remaining: held.limits.remaining + held.tokens };
-}
-
-/**
- * Ends an expired or spent lease: its unspent tokens, to give back on the next ask, and how many
- * to ask for next. A lease spent before it ended asks for twice as many; one that ended with
- * tokens left asks for what was spent of it. So a busy isolate asks its tenant's object a few
- * times a second at most, and a quiet one holds few tokens.
- */
-function endLease(id: string, nowMs: number): { unused: number; want: number } {
-  const held = leases.get(id);
-  if (!held) return { unused: 0, want: LEASE_FIRST_TOKENS };
-  leases.delete(id);
-  const spentInTime = held.tokens <= 0 && held.expiresAt > nowMs;
-  const want = spentInTime ? Math.min(2 * held.granted, LEASE_MAX_TOKENS) : Math.max(1, held.granted - held.tokens);
-  return { unused: Math.max(0, held.tokens), want };
-}
-
-function keepLease(id: string, admission: Extract<Admission, { outcome: "allowed" }>, nowMs: number): void {
-  if (!admission.lease) return;
-  if (leases.size >= MAX_LEASES) leases.delete(leases.keys().next().value!);
-  const held = leases.get(id);
-  const limits = { limit: admission.limit, remaining: admission.remaining, resetSeconds: admission.resetSeconds };
-  // Two asks that overlapped both brought tokens: keep them all.
-  leases.set(id, { tokens: (held?.tokens ?? 0) + admission.lease.tokens, granted: (held?.granted ?? 0) + admission.lease.tokens, expiresAt: nowMs + admission.lease.ttlMs, limits });
-}
+/** Isolate-wide: leased tokens by tenant, key and model. */
+const leases = new LeaseBook();
 
 /** Admits the request against the caller's tenant (set by apiKeyAuth), or refuses it. */
 export function rateLimit(): MiddlewareHandler<AppEnv> {
@@ -94,13 +52,13 @@ export function rateLimit(): MiddlewareHandler<AppEnv> {
     if (!caller) throw new ServingError("internal", "rate limit without an authenticated caller");
     const model = modelInPath(c.req.path);
     const leaseId = `${caller.tenant}\u0000${caller.keyId}\u0000${model ?? ""}`;
-    const leased = spendLease(leaseId, Date.now());
+    const leased = leases.spend(leaseId, Date.now());
     if (leased) {
       await next();
       for (const [name, value] of Object.entries(headersOf(leased))) c.res.headers.set(name, value);
       return;
     }
-    const { unused, want } = endLease(leaseId, Date.now());
+    const { unused, want } = leases.end(leaseId, Date.now());
     const stub = c.env.TENANTS.get(c.env.TENANTS.idFromName(caller.tenant));
     let admission: Admission;
     try {
@@ -133,10 +91,9 @@ export function rateLimit(): MiddlewareHandler<AppEnv> {
           headers: { ...headersOf(admission), "Retry-After": String(admission.retryAfterSeconds) },
         });
       case "allowed": {
-        keepLease(leaseId, admission, Date.now());
         // Tokens leased to this isolate are still the caller's to spend: count them as remaining,
         // as the leased requests that follow do, so the header only ever counts down.
-        const held = admission.lease ? (leases.get(leaseId)?.tokens ?? 0) : 0;
+        const held = leases.keep(leaseId, admission, Date.now());
         await next();
         for (const [name, value] of Object.entries(headersOf({ ...admission, remaining: admission.remaining + held }))) c.res.headers.set(name, value);
       }

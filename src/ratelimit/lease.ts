@@ -1,0 +1,67 @@
+/**
+ * @module ratelimit/lease: the tokens an isolate holds for leased admission, by tenant, key and
+ * model. Spent locally until the lease ends; what is left is given back on the next ask. Time is
+ * passed in, so the sizing rules can be checked without a clock.
+ */
+import type { Admission, Limits } from "./limiter";
+import { LEASE_FIRST_TOKENS, LEASE_MAX_TOKENS } from "./policy";
+
+interface HeldLease {
+  tokens: number;
+  /** How many the lease brought. */
+  granted: number;
+  expiresAt: number;
+  limits: Limits;
+}
+
+/** What the next ask of the tenant's object carries: tokens to give back, and how many to ask for. */
+export interface NextAsk {
+  unused: number;
+  want: number;
+}
+
+export class LeaseBook {
+  private readonly leases = new Map<string, HeldLease>();
+
+  constructor(private readonly maxLeases = 10_000) {}
+
+  /** Spends one leased token, if a live lease is held; the limits to report, or null. */
+  spend(id: string, nowMs: number): Limits | null {
+    const held = this.leases.get(id);
+    if (!held || held.expiresAt <= nowMs || held.tokens <= 0) return null;
+    held.tokens--;
+    return { ...held.limits, remaining: held.limits.remaining + held.tokens };
+  }
+
+  /**
+   * Ends an expired or spent lease. A lease spent before it ended asks for twice as many; one that
+   * ended with tokens left asks for what was spent of it. So a busy isolate asks its tenant's
+   * object a few times a second at most, and a quiet one holds few tokens.
+   */
+  end(id: string, nowMs: number): NextAsk {
+    const held = this.leases.get(id);
+    if (!held) return { unused: 0, want: LEASE_FIRST_TOKENS };
+    this.leases.delete(id);
+    const spentInTime = held.tokens <= 0 && held.expiresAt > nowMs;
+    const want = spentInTime ? Math.min(2 * held.granted, LEASE_MAX_TOKENS) : Math.max(1, held.granted - held.tokens);
+    return { unused: Math.max(0, held.tokens), want };
+  }
+
+  /**
+   * Keeps the tokens an admission leased, and returns how many are now held for `id`. Two asks
+   * that overlapped both brought tokens: keep them all.
+   */
+  keep(id: string, admission: Extract<Admission, { outcome: "allowed" }>, nowMs: number): number {
+    if (!admission.lease) return 0;
+    const held = this.leases.get(id);
+    if (!held && this.leases.size >= this.maxLeases) this.leases.delete(this.leases.keys().next().value!);
+    const limits = { limit: admission.limit, remaining: admission.remaining, resetSeconds: admission.resetSeconds };
+    this.leases.set(id, {
+      tokens: (held?.tokens ?? 0) + admission.lease.tokens,
+      granted: (held?.granted ?? 0) + admission.lease.tokens,
+      expiresAt: nowMs + admission.lease.ttlMs,
+      limits,
+    });
+    return this.leases.get(id)!.tokens;
+  }
+}
