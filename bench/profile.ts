@@ -2,7 +2,11 @@
  * `npm run bench:profile [model] [exact|leased]`: where the service's CPU goes. Starts the service
  * (bench/local-worker.ts), drives binary inference requests at it with autocannon while workerd's V8
  * CPU profiler runs (through the inspector), and prints the functions with the most self time,
- * grouped by source file. Default: iris, leased admission.
+ * grouped by source file. Default: iris, leased admission, 4 connections.
+ *
+ * Environment: PROFILE_CONNECTIONS (the load's concurrent clients), PROFILE_BATCHING
+ * ("max_batch_size,max_queue_delay_ms": profile with the model's dynamic batching on, along the
+ * axes its bench case names).
  */
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -16,6 +20,8 @@ const [modelName = "iris", admission = "leased", requestLog = "on"] = process.ar
 const c = CASES.find((x) => x.model === modelName);
 if (!c) throw new Error(`no case ${modelName}; cases: ${CASES.map((x) => x.model).join(", ")}`);
 const PORT = 8821;
+const CONNECTIONS = Number(process.env.PROFILE_CONNECTIONS ?? 4);
+const BATCHING = process.env.PROFILE_BATCHING?.split(",").map(Number);
 const TOKEN = "eia_profile";
 
 interface Node { id: number; callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number; scriptId: string }; children?: number[] }
@@ -47,11 +53,16 @@ try {
   const admin = (method: string, path: string, body?: BodyInit, type = "application/json") =>
     fetch(`${svc.url}/admin${path}`, { method, headers: { authorization: `Bearer ${TOKEN}`, "content-type": type }, body }).then((r) => r.json());
   await admin("PUT", `/models/${c.model}/versions/1`, modelBytes(c), "application/octet-stream");
+  if (BATCHING) {
+    const [max_batch_size, max_queue_delay_ms] = BATCHING;
+    const dynamic_batching = { max_batch_size, max_queue_delay_ms, ...c.batching };
+    await admin("PUT", `/models/${c.model}/config`, JSON.stringify({ dynamic_batching }));
+  }
   await admin("PUT", "/tenants/p", JSON.stringify({ requests_per_minute: 1_000_000, burst: 1_000_000, admission }));
   const key = ((await admin("POST", "/tenants/p/keys", "{}")) as { key: string }).key;
   const bin = binaryBody(c);
   const opts = {
-    url: `${svc.url}/v2/models/${c.model}/versions/1/infer`, method: "POST" as const, body: bin.body, connections: 4,
+    url: `${svc.url}/v2/models/${c.model}/versions/1/infer`, method: "POST" as const, body: bin.body, connections: CONNECTIONS,
     headers: { authorization: `Bearer ${key}`, "content-type": "application/octet-stream", "Inference-Header-Content-Length": String(bin.headerLength) },
   };
   await autocannon({ ...opts, duration: 2 });
@@ -87,11 +98,11 @@ try {
   }
   const top = (m: Map<string, number>, n: number) =>
     [...m.entries()].sort((a, b) => b[1] - a[1]).slice(0, n).map(([name, us]) => ({ name: name.slice(0, 150), "% of samples": Number(((100 * us) / total).toFixed(1)) }));
-  console.log(`${c.model}, ${admission} admission: ${load.requests.average} req/s while profiled`);
+  console.log(`${c.model}, ${admission} admission, ${CONNECTIONS} connections${BATCHING ? `, batching ${BATCHING.join("/")}` : ""}: ${load.requests.average} req/s while profiled`);
   console.table(top(byFile, 15));
   console.table(top(byFunction, 25));
   mkdirSync(join(root, "bench", "results"), { recursive: true });
-  writeFileSync(join(root, "bench", "results", `profile-${c.model}-${admission}.cpuprofile`), JSON.stringify(profile));
+  writeFileSync(join(root, "bench", "results", `profile-${c.model}-${admission}${BATCHING ? "-batched" : ""}.cpuprofile`), JSON.stringify(profile));
 } finally {
   await svc.stop();
   rmSync(state, { recursive: true, force: true });
