@@ -5,8 +5,10 @@
  * `npm run seed`.
  */
 import { createHash } from "node:crypto";
-import { readFile } from "node:fs/promises";
-import { getPlatformProxy } from "wrangler";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { getPlatformProxy, unstable_readConfig } from "wrangler";
 import { modelSources, projectRoot } from "./model-sources.ts";
 
 /**
@@ -20,8 +22,17 @@ function seeded(head: R2Object): boolean {
 
 /** Puts every demo object into the local MODELS bucket; returns how many were written. */
 export async function seedLocalBucket(): Promise<{ written: string[]; unchanged: number }> {
-  // Same persistence directory as `wrangler dev` (.wrangler/state), so the Worker sees these objects.
-  const proxy = await getPlatformProxy<Env>({ configPath: `${projectRoot}/wrangler.toml`, persist: true });
+  // Only the bucket's binding, from wrangler.toml: the full config would start the Worker's Durable
+  // Object bindings without their classes, and wrangler warns that they "will not work" (they do,
+  // under `wrangler dev`). The same persistence directory as `wrangler dev` (.wrangler/state), so
+  // the Worker sees these objects.
+  const config = unstable_readConfig({ config: join(projectRoot, "wrangler.toml") });
+  const models = config.r2_buckets.find((b: { binding: string }) => b.binding === "MODELS");
+  if (!models?.bucket_name) throw new Error("wrangler.toml has no MODELS R2 bucket");
+  const dir = await mkdtemp(join(tmpdir(), "edge-inference-seed-"));
+  const configPath = join(dir, "wrangler.json");
+  await writeFile(configPath, JSON.stringify({ name: config.name, compatibility_date: config.compatibility_date, r2_buckets: [{ binding: "MODELS", bucket_name: models.bucket_name }] }));
+  const proxy = await getPlatformProxy<Env>({ configPath, persist: { path: join(projectRoot, ".wrangler", "state", "v3") } }).finally(() => rm(dir, { recursive: true, force: true }));
   try {
     const written: string[] = [];
     let unchanged = 0;
