@@ -18,8 +18,11 @@ export function recordPrediction(c: Context<AppEnv>, t: Target, result: InferRes
   c.get("timings")?.add("load", result.loadMs);
   c.get("timings")?.add("inference", result.runMs);
   isolateStats.tensors(t.snapshot.name, t.entry.version, result.inputs, result.outputs);
-  const meta = { request_id: c.get("requestId") ?? "", at: new Date().toISOString(), model: t.snapshot.name, version: t.entry.version, tenant: c.get("caller")?.tenant ?? null };
-  samplePayload(c.env.PAYLOAD_QUEUE, t.snapshot.config.payload_logging?.sample_rate, () => payloadRecord(meta, result.inputs, result.outputs), deferrer(c));
+  // The record (and its timestamp) is built only for a sampled request.
+  samplePayload(c.env.PAYLOAD_QUEUE, t.snapshot.config.payload_logging?.sample_rate, () => {
+    const meta = { request_id: c.get("requestId") ?? "", at: new Date().toISOString(), model: t.snapshot.name, version: t.entry.version, tenant: c.get("caller")?.tenant ?? null };
+    return payloadRecord(meta, result.inputs, result.outputs);
+  }, deferrer(c));
   mirrorToShadow(c, t, result);
 }
 
