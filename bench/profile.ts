@@ -101,6 +101,16 @@ try {
   console.log(`${c.model}, ${admission} admission, ${CONNECTIONS} connections${BATCHING ? `, batching ${BATCHING.join("/")}` : ""}: ${load.requests.average} req/s while profiled`);
   console.table(top(byFile, 15));
   console.table(top(byFunction, 25));
+  if (BATCHING) {
+    // The model's own statistics (Triton's batch_stats): runs and their time per batch size, under this load.
+    const stats = (await fetch(`${svc.url}/v2/models/${c.model}/stats`, { headers: { authorization: `Bearer ${key}` } }).then((r) => r.json())) as {
+      model_stats: { batch_stats: { batch_size: number; compute_infer: { count: number; ns: number } }[] }[];
+    };
+    console.table(stats.model_stats[0]!.batch_stats.filter((b) => b.compute_infer.count >= 10).map((b) => ({
+      "batch size": b.batch_size, runs: b.compute_infer.count, "ms per run": Number((b.compute_infer.ns / b.compute_infer.count / 1e6).toFixed(3)),
+      "ms per row": Number((b.compute_infer.ns / b.compute_infer.count / 1e6 / b.batch_size).toFixed(3)),
+    })));
+  }
   mkdirSync(join(root, "bench", "results"), { recursive: true });
   writeFileSync(join(root, "bench", "results", `profile-${c.model}-${admission}${BATCHING ? "-batched" : ""}.cpuprofile`), JSON.stringify(profile));
 } finally {
