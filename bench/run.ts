@@ -25,6 +25,12 @@ const BATCH_DELAY_MS = Number(process.env.BENCH_BATCH_DELAY_MS ?? 2);
 /** The batching section's models and connection counts (comma-separated), to measure a few quickly. */
 const BATCH_MODELS = process.env.BENCH_BATCH_MODELS?.split(",");
 const BATCH_CONNECTIONS = (process.env.BENCH_BATCH_CONNECTIONS ?? "1,8,32,64").split(",").map(Number);
+/**
+ * Off/on pairs per model and connection count in the batching section: each pair is measured
+ * back to back and gives one ratio; the table shows their median and range (this machine drifts
+ * by ±20 % between loads, more than some of the gains measured).
+ */
+const BATCH_ROUNDS = Math.max(1, Number(process.env.BENCH_BATCH_ROUNDS ?? 3));
 
 const TOKEN = "eia_bench_token";
 const SERVICE_PORT = 8801;
@@ -308,24 +314,33 @@ try {
         ? { ...auth, "content-type": "application/json" }
         : { ...auth, "content-type": "application/octet-stream", "Inference-Header-Content-Length": String(bin.headerLength) };
       for (const connections of BATCH_CONNECTIONS) {
-        await admin(service, "PUT", `/models/${model}/config`, JSON.stringify({}));
-        const off = await drive(service, inferUrl(c), { body, headers, connections, seconds: Math.max(3, DURATION - 1) });
-        await admin(service, "PUT", `/models/${model}/config`, JSON.stringify({ dynamic_batching: { max_batch_size: maxBatch, max_queue_delay_ms: BATCH_DELAY_MS, ...c.batching } }));
-        const before = await counters(model);
-        const on = await drive(service, inferUrl(c), { body, headers, connections, seconds: Math.max(3, DURATION - 1) });
-        const after = await counters(model);
-        const perRun = round((after.requests - before.requests) / Math.max(1, after.runs - before.runs), 1);
+        const pairs: { off: Load; on: Load; perRun: number }[] = [];
+        for (let round = 0; round < BATCH_ROUNDS; round++) {
+          await admin(service, "PUT", `/models/${model}/config`, JSON.stringify({}));
+          const off = await drive(service, inferUrl(c), { body, headers, connections, seconds: Math.max(3, DURATION - 1) });
+          await admin(service, "PUT", `/models/${model}/config`, JSON.stringify({ dynamic_batching: { max_batch_size: maxBatch, max_queue_delay_ms: BATCH_DELAY_MS, ...c.batching } }));
+          const before = await counters(model);
+          const on = await drive(service, inferUrl(c), { body, headers, connections, seconds: Math.max(3, DURATION - 1) });
+          const after = await counters(model);
+          pairs.push({ off, on, perRun: (after.requests - before.requests) / Math.max(1, after.runs - before.runs) });
+        }
+        const ratios = pairs.map((p) => p.on.rps / p.off.rps);
+        const cpuRatios = pairs.map((p) => p.off.workerdMs / p.on.workerdMs);
+        // The pair whose ratio is the median, for the absolute figures.
+        const mid = pairs[ratios.indexOf(median(ratios))]!;
+        const span = (xs: number[]) => (xs.length > 1 ? `${round(Math.min(...xs), 2)}–${round(Math.max(...xs), 2)}` : String(round(xs[0]!, 2)));
         rows.push({
-          model, codec, connections, "off req/s": off.rps, "on req/s": on.rps, "on/off": round(on.rps / off.rps, 2),
-          "off p50/p99 ms": `${off.p50}/${off.p99}`, "on p50/p99 ms": `${on.p50}/${on.p99}`, "requests per run (this load)": perRun,
-          "workerd ms/req off, on": `${off.workerdMs}, ${on.workerdMs}`, "on/off (workerd CPU)": round(off.workerdMs / on.workerdMs, 2),
-          errors: off.errors + off.non2xx + on.errors + on.non2xx,
+          model, codec, connections, "off req/s": mid.off.rps, "on req/s": mid.on.rps, "on/off (median)": round(median(ratios), 2), "on/off range": span(ratios),
+          "off p50/p99 ms": `${mid.off.p50}/${mid.off.p99}`, "on p50/p99 ms": `${mid.on.p50}/${mid.on.p99}`,
+          "requests per run": round(pairs.reduce((n, p) => n + p.perRun, 0) / pairs.length, 1),
+          "workerd ms/req off, on": `${mid.off.workerdMs}, ${mid.on.workerdMs}`, "on/off (workerd CPU, median)": round(median(cpuRatios), 2),
+          errors: pairs.reduce((n, p) => n + p.off.errors + p.off.non2xx + p.on.errors + p.on.non2xx, 0),
         });
       }
       await admin(service, "PUT", `/models/${model}/config`, JSON.stringify({}));
     }
     results.batching = rows;
-    table(`Dynamic batching off against on, end to end (max_batch_size 64 for iris, 32 otherwise; max_queue_delay_ms ${BATCH_DELAY_MS})`, rows);
+    table(`Dynamic batching off against on, end to end (max_batch_size 64 for iris, 32 otherwise; max_queue_delay_ms ${BATCH_DELAY_MS}; ${BATCH_ROUNDS} off/on pairs each, median and range of their ratios)`, rows);
   }
 
   if (want("native")) {
