@@ -146,8 +146,9 @@ export class Batcher {
    * runs at once (waiting even one timer turn cut a lone request to 0.35 of its throughput in
    * workerd). Under load the requests still queued in workerd, not yet seen by the isolate, are
    * what fills a batch, and the last run's size is the best guess of how many there are: waiting
-   * for them grew batches at 8 connections from 2 to 7 and at 32 from 8 to 13–23. When load drops,
-   * one group waits out the delay and the next expects what arrived. The delay is an upper bound.
+   * for them grew the MLP's batches at 8 connections from 2 requests to 4–5 with a 2 ms delay (7–8
+   * with 4–8 ms), and at 32 connections to 13–23 with 4–8 ms. When load drops, one group waits
+   * out the delay and the next expects what arrived. The delay is an upper bound.
    */
   private async resultOf(group: Group, index: number, inbound: () => number): Promise<Tensor[] | { error: unknown }> {
     if (inbound() > 0) await tick(0);
