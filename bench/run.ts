@@ -11,8 +11,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import autocannon from "autocannon";
 import * as ortNode from "onnxruntime-node";
+import { runLoad, type ClientLoad, type LoadSpec } from "./load-client.ts";
 import { batchOf, binaryBody, CASES, jsonBody, modelBytes, prepareCases, rawInputs, type Case } from "./cases.ts";
 import { root, startBare, startService, type Running } from "./workers.ts";
 
@@ -54,20 +54,17 @@ interface Load {
   workerdMs: number; hostMs: number;
 }
 
-/** One client process's figures (bench/load-client.ts). */
-interface ClientLoad { total: number; average: number; p50: number; p99: number; errors: number; non2xx: number }
-
 /** Runs a load split over `clients` processes of bench/load-client.ts; their figures, one each. */
-async function clientProcesses(clients: number, url: string, method: "GET" | "POST", opts: { body?: Buffer; headers: Record<string, string>; connections: number }, seconds: number): Promise<ClientLoad[]> {
+async function clientProcesses(clients: number, spec: LoadSpec): Promise<ClientLoad[]> {
   const dir = mkdtempSync(join(tmpdir(), "edge-inference-load-"));
   try {
-    const bodyFile = opts.body ? join(dir, "body") : null;
-    if (bodyFile) writeFileSync(bodyFile, opts.body!);
+    const bodyFile = spec.body ? join(dir, "body") : null;
+    if (bodyFile) writeFileSync(bodyFile, spec.body!);
     return await Promise.all(
       Array.from({ length: clients }, async (_, i) => {
         // Connections split as evenly as they go.
-        const connections = Math.floor(opts.connections / clients) + (i < opts.connections % clients ? 1 : 0);
-        const config = JSON.stringify({ url, method, bodyFile, headers: opts.headers, connections, seconds });
+        const connections = Math.floor(spec.connections / clients) + (i < spec.connections % clients ? 1 : 0);
+        const config = JSON.stringify({ ...spec, body: undefined, bodyFile, connections });
         const { stdout } = await execFileAsync(process.execPath, [join(root, "bench", "load-client.ts"), config], { maxBuffer: 1 << 20 });
         return JSON.parse(stdout.trim().split("\n").at(-1)!) as ClientLoad;
       }),
@@ -84,17 +81,11 @@ async function clientProcesses(clients: number, url: string, method: "GET" | "PO
  * the worst of theirs.
  */
 async function drive(target: Running, url: string, opts: { body?: Buffer; headers: Record<string, string>; connections: number; seconds?: number; clients?: number }): Promise<Load> {
-  const method = opts.body ? "POST" : "GET";
-  const seconds = opts.seconds ?? DURATION;
+  const spec: LoadSpec = { url, method: opts.body ? "POST" : "GET", body: opts.body, headers: opts.headers, connections: opts.connections, seconds: opts.seconds ?? DURATION };
   const clients = Math.min(opts.clients ?? 1, opts.connections);
-  await autocannon({ url, method, body: opts.body, headers: opts.headers, connections: opts.connections, duration: 1 });
+  await runLoad({ ...spec, seconds: 1 });
   const before = target.cpu();
-  let parts: ClientLoad[];
-  if (clients > 1) parts = await clientProcesses(clients, url, method, opts, seconds);
-  else {
-    const r = await autocannon({ url, method, body: opts.body, headers: opts.headers, connections: opts.connections, duration: seconds });
-    parts = [{ total: r.requests.total, average: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors, non2xx: r.non2xx }];
-  }
+  const parts = clients > 1 ? await clientProcesses(clients, spec) : [await runLoad(spec)];
   const after = target.cpu();
   const total = parts.reduce((n, p) => n + p.total, 0);
   const perRequest = (s: number) => round((1000 * s) / Math.max(1, total), 3);
