@@ -16,10 +16,20 @@ function executionsOf(executions: readonly ExecutionDelta[], version: number, su
   const mine = executions.filter((e) => e.version === version);
   if (mine.length === 0) return { inferences: successes, executions: successes, batch_stats: [] };
   return {
-    inferences: mine.reduce((n, e) => n + e.batch_size * e.count, 0),
-    executions: mine.reduce((n, e) => n + e.count, 0),
+    ...totals(mine),
     batch_stats: mine.map((e) => ({ batch_size: e.batch_size, compute_infer: { count: e.count, ns: Math.round(e.ms * 1e6) } })),
   };
+}
+
+/** Rows inferred and runs made, over some executions. */
+function totals(executions: readonly ExecutionDelta[]): { inferences: number; executions: number } {
+  let inferences = 0;
+  let runs = 0;
+  for (const e of executions) {
+    inferences += e.batch_size * e.count;
+    runs += e.count;
+  }
+  return { inferences, executions: runs };
 }
 
 /**
@@ -106,18 +116,16 @@ export function prometheusText(models: { model: string; rows: RequestRow[]; load
   };
   histogram("edge_inference_request_duration_seconds", "Prediction request time in the Worker (its clock advances only across I/O).", (r) => r.latency);
   histogram("edge_inference_inference_duration_seconds", "Time in onnxruntime's run, as the Worker's clock sees it.", (r) => r.inference);
-  const counter = (name: string, help: string, value: (mine: readonly ExecutionDelta[]) => number) => {
+  const counter = (name: string, help: string, which: keyof ReturnType<typeof totals>) => {
     family(name, "counter", help);
     for (const { model, executions = [] } of models) {
       for (const v of [...new Set(executions.map((e) => e.version))]) {
-        out.push(`${name}${labels({ model, version: v })} ${value(executions.filter((e) => e.version === v))}`);
+        out.push(`${name}${labels({ model, version: v })} ${totals(executions.filter((e) => e.version === v))[which]}`);
       }
     }
   };
-  counter("edge_inference_inferences_total", "Rows inferred by model and version: a request of 3 rows counts 3 (Triton's inference_count).",
-    (mine) => mine.reduce((n, e) => n + e.batch_size * e.count, 0));
-  counter("edge_inference_executions_total", "Model runs by model and version: a dynamic batch of requests counts 1 (Triton's execution_count).",
-    (mine) => mine.reduce((n, e) => n + e.count, 0));
+  counter("edge_inference_inferences_total", "Rows inferred by model and version: a request of 3 rows counts 3 (Triton's inference_count).", "inferences");
+  counter("edge_inference_executions_total", "Model runs by model and version: a dynamic batch of requests counts 1 (Triton's execution_count).", "executions");
   family("edge_inference_model_loads_total", "counter", "Cold loads of a model version, by result.");
   for (const { model, loads } of models) {
     for (const l of loads) {

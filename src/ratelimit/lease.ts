@@ -55,13 +55,9 @@ export class LeaseBook {
     if (!admission.lease) return 0;
     const held = this.leases.get(id);
     if (!held && this.leases.size >= this.maxLeases) this.leases.delete(this.leases.keys().next().value!);
+    const tokens = (held?.tokens ?? 0) + admission.lease.tokens;
     const limits = { limit: admission.limit, remaining: admission.remaining, resetSeconds: admission.resetSeconds };
-    this.leases.set(id, {
-      tokens: (held?.tokens ?? 0) + admission.lease.tokens,
-      granted: (held?.granted ?? 0) + admission.lease.tokens,
-      expiresAt: nowMs + admission.lease.ttlMs,
-      limits,
-    });
-    return this.leases.get(id)!.tokens;
+    this.leases.set(id, { tokens, granted: (held?.granted ?? 0) + admission.lease.tokens, expiresAt: nowMs + admission.lease.ttlMs, limits });
+    return tokens;
   }
 }
