@@ -26,6 +26,8 @@ const want = (s: Section) => asked.length === 0 || asked.includes(s);
 const DURATION = Number(process.env.BENCH_SECONDS ?? 5);
 /** The batching section's max_queue_delay_ms. */
 const BATCH_DELAY_MS = Number(process.env.BENCH_BATCH_DELAY_MS ?? 2);
+/** The overhead section's models (comma-separated; all by default), to measure a few quickly. */
+const OVERHEAD_MODELS = process.env.BENCH_OVERHEAD_MODELS?.split(",");
 /** The batching section's models and connection counts (comma-separated), to measure a few quickly. */
 const BATCH_MODELS = process.env.BENCH_BATCH_MODELS?.split(",");
 const BATCH_CONNECTIONS = (process.env.BENCH_BATCH_CONNECTIONS ?? "1,8,32,64").split(",").map(Number);
@@ -219,7 +221,7 @@ try {
     const quietKeys = await prepareService(quiet);
     const rows = [];
     const cpuRows = [];
-    for (const c of CASES) {
+    for (const c of CASES.filter((x) => !OVERHEAD_MODELS || OVERHEAD_MODELS.includes(x.model))) {
       const bin = binaryBody(c);
       const binHeaders = { "content-type": "application/octet-stream", "Inference-Header-Content-Length": String(bin.headerLength) };
       // Two interleaved rounds, the better of each: this machine's noise is larger than the
