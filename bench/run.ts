@@ -219,8 +219,8 @@ try {
     const quietState = mkdtempSync(join(tmpdir(), "edge-inference-bench-quiet-"));
     const quiet = await startService(quietState, SERVICE_PORT + 2, TOKEN, { REQUEST_LOG: "off" });
     const quietKeys = await prepareService(quiet);
-    const rows = [];
-    const cpuRows = [];
+    const rows: ({ model: string } & Record<string, unknown>)[] = [];
+    const cpuRows: Record<string, unknown>[] = [];
     for (const c of CASES.filter((x) => !OVERHEAD_MODELS || OVERHEAD_MODELS.includes(x.model))) {
       const bin = binaryBody(c);
       const binHeaders = { "content-type": "application/octet-stream", "Inference-Header-Content-Length": String(bin.headerLength) };
@@ -276,6 +276,19 @@ try {
     ];
     results.overhead_breakdown = parts;
     table("Where the overhead goes (no model): the log line and the per-request rate-limit RPC", parts);
+    // The service's fixed cost per keyed request, whatever the model: its keyed route without a model
+    // (routing, auth, leased admission, its log line) less the bare floor writing the same line. Were
+    // the inference path itself free beyond the bare Worker's, that cost alone caps service/bare.
+    const fixedMs = keyedLeased.workerdMs - floorLog.workerdMs;
+    const ceilings = cpuRows.map((r, i) => {
+      const [, bareLogMs, serviceMs] = String(r["workerd ms/req: bare, bare + log, service, service no log"]).split(", ").map(Number) as [number, number, number];
+      return {
+        model: rows[i]!.model, "bare + log workerd ms/req": bareLogMs, "service fixed ms/req": round(fixedMs, 3),
+        "bound: bare / (bare + fixed)": round(bareLogMs / (bareLogMs + fixedMs), 2), "measured: bare / service (workerd, both logging)": round(bareLogMs / serviceMs, 2),
+      };
+    });
+    results.overhead_bound = ceilings;
+    table("What the service's fixed per-request cost alone allows (workerd CPU, both logging): a model whose bare request costs less than nine times that cannot reach 0.9 of bare", ceilings);
   }
 
   if (want("json-binary")) {
@@ -341,6 +354,25 @@ try {
     // The service isolate's batching counters (cumulative for the session's batcher).
     const counters = async (model: string) =>
       ((await admin(service!, "GET", `/models/${model}`)).versions[0].batching as { runs: number; requests: number } | undefined) ?? { runs: 0, requests: 0 };
+    // The model's own statistics (Triton's batch_stats): rows inferred and time in runs, so far.
+    const inferred = async (model: string) => {
+      const res = await fetch(`${service!.url}/v2/models/${model}/stats`, { headers: auth });
+      const stats = (await res.json()) as { model_stats: { batch_stats: { batch_size: number; compute_infer: { count: number; ns: number } }[] }[] };
+      let rows = 0;
+      let ns = 0;
+      for (const b of stats.model_stats[0]?.batch_stats ?? []) {
+        rows += b.batch_size * b.compute_infer.count;
+        ns += b.compute_infer.ns;
+      }
+      return { rows, ns };
+    };
+    /** Inference milliseconds per row while `load` ran: what the service's runs took, from its statistics. */
+    const inferenceDuring = async (model: string, load: () => Promise<Load>): Promise<{ load: Load; inferMs: number }> => {
+      const before = await inferred(model);
+      const result = await load();
+      const after = await inferred(model);
+      return { load: result, inferMs: (after.ns - before.ns) / 1e6 / Math.max(1, after.rows - before.rows) };
+    };
     const plans: [string, "json" | "binary", number][] = [["iris", "json", 64], ["mlp", "binary", 32], ["silero-vad", "binary", 32], ["cnn", "binary", 32]];
     for (const [model, codec, maxBatch] of plans.filter(([m]) => !BATCH_MODELS || BATCH_MODELS.includes(m))) {
       const c = CASES.find((x) => x.model === model)!;
@@ -350,16 +382,17 @@ try {
         ? { ...auth, "content-type": "application/json" }
         : { ...auth, "content-type": "application/octet-stream", "Inference-Header-Content-Length": String(bin.headerLength) };
       for (const connections of BATCH_CONNECTIONS) {
-        const pairs: { off: Load; on: Load; perRun: number }[] = [];
+        const pairs: { off: Load; on: Load; perRun: number; inferOff: number; inferOn: number }[] = [];
         for (let round = 0; round < BATCH_ROUNDS; round++) {
           await admin(service, "PUT", `/models/${model}/config`, JSON.stringify({}));
           const clients = connections >= 16 ? BATCH_CLIENTS : 1;
-          const off = await drive(service, inferUrl(c), { body, headers, connections, clients, seconds: Math.max(3, DURATION - 1) });
+          const load = () => drive(service!, inferUrl(c), { body, headers, connections, clients, seconds: Math.max(3, DURATION - 1) });
+          const off = await inferenceDuring(model, load);
           await admin(service, "PUT", `/models/${model}/config`, JSON.stringify({ dynamic_batching: { max_batch_size: maxBatch, max_queue_delay_ms: BATCH_DELAY_MS, ...c.batching } }));
           const before = await counters(model);
-          const on = await drive(service, inferUrl(c), { body, headers, connections, clients, seconds: Math.max(3, DURATION - 1) });
+          const on = await inferenceDuring(model, load);
           const after = await counters(model);
-          pairs.push({ off, on, perRun: (after.requests - before.requests) / Math.max(1, after.runs - before.runs) });
+          pairs.push({ off: off.load, on: on.load, perRun: (after.requests - before.requests) / Math.max(1, after.runs - before.runs), inferOff: off.inferMs, inferOn: on.inferMs });
         }
         const ratios = pairs.map((p) => p.on.rps / p.off.rps);
         const cpuRatios = pairs.map((p) => p.off.workerdMs / p.on.workerdMs);
@@ -371,6 +404,11 @@ try {
           "off p50/p99 ms": `${mid.off.p50}/${mid.off.p99}`, "on p50/p99 ms": `${mid.on.p50}/${mid.on.p99}`,
           "requests per run": round(pairs.reduce((n, p) => n + p.perRun, 0) / pairs.length, 1),
           "workerd ms/req off, on": `${mid.off.workerdMs}, ${mid.on.workerdMs}`, "on/off (workerd CPU, median)": round(median(cpuRatios), 2),
+          // The same requests' CPU split: inference (the model's runs, per request) and the rest (HTTP, auth, codec, ...).
+          "inference ms/req off, on": `${round(mid.inferOff, 3)}, ${round(mid.inferOn, 3)}`,
+          "rest ms/req off, on": `${round(mid.off.workerdMs - mid.inferOff, 3)}, ${round(mid.on.workerdMs - mid.inferOn, 3)}`,
+          // What batching could give were the rest free: the bound inference alone sets at this load.
+          "inference-only bound": round(mid.inferOff / Math.max(1e-6, mid.inferOn), 2),
           errors: pairs.reduce((n, p) => n + p.off.errors + p.off.non2xx + p.on.errors + p.on.non2xx, 0),
         });
       }
