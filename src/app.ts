@@ -36,6 +36,9 @@ function renderError(err: Error, c: Context<AppEnv>) {
   return c.json(withCode ? { error: "internal error", code: "internal" } : { error: "internal error" }, 500);
 }
 
+/** Routes about one model (metadata, readiness, inference): they will need its session. */
+const MODEL_ROUTE = /^\/v[12]\/models\/[^/]/;
+
 /** The probes a load balancer calls without a key. */
 export const PUBLIC_PATHS = ["/v2/health/live", "/v2/health/ready"] as const;
 
@@ -79,7 +82,15 @@ export function createApp() {
   const auth = apiKeyAuth();
   const limit = rateLimit();
   const publicPaths = new Set<string>(PUBLIC_PATHS);
-  const keyed: MiddlewareHandler<AppEnv> = (c, next) => (publicPaths.has(c.req.path) ? next() : auth(c, async () => { await limit(c, next); }));
+  // Once a caller is known, a request for a model begins onnxruntime's start in a fresh isolate,
+  // to run while the request's rate-limit call is in flight (a no-op once begun).
+  const keyed: MiddlewareHandler<AppEnv> = (c, next) =>
+    publicPaths.has(c.req.path)
+      ? next()
+      : auth(c, async () => {
+          if (MODEL_ROUTE.test(c.req.path)) c.get("service").startRuntimeSoon();
+          await limit(c, next);
+        });
   app.use("/v2/*", keyed);
   app.use("/v1/*", keyed);
   app.use("/admin/*", adminAuth());

@@ -5,7 +5,7 @@
  */
 import { invalid, notFound, ServingError } from "../errors";
 import type { Tensor } from "../tensor/tensor";
-import { loadSession, OrtError, wasmHeapBytes, type LoadedSession, type TensorSpec } from "./loader";
+import { loadSession, OrtError, runtimeStatus, startRuntime, wasmHeapBytes, type LoadedSession, type TensorSpec } from "./loader";
 import { ModelManager, type EntryStatus, type Lease, type SessionKey } from "./manager";
 import { BytesCache, type BytesSource } from "./bytes-cache";
 import { ModelRepository, type ModelSnapshot, type VersionEntry } from "./repository";
@@ -232,6 +232,17 @@ export class ModelService {
     }
   }
 
+  /**
+   * Begins onnxruntime's start in this isolate, if it has not begun, for a request that is about
+   * to need a model: one timer turn later, so that the I/O the request issues next (its tenant's
+   * rate-limit call, which an isolate's first request always makes) is on its way first, and the
+   * start's CPU runs while it is in flight rather than after the model's bytes arrive.
+   */
+  startRuntimeSoon(): void {
+    if (runtimeStatus() !== "not started") return;
+    this.defer(new Promise((resolve) => setTimeout(resolve, 0)).then(startRuntime));
+  }
+
   /** The target's inputs and outputs, from the loaded model. */
   async signature(target: Target): Promise<{ inputs: readonly TensorSpec[]; outputs: readonly TensorSpec[] }> {
     const lease = await this.lease(target);
@@ -340,6 +351,7 @@ export class ModelService {
   /** This isolate's memory: ORT's heap, the sessions' estimated bytes and budget, every session. */
   isolate() {
     return {
+      onnxruntime: runtimeStatus(),
       wasm_heap_bytes: wasmHeapBytes(),
       sessions_estimated_bytes: manager.usedBytes,
       sessions_budget_bytes: this.settings.maxSessionBytes,
