@@ -126,12 +126,17 @@ async function bareLoad(bare: Running, c: Case, tuning: object = {}) {
 interface Feed { shapes: string; body: Buffer }
 const feedOf = (c: Case): Feed => ({ shapes: shapesHeader(c), body: rawInputs(c) });
 
-async function bareRun(bare: Running, c: Case, feed: Feed, n = 1): Promise<number> {
+/** Milliseconds from sending a request to having read all of its answer; throws unless it is 2xx. */
+async function timedFetch(url: string, init: RequestInit = {}): Promise<number> {
   const started = performance.now();
-  const res = await fetch(`${bare.url}/run/${c.model}?n=${n}`, { method: "POST", headers: { "x-shapes": feed.shapes }, body: feed.body });
+  const res = await fetch(url, init);
   await res.arrayBuffer();
-  if (!res.ok) throw new Error(`bare run ${c.model}: ${res.status}`);
+  if (!res.ok) throw new Error(`${init.method ?? "GET"} ${url}: ${res.status}`);
   return performance.now() - started;
+}
+
+function bareRun(bare: Running, c: Case, feed: Feed, n = 1): Promise<number> {
+  return timedFetch(`${bare.url}/run/${c.model}?n=${n}`, { method: "POST", headers: { "x-shapes": feed.shapes }, body: feed.body });
 }
 
 /**
@@ -307,13 +312,7 @@ try {
       // The Worker's own work for one request (the service's codec, the run, the answer's
       // encoding), timed as K requests' work in one request against one's.
       const work = async (body: Buffer, headers: Record<string, string>) => {
-        const once = async (n: number) => {
-          const started = performance.now();
-          const res = await fetch(`${bare!.url}/codec/${c.model}?n=${n}`, { method: "POST", headers, body });
-          await res.arrayBuffer();
-          if (!res.ok) throw new Error(`codec ${c.model}: ${res.status}`);
-          return performance.now() - started;
-        };
+        const once = (n: number) => timedFetch(`${bare!.url}/codec/${c.model}?n=${n}`, { method: "POST", headers, body });
         await once(2);
         const samples = [];
         for (let i = 0; i < 5; i++) samples.push(((await once(21)) - (await once(1))) / 20);
@@ -473,13 +472,6 @@ try {
     // filled the cache) yet: the first pass with the tier on fills it, the second reads from it.
     for (const [label, cache] of [["R2", "off"], ["cache, first", "on"], ["cache", "on"]] as const) {
       service = await startService(state, SERVICE_PORT, TOKEN, { MODEL_BYTES_CACHE: cache });
-      const timedFetch = async (url: string, init: RequestInit) => {
-        const started = performance.now();
-        const res = await fetch(url, init);
-        await res.arrayBuffer();
-        if (!res.ok) throw new Error(`cold start ${url}: ${res.status}`);
-        return performance.now() - started;
-      };
       // The isolate's first keyed request (no model): its JavaScript starting, the key's KV read, the tenant's first lease.
       const firstKeyed = await timedFetch(`${service.url}/v2`, { headers: auth });
       const keyedWarm = median([await timedFetch(`${service.url}/v2`, { headers: auth }), await timedFetch(`${service.url}/v2`, { headers: auth })]);
@@ -495,13 +487,7 @@ try {
       });
       for (const c of CASES) {
         const bin = binaryBody(c);
-        const once = async () => {
-          const started = performance.now();
-          const res = await fetch(inferUrl(c), { method: "POST", headers: { ...auth, "content-type": "application/octet-stream", "Inference-Header-Content-Length": String(bin.headerLength) }, body: bin.body });
-          await res.arrayBuffer();
-          if (!res.ok) throw new Error(`cold start ${c.model}: ${res.status}`);
-          return performance.now() - started;
-        };
+        const once = () => timedFetch(inferUrl(c), { method: "POST", headers: { ...auth, "content-type": "application/octet-stream", "Inference-Header-Content-Length": String(bin.headerLength) }, body: bin.body });
         const cold = await once();
         const warm = median([await once(), await once(), await once()]);
         const described = await admin(service, "GET", `/models/${c.model}`);
