@@ -14,7 +14,7 @@ import { join } from "node:path";
 import autocannon from "autocannon";
 import WebSocket from "ws";
 import { binaryBody, CASES, modelBytes } from "./cases.ts";
-import { root, startService } from "./workers.ts";
+import { batchStats, root, startService } from "./workers.ts";
 
 const [modelName = "iris", admission = "leased", requestLog = "on"] = process.argv.slice(2);
 const c = CASES.find((x) => x.model === modelName);
@@ -103,10 +103,8 @@ try {
   console.table(top(byFunction, 25));
   if (BATCHING) {
     // The model's own statistics (Triton's batch_stats): runs and their time per batch size, under this load.
-    const stats = (await fetch(`${svc.url}/v2/models/${c.model}/stats`, { headers: { authorization: `Bearer ${key}` } }).then((r) => r.json())) as {
-      model_stats: { batch_stats: { batch_size: number; compute_infer: { count: number; ns: number } }[] }[];
-    };
-    console.table(stats.model_stats[0]!.batch_stats.filter((b) => b.compute_infer.count >= 10).map((b) => ({
+    const stats = await batchStats(svc, c.model, { authorization: `Bearer ${key}` });
+    console.table(stats.filter((b) => b.compute_infer.count >= 10).map((b) => ({
       "batch size": b.batch_size, runs: b.compute_infer.count, "ms per run": Number((b.compute_infer.ns / b.compute_infer.count / 1e6).toFixed(3)),
       "ms per row": Number((b.compute_infer.ns / b.compute_infer.count / 1e6 / b.batch_size).toFixed(3)),
     })));

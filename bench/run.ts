@@ -14,7 +14,7 @@ import { promisify } from "node:util";
 import * as ortNode from "onnxruntime-node";
 import { runLoad, type ClientLoad, type LoadSpec } from "./load-client.ts";
 import { batchOf, binaryBody, CASES, jsonBody, modelBytes, prepareCases, rawInputs, type Case } from "./cases.ts";
-import { root, startBare, startService, type Running } from "./workers.ts";
+import { batchStats, root, startBare, startService, type Running } from "./workers.ts";
 
 const execFileAsync = promisify(execFile);
 
@@ -355,11 +355,9 @@ try {
       ((await admin(service!, "GET", `/models/${model}`)).versions[0].batching as { runs: number; requests: number } | undefined) ?? { runs: 0, requests: 0 };
     // The model's own statistics (Triton's batch_stats): rows inferred and time in runs, so far.
     const inferred = async (model: string) => {
-      const res = await fetch(`${service!.url}/v2/models/${model}/stats`, { headers: auth });
-      const stats = (await res.json()) as { model_stats: { batch_stats: { batch_size: number; compute_infer: { count: number; ns: number } }[] }[] };
       let rows = 0;
       let ns = 0;
-      for (const b of stats.model_stats[0]?.batch_stats ?? []) {
+      for (const b of await batchStats(service!, model, auth)) {
         rows += b.batch_size * b.compute_infer.count;
         ns += b.compute_infer.ns;
       }

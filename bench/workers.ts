@@ -111,3 +111,14 @@ export function startService(state: string, port: number, token: string, vars: R
 export function startBare(port: number): Promise<Running> {
   return start("bench/wrangler.bare.toml", port, "/heap");
 }
+
+/** One batch size's runs, from a model's statistics (Triton's batch_stats). */
+export interface BatchStat { batch_size: number; compute_infer: { count: number; ns: number } }
+
+/** The service's batch_stats for `model` (its first version), across isolates, as `headers`' key sees them. */
+export async function batchStats(svc: Running, model: string, headers: Record<string, string>): Promise<BatchStat[]> {
+  const res = await fetch(`${svc.url}/v2/models/${model}/stats`, { headers });
+  if (!res.ok) throw new Error(`stats ${model}: ${res.status}`);
+  const stats = (await res.json()) as { model_stats: { batch_stats: BatchStat[] }[] };
+  return stats.model_stats[0]?.batch_stats ?? [];
+}
