@@ -100,6 +100,9 @@ export interface InferResult {
   loadMs: number;
 }
 
+/** Whether a request has scheduled onnxruntime's start in this isolate (startRuntimeSoon). */
+let runtimeScheduled = false;
+
 /** Inference requests on their way to each version's session (isolate-wide), for the batchers. */
 const inbound = new Inbound();
 
@@ -239,7 +242,8 @@ export class ModelService {
    * start's CPU runs while it is in flight rather than after the model's bytes arrive.
    */
   startRuntimeSoon(): void {
-    if (runtimeStatus() !== "not started") return;
+    if (runtimeScheduled) return;
+    runtimeScheduled = true;
     this.defer(new Promise((resolve) => setTimeout(resolve, 0)).then(startRuntime));
   }
 
