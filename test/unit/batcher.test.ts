@@ -1,6 +1,6 @@
 /** When the batcher runs a group: a lone caller at once; after a batch, it waits (up to the delay) for as many. */
 import { describe, expect, it } from "vitest";
-import { Batcher } from "../../src/serving/batcher";
+import { Batcher, INBOUND_WAIT_LIMIT } from "../../src/serving/batcher";
 import type { Tensor } from "../../src/tensor/tensor";
 
 /** A row-wise identity "model" that records each run's batch size. */
@@ -62,5 +62,26 @@ describe("Batcher", () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(25);
     await batcher.submit([row(6)], ["y"]); // the last run held one: at once
     expect(sizes).toEqual([2, 1, 1]);
+  });
+
+  it("past the delay, still waits for requests on their way, but no longer than the limit", async () => {
+    const { sizes, run } = recorder();
+    const delay = 30;
+    const batcher = new Batcher(run, { max_batch_size: 8, max_queue_delay_ms: delay });
+    // One on its way: the first waits past its delay for it...
+    let onTheirWay = 1;
+    const first = batcher.submit([row(0)], ["y"], () => onTheirWay);
+    await sleep(2 * delay);
+    expect(sizes).toEqual([]);
+    // ...and it joins when it arrives.
+    onTheirWay = 0;
+    const outputs = await Promise.all([first, batcher.submit([row(1)], ["y"], () => onTheirWay)]);
+    expect(sizes).toEqual([2]);
+    expect(outputs.map((o) => Array.from(o[0]!.data as Float32Array))).toEqual([[0, -0], [1, -1]]);
+    // A request that never comes (a client slow to send its body) holds the group only to the limit.
+    const started = Date.now();
+    await batcher.submit([row(5)], ["y"], () => 1);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(INBOUND_WAIT_LIMIT * delay - 5);
+    expect(sizes).toEqual([2, 1]);
   });
 });
