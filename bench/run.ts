@@ -26,6 +26,8 @@ const want = (s: Section) => asked.length === 0 || asked.includes(s);
 const DURATION = Number(process.env.BENCH_SECONDS ?? 5);
 /** The batching section's max_queue_delay_ms. */
 const BATCH_DELAY_MS = Number(process.env.BENCH_BATCH_DELAY_MS ?? 2);
+/** The batching section's max_batch_size for every model, instead of each model's own (64 for iris, 32 otherwise). */
+const BATCH_MAX = process.env.BENCH_BATCH_MAX ? Number(process.env.BENCH_BATCH_MAX) : undefined;
 /** The overhead section's models (comma-separated; all by default), to measure a few quickly. */
 const OVERHEAD_MODELS = process.env.BENCH_OVERHEAD_MODELS?.split(",");
 /** The batching section's models and connection counts (comma-separated), to measure a few quickly. */
@@ -371,7 +373,8 @@ try {
       return { load: result, inferMs: (after.ns - before.ns) / 1e6 / Math.max(1, after.rows - before.rows) };
     };
     const plans: [string, "json" | "binary", number][] = [["iris", "json", 64], ["mlp", "binary", 32], ["silero-vad", "binary", 32], ["cnn", "binary", 32]];
-    for (const [model, codec, maxBatch] of plans.filter(([m]) => !BATCH_MODELS || BATCH_MODELS.includes(m))) {
+    for (const [model, codec, planMax] of plans.filter(([m]) => !BATCH_MODELS || BATCH_MODELS.includes(m))) {
+      const maxBatch = BATCH_MAX ?? planMax;
       const c = CASES.find((x) => x.model === model)!;
       const bin = binaryBody(c);
       const body = codec === "json" ? jsonBody(c) : bin.body;
@@ -412,7 +415,7 @@ try {
       await admin(service, "PUT", `/models/${model}/config`, JSON.stringify({}));
     }
     results.batching = rows;
-    table(`Dynamic batching off against on, end to end (max_batch_size 64 for iris, 32 otherwise; max_queue_delay_ms ${BATCH_DELAY_MS}; ${BATCH_ROUNDS} off/on pairs each, median and range of their ratios; loads of 16 connections or more from ${BATCH_CLIENTS} client processes)`, rows);
+    table(`Dynamic batching off against on, end to end (max_batch_size ${BATCH_MAX ?? "64 for iris, 32 otherwise"}; max_queue_delay_ms ${BATCH_DELAY_MS}; ${BATCH_ROUNDS} off/on pairs each, median and range of their ratios; loads of 16 connections or more from ${BATCH_CLIENTS} client processes)`, rows);
   }
 
   if (want("native")) {
