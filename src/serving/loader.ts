@@ -172,6 +172,8 @@ export async function loadSession(bytes: Uint8Array, tuning: SessionTuning = {})
   } catch (e) {
     throw new OrtError(message(e));
   }
+  // A session was made, so onnxruntime runs, whatever became of the start graph.
+  runtimeState = "started";
   let inputs: TensorSpec[];
   let outputs: TensorSpec[];
   try {
