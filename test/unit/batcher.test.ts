@@ -66,7 +66,8 @@ describe("Batcher", () => {
 
   it("past the delay, still waits for requests on their way, but no longer than the limit", async () => {
     const { sizes, run } = recorder();
-    const delay = 30;
+    // Long enough that a stalled machine does not reach the limit (4× this) by the check below.
+    const delay = 100;
     const batcher = new Batcher(run, { max_batch_size: 8, max_queue_delay_ms: delay });
     // One on its way: the first waits past its delay for it...
     let onTheirWay = 1;
