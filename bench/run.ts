@@ -226,8 +226,10 @@ try {
     const quietState = mkdtempSync(join(tmpdir(), "edge-inference-bench-quiet-"));
     const quiet = await startService(quietState, SERVICE_PORT + 2, TOKEN, { REQUEST_LOG: "off" });
     const quietKeys = await prepareService(quiet);
-    const rows: ({ model: string } & Record<string, unknown>)[] = [];
+    const rows: Record<string, unknown>[] = [];
     const cpuRows: Record<string, unknown>[] = [];
+    // Per model, the bare Worker's load writing a log line and the service's, for the bound below.
+    const logging: { model: string; bareLog: Load; service: Load }[] = [];
     for (const c of CASES.filter((x) => !OVERHEAD_MODELS || OVERHEAD_MODELS.includes(x.model))) {
       const bin = binaryBody(c);
       const binHeaders = { "content-type": "application/octet-stream", "Inference-Header-Content-Length": String(bin.headerLength) };
@@ -254,6 +256,7 @@ try {
         "p50/p99 ms: bare, service, exact": `${b0.p50}/${b0.p99}, ${leased.p50}/${leased.p99}, ${exact.p50}/${exact.p99}`,
         errors: [b0, bLog, leased, exact, quietLoad].reduce((n, l) => n + l.errors + l.non2xx, 0),
       });
+      logging.push({ model: c.model, bareLog: bLog, service: leased });
       cpuRows.push({
         model: c.model, "workerd ms/req: bare, bare + log, service, service no log": `${b0.workerdMs}, ${bLog.workerdMs}, ${leased.workerdMs}, ${quietLoad.workerdMs}`,
         "service/bare, both logging (workerd)": round(leased.workerdMs / bLog.workerdMs, 2),
@@ -287,13 +290,11 @@ try {
     // (routing, auth, leased admission, its log line) less the bare floor writing the same line. Were
     // the inference path itself free beyond the bare Worker's, that cost alone caps service/bare.
     const fixedMs = keyedLeased.workerdMs - floorLog.workerdMs;
-    const ceilings = cpuRows.map((r, i) => {
-      const [, bareLogMs, serviceMs] = String(r["workerd ms/req: bare, bare + log, service, service no log"]).split(", ").map(Number) as [number, number, number];
-      return {
-        model: rows[i]!.model, "bare + log workerd ms/req": bareLogMs, "service fixed ms/req": round(fixedMs, 3),
-        "bound: bare / (bare + fixed)": round(bareLogMs / (bareLogMs + fixedMs), 2), "measured: bare / service (workerd, both logging)": round(bareLogMs / serviceMs, 2),
-      };
-    });
+    const ceilings = logging.map(({ model, bareLog, service: served }) => ({
+      model, "bare + log workerd ms/req": bareLog.workerdMs, "service fixed ms/req": round(fixedMs, 3),
+      "bound: bare / (bare + fixed)": round(bareLog.workerdMs / (bareLog.workerdMs + fixedMs), 2),
+      "measured: bare / service (workerd, both logging)": round(bareLog.workerdMs / served.workerdMs, 2),
+    }));
     results.overhead_bound = ceilings;
     table("What the service's fixed per-request cost alone allows (workerd CPU, both logging): a model whose bare request costs less than nine times that cannot reach 0.9 of bare", ceilings);
   }
