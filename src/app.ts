@@ -14,6 +14,7 @@ import { tfServing } from "./http/tf-serving";
 import { flushNow, isolateStats, requestLog } from "./monitoring/request-log";
 import { prometheusText } from "./monitoring/stats-view";
 import { rateLimit } from "./ratelimit/middleware";
+import { modelInPath } from "./serving/names";
 import { ModelService, servingSettings } from "./serving/service";
 
 const DEFAULT_MAX_REQUEST_BYTES = 32 * 1024 * 1024;
@@ -35,9 +36,6 @@ function renderError(err: Error, c: Context<AppEnv>) {
   console.error(JSON.stringify({ level: "error", method: c.req.method, path: c.req.path, error: String(err.stack ?? err) }));
   return c.json(withCode ? { error: "internal error", code: "internal" } : { error: "internal error" }, 500);
 }
-
-/** Routes about one model (metadata, readiness, inference): they will need its session. */
-const MODEL_ROUTE = /^\/v[12]\/models\/[^/]/;
 
 /** The probes a load balancer calls without a key. */
 export const PUBLIC_PATHS = ["/v2/health/live", "/v2/health/ready"] as const;
@@ -88,7 +86,7 @@ export function createApp() {
     publicPaths.has(c.req.path)
       ? next()
       : auth(c, async () => {
-          if (MODEL_ROUTE.test(c.req.path)) c.get("service").startRuntimeSoon();
+          if (modelInPath(c.req.path) !== null) c.get("service").startRuntimeSoon();
           await limit(c, next);
         });
   app.use("/v2/*", keyed);

@@ -8,24 +8,12 @@ import { unauthenticated } from "../auth/middleware";
 import { timed } from "../monitoring/timings";
 import type { AppEnv } from "../env";
 import { ServingError } from "../errors";
+import { modelInPath } from "../serving/names";
 import type { Admission, Limits } from "./limiter";
 import { LeaseBook } from "./lease";
 
-const MODEL_IN_PATH = /^\/v[12]\/models\/([^/:]+)/;
-
 function headersOf(l: Limits): Record<string, string> {
   return { "RateLimit-Limit": String(l.limit), "RateLimit-Remaining": String(l.remaining), "RateLimit-Reset": String(l.resetSeconds) };
-}
-
-/** The model a protocol path names, or null (server-level routes). */
-function modelInPath(path: string): string | null {
-  const raw = MODEL_IN_PATH.exec(path)?.[1];
-  if (raw === undefined) return null;
-  try {
-    return decodeURIComponent(raw);
-  } catch {
-    return raw;
-  }
 }
 
 class Timeout extends Error {}

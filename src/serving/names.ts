@@ -4,6 +4,19 @@ import { invalid } from "../errors";
 const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 const LABEL = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
 const VERSION = /^[1-9][0-9]{0,14}$/;
+/** A protocol path that names a model: KServe V2's /v2/models/{m}..., TF Serving's /v1/models/{m}[:verb]. */
+const MODEL_IN_PATH = /^\/v[12]\/models\/([^/:]+)/;
+
+/** The model a protocol path names (decoded, not yet checked), or null for server-level routes. */
+export function modelInPath(path: string): string | null {
+  const raw = MODEL_IN_PATH.exec(path)?.[1];
+  if (raw === undefined) return null;
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
+}
 
 /** Checks a model name from a URL: letters, digits, `_`, `.`, `-`, starting with a letter or digit, ≤ 128 chars. */
 export function parseModelName(raw: string): string {
