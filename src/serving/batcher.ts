@@ -151,9 +151,8 @@ export class Batcher {
    * with no other request on its way and either at least as many members as the key's last run
    * held or past `max_queue_delay_ms`; or past `INBOUND_WAIT_LIMIT` times the delay. When others
    * are on their way it first gives one turn of the event loop, so requests already decoded can
-   * join. A lone caller's last run held one, so its request
-   * runs at once (waiting even one timer turn cut a lone request to 0.35 of its throughput in
-   * workerd). Under load the requests still queued in workerd, not yet seen by the isolate, are
+   * join. A lone caller's last run held one, so its request runs at once (waiting even one timer
+   * turn cut a lone request to 0.35 of its throughput in workerd). Under load the requests still queued in workerd, not yet seen by the isolate, are
    * what fills a batch, and the last run's size is the best guess of how many there are: waiting
    * for them grew the MLP's batches at 8 connections from 2 requests to 4–5 with a 2 ms delay (7–8
    * with 4–8 ms), and at 32 connections to 13–23 with 4–8 ms. When load drops, one group waits

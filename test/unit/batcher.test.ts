@@ -1,4 +1,7 @@
-/** When the batcher runs a group: a lone caller at once; after a batch, it waits (up to the delay) for as many. */
+/**
+ * When the batcher runs a group: a lone caller at once; after a batch, it waits (up to the delay)
+ * for as many; past the delay, for requests still on their way (up to the limit).
+ */
 import { describe, expect, it } from "vitest";
 import { Batcher, INBOUND_WAIT_LIMIT } from "../../src/serving/batcher";
 import type { Tensor } from "../../src/tensor/tensor";
