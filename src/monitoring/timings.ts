@@ -1,8 +1,9 @@
 /**
  * @module monitoring/timings: a request's phases and how long each took, for the Server-Timing
- * header and the request's log line. A Worker's clock advances only across I/O, so phases of pure
- * computation (inference, encoding) read near 0 in production and under workerd; phases that wait
- * (key lookup, rate limiter, model load) are real.
+ * header and the request's log line. A deployed Worker's clock advances only across I/O, so phases
+ * of pure computation (inference, encoding) read near 0 in production; phases that wait (key
+ * lookup, rate limiter, model load) are real. Locally (workerd under wrangler) the clock runs
+ * regardless, in whole milliseconds, so compute phases read to the millisecond there.
  */
 
 /** Phase durations of one request, in the order first recorded. */
