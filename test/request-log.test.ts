@@ -69,4 +69,17 @@ describe("request ids, Server-Timing and the request log", () => {
     expect(res.headers.get("Server-Timing")).toContain("total;dur=");
     expect(lines.find((l) => l.request_id === "quiet-1")).toBeUndefined();
   });
+
+  it("with REQUEST_LOG errors, writes lines for refused and failed requests only", async () => {
+    const lines = captureLog();
+    const app = createApp();
+    const quiet = { ...env, REQUEST_LOG: "errors" };
+    const ok = await app.fetch(new Request("https://edge.test/v2/health/live", { headers: { "X-Request-Id": "fine-1" } }), quiet, createExecutionContext());
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get("Server-Timing")).toContain("total;dur=");
+    const refused = await app.fetch(new Request("https://edge.test/v2/models/iris", { headers: { "X-Request-Id": "refused-1" } }), quiet, createExecutionContext());
+    expect(refused.status).toBe(401);
+    expect(lines.find((l) => l.request_id === "fine-1")).toBeUndefined();
+    expect(lines.find((l) => l.request_id === "refused-1")).toMatchObject({ level: "info", status: 401, path: "/v2/models/iris" });
+  });
 });

@@ -1,8 +1,9 @@
 /**
  * @module monitoring/request-log: every request gets an id (the caller's `X-Request-Id` when it is
  * a sane token, else a new UUID) echoed in the response, a `Server-Timing` header with its phases,
- * and one JSON log line: id, method, path, status, tenant, model, version, phase timings and byte
- * counts. Never a key, a token, a query string or a payload.
+ * and one JSON log line (every response's, only refused and failed ones', or none: REQUEST_LOG): id,
+ * method, path, status, tenant, model, version, phase timings and byte counts. Never a key, a
+ * token, a query string or a payload.
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { deferrer } from "../defer";
@@ -46,7 +47,7 @@ export function requestLog(): MiddlewareHandler<AppEnv> {
       analytics?.writeDataPoint(analyticsPoint({ model: served.model, version: served.version, tenant: caller?.tenant ?? "", outcome, status: c.res.status, ms, bytesIn: Number.isFinite(bytesIn) ? bytesIn : 0 }));
     }
     flushStats(c);
-    if (c.env.REQUEST_LOG === "off") return;
+    if (!writesLogLine(c.env.REQUEST_LOG, c.res.status)) return;
     console.log(
       JSON.stringify({
         level: c.res.status >= 500 ? "error" : "info",
@@ -64,6 +65,15 @@ export function requestLog(): MiddlewareHandler<AppEnv> {
       }),
     );
   };
+}
+
+/**
+ * Whether a response gets its log line under the REQUEST_LOG setting: "on" (or unset) every
+ * response, "errors" only refused and failed ones (status 400 and up), "off" none.
+ */
+function writesLogLine(setting: string | undefined, status: number): boolean {
+  const mode = setting?.trim().toLowerCase();
+  return mode === "off" ? false : mode === "errors" ? status >= 400 : true;
 }
 
 let flushScheduled = false;
