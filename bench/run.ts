@@ -14,7 +14,7 @@ import { promisify } from "node:util";
 import * as ortNode from "onnxruntime-node";
 import { runLoad, type ClientLoad, type LoadSpec } from "./load-client.ts";
 import { batchOf, binaryBody, CASES, jsonBody, modelBytes, prepareCases, rawInputs, type Case } from "./cases.ts";
-import { batchStats, root, startBare, startService, type Running } from "./workers.ts";
+import { batchStats, placement, root, startBare, startService, type Running } from "./workers.ts";
 
 const execFileAsync = promisify(execFile);
 
@@ -48,7 +48,7 @@ const BATCH_CLIENTS = Math.max(1, Number(process.env.BENCH_BATCH_CLIENTS ?? 2));
 const TOKEN = "eia_bench_token";
 const SERVICE_PORT = 8801;
 const BARE_PORT = 8802;
-const results: Record<string, unknown> = { at: new Date().toISOString(), duration_seconds: DURATION };
+const results: Record<string, unknown> = { at: new Date().toISOString(), duration_seconds: DURATION, placement: placement ?? "scheduler" };
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const round = (x: number, d = 2) => Number(x.toFixed(d));
 
@@ -186,6 +186,9 @@ let service: Running | undefined;
 let bare: Running | undefined;
 try {
   console.log(`bench: starting the service and the bare Worker (state in ${state}) ...`);
+  console.log(placement
+    ? `bench: workerd on core ${placement.workerd}, the load generators and Miniflare's node on ${placement.rest} (BENCH_PIN=0: left to the scheduler)`
+    : "bench: processes placed by the scheduler (BENCH_PIN=0, one core, or no taskset)");
   [service, bare] = await Promise.all([startService(state, SERVICE_PORT, TOKEN), startBare(BARE_PORT)]);
   const keys = await prepareService(service);
   const exactAuth = { authorization: `Bearer ${keys.exact}` };
