@@ -77,13 +77,13 @@ export const placement: { workerd: number; rest: string } | null = (() => {
 function pinWorkerd(pid: number | undefined): void {
   if (!placement || pid === undefined) return;
   for (const p of tree(pid)) {
-    let name = "";
     try {
-      name = readFileSync(`/proc/${p}/comm`, "utf8").trim();
+      if (readFileSync(`/proc/${p}/comm`, "utf8").startsWith("workerd")) {
+        execFileSync("taskset", ["-a", "-p", "-c", String(placement.workerd), String(p)], { stdio: "ignore" });
+      }
     } catch {
-      continue;
+      // exited meanwhile
     }
-    if (name.startsWith("workerd")) execFileSync("taskset", ["-a", "-p", "-c", String(placement.workerd), String(p)], { stdio: "ignore" });
   }
 }
 
