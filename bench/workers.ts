@@ -147,8 +147,8 @@ export function startService(state: string, port: number, token: string, vars: R
 }
 
 /** The bare Worker (bench/bare-worker.ts). */
-export function startBare(port: number): Promise<Running> {
-  return start("bench/wrangler.bare.toml", port, "/heap");
+export function startBare(port: number, inspect = false): Promise<Running> {
+  return start("bench/wrangler.bare.toml", port, "/heap", "-", {}, inspect);
 }
 
 /** One batch size's runs, from a model's statistics (Triton's batch_stats). */
