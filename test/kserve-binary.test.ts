@@ -156,6 +156,9 @@ describe("binary tensor data", () => {
     await expect400(await postBinary("/v2/models/dtypes/infer", bools.body, bools.headerLength), "use 0 or 1");
     const strings = binaryBody({ inputs: [{ name: "x_bytes", datatype: "BYTES", shape: [2], parameters: { binary_data_size: 9 } }] }, [toBytes("BYTES", ["abcde"])]);
     await expect400(await postBinary("/v2/models/dtypes/infer", strings.body, strings.headerLength), "BYTES element 1");
+    // More BYTES elements than an array holds (found by test/codec-properties.test.ts: it was a 500).
+    const many = binaryBody({ inputs: [{ name: "x_bytes", datatype: "BYTES", shape: [2 ** 32], parameters: { binary_data_size: 0 } }] }, []);
+    await expect400(await postBinary("/v2/models/dtypes/infer", many.body, many.headerLength), "needs at least 17179869184 bytes");
     const flag = binaryBody({ parameters: { binary_data_output: "yes" }, inputs: [{ name: "features", datatype: "FP32", shape: [1, 4], data: [1, 2, 3, 4] }] }, []);
     await expect400(await postBinary("/v2/models/iris/infer", flag.body, flag.headerLength), "binary_data_output");
   });

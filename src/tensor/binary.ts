@@ -53,6 +53,12 @@ export function fromBinary(name: string, datatype: Datatype, shape: number[], by
 }
 
 function bytesElements(name: string, count: number, bytes: Uint8Array): string[] {
+  // Every element takes at least its 4-byte length: checked before anything is allocated for a
+  // shape that claims more elements than the bytes could hold (2^32 of them would not even fit
+  // in an array).
+  if (count * 4 > bytes.byteLength) {
+    throw invalid(`input '${name}': shape of ${count} BYTES elements needs at least ${count * 4} bytes (a 4-byte length each), binary data has ${bytes.byteLength}`);
+  }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const out = new Array<string>(count);
   let at = 0;
