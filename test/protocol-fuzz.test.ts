@@ -1,0 +1,156 @@
+/**
+ * Requests near a valid one, over the real Worker and real models (fast-check): shapes the
+ * signature allows but the graph may not (a batch of 0, batches that disagree between inputs, a
+ * sample rate the model does not know), wrong datatypes, unknown inputs and outputs, JSON or
+ * binary. Each answer is a prediction or a 400 in the protocol's error shape, never a 500 or a
+ * 503, and the model still answers a good request as onnxruntime-node does afterwards.
+ */
+import fc from "fast-check";
+import { beforeAll, describe, expect, it } from "vitest";
+import { DATATYPES } from "../src/tensor/datatype";
+import { binaryBody, toBytes } from "./support/binary-wire";
+import { adminCall, call, expectMatchesReference, json, post, reference, setup, uploadFixture, type JsonTensor } from "./support/helpers";
+import { irisBatch, sileroInputs } from "./support/inputs";
+
+beforeAll(setup);
+
+/** What an arbitrary generates. */
+type ValueOf<A> = A extends fc.Arbitrary<infer T> ? T : never;
+
+/** Values of `count` elements that decode as `datatype`. */
+function valuesOf(datatype: string, count: number, seed: number): unknown[] {
+  return Array.from({ length: count }, (_, i) => {
+    const v = (seed + i) % 7;
+    if (datatype === "BOOL") return v % 2 === 0;
+    if (datatype === "BYTES") return `s${v}`;
+    if (datatype.startsWith("FP")) return v / 4 - 0.5;
+    return v;
+  });
+}
+
+/** A tensor like `t` with another shape or datatype (its data made to fit, so decoding passes). */
+const tensorLike = (t: JsonTensor, shape: number[], datatype = t.datatype, seed = 1): JsonTensor => ({
+  name: t.name,
+  datatype,
+  shape,
+  data: valuesOf(datatype, shape.reduce((n, d) => n * d, 1), seed),
+});
+
+/**
+ * Mutations of one input, weighted toward those the signature lets through to the graph: its
+ * batch (first dimension), one of its dimensions; then its rank, datatype or name, or dropping it.
+ */
+const inputMutation = fc.oneof(
+  { weight: 4, arbitrary: fc.record({ kind: fc.constant("batch" as const), size: fc.integer({ min: 0, max: 3 }) }) },
+  { weight: 4, arbitrary: fc.record({ kind: fc.constant("dimension" as const), axis: fc.nat({ max: 3 }), size: fc.integer({ min: 0, max: 6 }) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("rank" as const), shape: fc.array(fc.integer({ min: 0, max: 3 }), { maxLength: 4 }) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("datatype" as const), datatype: fc.constantFrom(...DATATYPES) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("name" as const), name: fc.constantFrom("unknown", "") }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("drop" as const) }) },
+);
+
+function mutate(t: JsonTensor, m: ValueOf<typeof inputMutation> | null, seed: number): JsonTensor | null {
+  if (!m) return t;
+  switch (m.kind) {
+    case "batch": return t.shape.length === 0 ? t : tensorLike(t, [m.size, ...t.shape.slice(1)], t.datatype, seed);
+    case "dimension": return t.shape.length === 0 ? t : tensorLike(t, t.shape.map((d, i) => (i === m.axis % t.shape.length ? m.size : d)), t.datatype, seed);
+    case "rank": return tensorLike(t, m.shape, t.datatype, seed);
+    case "datatype": return tensorLike(t, t.shape, m.datatype, seed);
+    case "name": return { ...t, name: m.name };
+    case "drop": return null;
+  }
+}
+
+/** A request: each input perhaps mutated, perhaps an odd scalar value, some outputs asked for, JSON or binary. */
+function requests(inputs: JsonTensor[], outputs: string[]) {
+  return fc.record({
+    mutations: fc.array(fc.option(inputMutation, { freq: 2 }), { minLength: inputs.length, maxLength: inputs.length }),
+    scalar: fc.option(fc.constantFrom(0, -1, 1, 8000, 16000, 44100, 2 ** 31), { freq: 2 }),
+    outputs: fc.option(fc.oneof({ weight: 4, arbitrary: fc.subarray(outputs, { minLength: 1 }).map((o): string[] => [...o]) }, { weight: 1, arbitrary: fc.constant<string[]>([outputs[0]!, "nope"]) })),
+    binaryOutput: fc.boolean(),
+    binary: fc.boolean(),
+    seed: fc.nat({ max: 100 }),
+  });
+}
+
+async function send(model: string, base: JsonTensor[], r: ValueOf<ReturnType<typeof requests>>): Promise<Response> {
+  const inputs = base
+    .map((t, i) => mutate(t, r.mutations[i] ?? null, r.seed))
+    .filter((t): t is JsonTensor => t !== null)
+    .map((t) => (t.shape.length === 0 && r.scalar !== null && t.datatype === "INT64" ? { ...t, data: [r.scalar] } : t));
+  const outputs = r.outputs?.map((name) => ({ name, parameters: { binary_data: r.binaryOutput } }));
+  const path = `/v2/models/${model}/infer`;
+  if (!r.binary) return post(path, { inputs, ...(outputs ? { outputs } : {}) });
+  const parts = inputs.map((t) => toBytes(t.datatype, t.data));
+  const { body, headerLength } = binaryBody(
+    {
+      inputs: inputs.map((t, i) => ({ name: t.name, datatype: t.datatype, shape: t.shape, parameters: { binary_data_size: parts[i]!.byteLength } })),
+      ...(outputs ? { outputs } : {}),
+    },
+    parts,
+  );
+  return call(path, { method: "POST", headers: { "content-type": "application/octet-stream", "Inference-Header-Content-Length": String(headerLength) }, body });
+}
+
+/** Fails unless `res` is a prediction or a 400 with a KServe error body. */
+async function predictionOr400(res: Response): Promise<number> {
+  const bytes = new Uint8Array(await res.arrayBuffer());
+  // A binary answer is framed bytes; anything else is JSON.
+  const text = res.headers.get("content-type")?.startsWith("application/json") ? new TextDecoder().decode(bytes) : `${bytes.byteLength} bytes`;
+  expect([200, 400], `${res.status}: ${text.slice(0, 300)}`).toContain(res.status);
+  if (res.status === 400) expect(typeof (JSON.parse(text) as { error?: unknown }).error).toBe("string");
+  return res.status;
+}
+
+describe("requests near a valid one", () => {
+  const cases = [
+    { model: "iris", file: "iris/1/model.onnx", inputs: [irisBatch(3)], outputs: ["probabilities", "label"] },
+    { model: "silero-vad", file: "silero-vad/1/model.onnx", inputs: sileroInputs(2), outputs: ["output", "stateN"] },
+  ];
+  for (const c of cases) {
+    it(`${c.model}: a prediction or a 400, and the model still serves a good request correctly`, async () => {
+      const statuses = new Map<number, number>();
+      await fc.assert(
+        fc.asyncProperty(requests(c.inputs, c.outputs), async (r) => {
+          const status = await predictionOr400(await send(c.model, c.inputs, r));
+          statuses.set(status, (statuses.get(status) ?? 0) + 1);
+        }),
+        { numRuns: 80 },
+      );
+      // Both answers were reached: the fuzzing got past decoding into the model.
+      expect(statuses.get(200) ?? 0).toBeGreaterThan(0);
+      expect(statuses.get(400) ?? 0).toBeGreaterThan(0);
+      const body = await json<{ outputs: JsonTensor[] }>(await post(`/v2/models/${c.model}/infer`, { inputs: c.inputs }));
+      expectMatchesReference(body.outputs, await reference(c.file, c.inputs));
+    });
+  }
+});
+
+describe("requests near a valid one, under dynamic batching", () => {
+  it("answers each good request of a burst as if it ran alone, and each mutated one with a prediction or a 400", async () => {
+    const VAD = "silero-vad/1/model.onnx";
+    await uploadFixture("vad-fuzz", 1, VAD);
+    const batching = { max_batch_size: 8, max_queue_delay_ms: 20, batch_axes: { state: 1, stateN: 1 }, unbatched_inputs: ["sr"] };
+    await json(await adminCall("PUT", "/models/vad-fuzz/config", { dynamic_batching: batching }));
+    const good = fc.record({ good: fc.constant(true as const), batch: fc.integer({ min: 1, max: 3 }), seed: fc.nat({ max: 1000 }) });
+    const bad = fc.record({ good: fc.constant(false as const), batch: fc.integer({ min: 1, max: 3 }), seed: fc.nat({ max: 1000 }), request: requests(sileroInputs(1), ["output", "stateN"]) });
+    const burst = fc.array(fc.oneof({ weight: 3, arbitrary: good }, { weight: 1, arbitrary: bad }), { minLength: 2, maxLength: 7 });
+    let joined = 0;
+    await fc.assert(
+      fc.asyncProperty(burst, async (members) => {
+        const before = (await json<{ versions: { batching?: { runs: number; requests: number } }[] }>(await adminCall("GET", "/models/vad-fuzz"))).versions[0]!.batching;
+        const sent = members.map((m) => sileroInputs(m.batch, m.seed));
+        const responses = await Promise.all(members.map((m, i) => (m.good ? post("/v2/models/vad-fuzz/infer", { inputs: sent[i] }) : send("vad-fuzz", sent[i]!, m.request))));
+        for (const [i, m] of members.entries()) {
+          if (m.good) expectMatchesReference((await json<{ outputs: JsonTensor[] }>(responses[i]!)).outputs, await reference(VAD, sent[i]!));
+          else await predictionOr400(responses[i]!);
+        }
+        const after = (await json<{ versions: { batching?: { runs: number; requests: number } }[] }>(await adminCall("GET", "/models/vad-fuzz"))).versions[0]!.batching!;
+        if (before && after.runs - before.runs < after.requests - before.requests) joined++;
+      }),
+      { numRuns: 12 },
+    );
+    // Some bursts were joined into fewer runs: the batches were real.
+    expect(joined).toBeGreaterThan(0);
+  });
+});
