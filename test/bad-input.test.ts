@@ -110,6 +110,15 @@ describe("TF Serving rejects bad predict bodies with 400", () => {
     await expectError(await predict("silero-vad", { instances: [[0.1]] }), 400, "3 inputs");
   });
 
+  it("lists nested deeper than a tensor's rank, however deep (found by test/codec-properties.test.ts: 100,000 levels were a 500)", async () => {
+    let deep: unknown = 1;
+    for (let i = 0; i < 100_000; i++) deep = [deep];
+    await expectError(await predict("iris", { instances: [deep] }), 400, "more than 64 levels deep");
+    await expectError(await predict("iris", { inputs: deep }), 400, "more than 64 levels deep");
+    await expectError(await predict("dtypes", { instances: [{ x_bytes: deep }] }), 400, "more than 64 levels deep");
+    await expectError(await iris([{ name: "features", datatype: "FP32", shape: new Array(65).fill(1), data: [1] }]), 400, "shape", "64");
+  });
+
   it("bad b64 and the unsupported classify and regress methods", async () => {
     await expectError(await predict("dtypes", { inputs: { x_bytes: [{ b64: "***" }] } }), 400, "base64");
     await expectError(await post("/v1/models/iris:classify", { examples: [] }), 501, ":predict");

@@ -212,6 +212,35 @@ describe("decoding what a client sends", () => {
   });
 });
 
+describe("nested lists", () => {
+  /** `leaf` inside `depth` lists, built without recursion. */
+  const nested = (depth: number, leaf: unknown): unknown => {
+    let v = leaf;
+    for (let i = 0; i < depth; i++) v = [v];
+    return v;
+  };
+  it("nested deeper than any tensor's rank are a 400 in either protocol, however deep", () => {
+    const depth = fc.oneof(fc.integer({ min: 1, max: 100 }), fc.integer({ min: 100, max: 200_000 }));
+    const leaf = fc.oneof(fc.constant(1.5), fc.constant({ b64: "aGk=" }), fc.constant([]));
+    fc.assert(
+      fc.property(depth, leaf, (d, l) => {
+        const specs = [{ name: "x", datatype: "FP32" as const }];
+        onlyBadRequest(() => decodePredictRequest({ instances: [nested(d, l)] }, specs));
+        onlyBadRequest(() => decodePredictRequest({ inputs: { x: nested(d, l) } }, specs));
+        onlyBadRequest(() => decodeInferRequest({ inputs: [{ name: "x", datatype: "FP32", shape: [1], data: nested(d, l) }] }));
+        onlyBadRequest(() => decodeInferRequest({ inputs: [{ name: "x", datatype: "FP32", shape: Array.from({ length: d }, () => 1), data: [1.5] }] }));
+        // An element that is itself deeply nested (objects), which an error message previews.
+        let deep: unknown = 1;
+        for (let i = 0; i < d; i++) deep = { a: deep };
+        onlyBadRequest(() => decodeInferRequest({ inputs: [{ name: "x", datatype: "FP32", shape: [1], data: [deep] }] }));
+        onlyBadRequest(() => decodePredictRequest({ instances: [[deep]] }, specs));
+        onlyBadRequest(() => decodePredictRequest({ instances: [{ x: 1, y: deep }] }, specs));
+      }),
+      { numRuns: 60 },
+    );
+  });
+});
+
 describe("batches along an axis", () => {
   it("split back into exactly the requests joined", () => {
     const request = (shape: number[], axis: number) =>

@@ -8,14 +8,14 @@ import { z } from "zod";
 import { invalid } from "../errors";
 import { DATATYPES } from "./datatype";
 import { fromBinary, toBinary } from "./binary";
-import { flatten, fromJsonValues, toJsonValues, type Tensor } from "./tensor";
+import { flatten, fromJsonValues, MAX_RANK, toJsonValues, type Tensor } from "./tensor";
 import { zodMessage } from "./zod-message";
 
 const Parameters = z.record(z.string(), z.unknown());
 
 const RequestInput = z.object({
   name: z.string().min(1),
-  shape: z.array(z.number().int().min(0)),
+  shape: z.array(z.number().int().min(0)).max(MAX_RANK),
   datatype: z.enum(DATATYPES),
   parameters: Parameters.optional(),
   // Elements are checked by fromJsonValues: a zod walk over a large tensor would be slow.

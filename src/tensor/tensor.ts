@@ -14,6 +14,13 @@ export interface Tensor {
 /** A JSON scalar as it appears in a request or response body. */
 export type JsonScalar = number | boolean | string | bigint | object;
 
+/**
+ * The most dimensions a tensor sent to the service may have. ONNX sets no limit, but real models
+ * stay far below it (TensorFlow's own limit is 254); nesting a request's lists deeper is refused
+ * with a 400 before anything walks them recursively.
+ */
+export const MAX_RANK = 64;
+
 /** The smallest magnitude that rounds to infinity in half precision. */
 const FP16_OVERFLOW = FP16_MAX + 16;
 
@@ -59,6 +66,7 @@ export function inferShape(value: unknown, what: string): number[] {
   const shape: number[] = [];
   let level: unknown = value;
   while (Array.isArray(level)) {
+    if (shape.length === MAX_RANK) throw invalid(`${what}: nested lists are more than ${MAX_RANK} levels deep; a tensor has at most ${MAX_RANK} dimensions here`);
     shape.push(level.length);
     if (level.length === 0) break;
     level = level[0];

@@ -5,7 +5,7 @@
 import { invalid } from "../errors";
 import { decodeBase64Text, encodeBase64Text } from "./base64";
 import type { Datatype } from "./datatype";
-import { flatten, formatShape, fromJsonValues, inferShape, nest, toJsonValues, type Tensor } from "./tensor";
+import { flatten, formatShape, fromJsonValues, inferShape, MAX_RANK, nest, toJsonValues, type Tensor } from "./tensor";
 
 /** What the codec needs to know of a model input: TF requests carry no datatypes. */
 export interface InputSpec {
@@ -27,11 +27,12 @@ const isPlainObject = (v: unknown): v is Record<string, unknown> =>
 const isB64 = (v: unknown): v is { b64: string } =>
   isPlainObject(v) && Object.keys(v).length === 1 && typeof v.b64 === "string";
 
-/** Replaces every `{"b64": ...}` in a nested list by its decoded text. */
-function decodeB64(value: unknown, what: string): unknown {
+/** Replaces every `{"b64": ...}` in a nested list by its decoded text; lists nested past MAX_RANK are refused. */
+function decodeB64(value: unknown, what: string, depth = 0): unknown {
   if (isB64(value)) return decodeBase64Text(value.b64, what);
-  if (Array.isArray(value)) return value.map((v) => decodeB64(v, what));
-  return value;
+  if (!Array.isArray(value)) return value;
+  if (depth === MAX_RANK) throw invalid(`${what}: nested lists are more than ${MAX_RANK} levels deep; a tensor has at most ${MAX_RANK} dimensions here`);
+  return value.map((v) => decodeB64(v, what, depth + 1));
 }
 
 /** Validates a parsed `:predict` body against the model's inputs and decodes its tensors. */
@@ -72,6 +73,7 @@ function decodeRows(instances: unknown, specs: readonly InputSpec[]): TfPredictR
       return decodeB64(v, `input '${name}'`);
     });
     const rowShape = inferShape(rows[0], `instances[0] input '${name}'`);
+    if (rowShape.length === MAX_RANK) throw invalid(`input '${name}': instances nest ${MAX_RANK} levels deep, which with the batch makes more than ${MAX_RANK} dimensions`);
     rows.forEach((row, i) => {
       const shape = inferShape(row, `instances[${i}] input '${name}'`);
       if (formatShape(shape) !== formatShape(rowShape)) {
