@@ -217,9 +217,28 @@ try {
         await fresh.stop();
       }
     }
-    results.heap = { before_any_model: before, rows, largest_alone: alone };
+    // What one request's batch does to the heap, which never shrinks: each batchable model alone in
+    // a fresh isolate, one request each of growing batches (what max_batch_size guards against).
+    const perBatch = [];
+    for (const c of CASES.filter((x) => x.model === "cnn" || x.model === "mlp")) {
+      const fresh = await startBare(BARE_PORT + 10);
+      try {
+        const { wasm_heap_bytes: loaded } = await bareLoad(fresh, c);
+        const row: Record<string, unknown> = { model: c.model, "heap MiB after load": round(loaded / 2 ** 20, 1) };
+        for (const rows of [1, 8, 32]) {
+          const { shapes, bytes } = batchOf(c, rows);
+          await bareRun(fresh, c, { shapes: JSON.stringify(shapes), body: bytes });
+          row[`after a batch of ${rows}`] = round(((await (await fetch(`${fresh.url}/heap`)).json()) as { wasm_heap_bytes: number }).wasm_heap_bytes / 2 ** 20, 1);
+        }
+        perBatch.push(row);
+      } finally {
+        await fresh.stop();
+      }
+    }
+    results.heap = { before_any_model: before, rows, largest_alone: alone, per_batch: perBatch };
     table("WASM heap after loading each model in turn (one isolate; 128 MB budget for everything)", rows);
     table("The largest model alone in a fresh isolate: the heap it needs, with and without ORT's prepacked weights", alone);
+    table("One request's batch and the heap (MiB, never shrinks): each model alone in a fresh isolate, one request of each batch in turn", perBatch);
   }
 
   for (const c of CASES) await bareLoad(bare, c);

@@ -31,6 +31,8 @@ Models
                                            join concurrent requests into one run; 'tensor=1' batches that
                                            tensor along dimension 1, 'input=shared' makes the batch share
                                            an input (kept from the config if none given); 'off' stops
+  max-batch <model> <rows>                 refuse requests carrying more rows than this (max_batch_size),
+                                           the guard for onnxruntime's heap; 'max-batch <model> off' lifts it
 
 Tenants and keys
   tenant put <tenant> --rpm N [--burst N] [--quota N] [--models a,b] [--admission leased|exact]
@@ -310,6 +312,12 @@ async function run(args) {
             ...(shared.length ? { unbatched_inputs: shared } : {}),
           };
         }
+      });
+    case "max-batch":
+      need(2, "max-batch <model> <rows> | max-batch <model> off");
+      return editConfig(arg(0), (c) => {
+        if (arg(1) === "off") delete c.max_batch_size;
+        else c.max_batch_size = int(arg(1), "rows");
       });
     case "tenant": {
       need(2, "tenant put|get <tenant>");

@@ -1,6 +1,7 @@
 /** Dynamic batching: concurrent requests joined into one run, each answer still its own. */
 import { beforeAll, describe, expect, it } from "vitest";
-import { adminCall, call, eventually, expectMatchesReference, json, post, reference, setup, uploadFixture, type JsonTensor } from "./support/helpers";
+import { runtimeStartModel } from "../src/serving/loader";
+import { adminCall, call, eventually, expectMatchesReference, json, post, reference, setup, upload, uploadFixture, type JsonTensor } from "./support/helpers";
 import { prng, sileroInputs } from "./support/inputs";
 
 beforeAll(setup);
@@ -157,5 +158,50 @@ describe("dynamic batching", () => {
     expect(body.error).toContain("'state' has shape [2,-1,128], with no dynamic dimension 0 to batch along");
     const bad = await adminCall("PUT", "/models/vad-b/config", { dynamic_batching: { max_batch_size: 0, max_queue_delay_ms: 2 } });
     expect(bad.status).toBe(400);
+  });
+});
+
+describe("max_batch_size: the most rows one request may carry", () => {
+  const tooMany = /carries \d+ rows along its batch dimension \(\d\); model '[\w-]+' takes at most \d+ per request \(max_batch_size\)/;
+
+  it("refuses a larger request with a 400 in either protocol, and serves one within it", async () => {
+    await uploadFixture("iris-m", 1, IRIS);
+    await json(await adminCall("PUT", "/models/iris-m/config", { max_batch_size: 4 }));
+    const four = rowsOf(1, 4);
+    expectMatchesReference((await json<{ outputs: JsonTensor[] }>(await post("/v2/models/iris-m/infer", { inputs: [four] }))).outputs, await reference(IRIS, [four]));
+    const error = (await json<{ error: string }>(await post("/v2/models/iris-m/infer", { inputs: [rowsOf(2, 5)] }), 400)).error;
+    expect(error).toMatch(tooMany);
+    expect(error).toContain("'features' carries 5 rows");
+    const instances = (n: number) => Array.from({ length: n }, () => [5.1, 3.5, 1.4, 0.2]);
+    expect((await json<{ predictions: unknown[] }>(await post("/v1/models/iris-m:predict", { instances: instances(4) }))).predictions).toHaveLength(4);
+    const tf = await json<Record<string, string>>(await post("/v1/models/iris-m:predict", { instances: instances(5) }), 400);
+    expect(Object.keys(tf)).toEqual(["error"]);
+    expect(tf.error).toMatch(tooMany);
+  });
+
+  it("counts rows along the axes dynamic_batching names, and bounds the joined batch too", async () => {
+    const VAD = "silero-vad/1/model.onnx";
+    await uploadFixture("vad-m", 1, VAD);
+    const layout = { batch_axes: { state: 1, stateN: 1 }, unbatched_inputs: ["sr"] };
+    // A joined batch larger than a request may be is refused with the config.
+    const refused = await json<{ error: string }>(await adminCall("PUT", "/models/vad-m/config", { max_batch_size: 2, dynamic_batching: { max_batch_size: 4, max_queue_delay_ms: 2, ...layout } }), 400);
+    expect(refused.error).toContain("dynamic_batching.max_batch_size may not exceed the model's max_batch_size");
+    await json(await adminCall("PUT", "/models/vad-m/config", { max_batch_size: 2, dynamic_batching: { max_batch_size: 2, max_queue_delay_ms: 2, ...layout } }));
+    const two = sileroInputs(2, 5);
+    expectMatchesReference((await json<{ outputs: JsonTensor[] }>(await post("/v2/models/vad-m/infer", { inputs: two }))).outputs, await reference(VAD, two));
+    // Three chunks with a state for one: 'input' is counted along 0. One chunk with a state for
+    // three: 'state' is counted along 1, the axis batch_axes names.
+    const [chunks3] = sileroInputs(3, 6);
+    const [, state3] = sileroInputs(3, 6);
+    const [chunk1, state1, sr] = sileroInputs(1, 6);
+    expect((await json<{ error: string }>(await post("/v2/models/vad-m/infer", { inputs: [chunks3, state1, sr] }), 400)).error).toContain("'input' carries 3 rows along its batch dimension (0)");
+    expect((await json<{ error: string }>(await post("/v2/models/vad-m/infer", { inputs: [chunk1, state3, sr] }), 400)).error).toContain("'state' carries 3 rows along its batch dimension (1)");
+  });
+
+  it("is refused for a model with no dynamic batch dimension", async () => {
+    await json(await upload("fixed-m", 1, runtimeStartModel()), 201);
+    const refused = await json<{ error: string }>(await adminCall("PUT", "/models/fixed-m/config", { max_batch_size: 4 }), 400);
+    expect(refused.error).toContain("max_batch_size needs an input of version 1 with a dynamic batch dimension");
+    expect((await adminCall("PUT", "/models/fixed-m/config", { max_batch_size: 0 })).status).toBe(400);
   });
 });

@@ -4,9 +4,15 @@ import { isLabel } from "./names";
 
 const VERSION_KEY = /^[1-9][0-9]{0,14}$/;
 
-/** The model config as stored in R2. Unknown fields are ignored on read. */
-export const ModelConfigSchema = z.object({
+/** The fields of a model config. */
+const ConfigFields = z.object({
   description: z.string().max(4096).optional(),
+  /**
+   * Most rows (entries along the batch dimension) one request may carry, as Triton's: a larger
+   * request is refused with a 400 before it runs. The guard against one request growing
+   * onnxruntime's heap, which never shrinks, past the isolate's memory.
+   */
+  max_batch_size: z.number().int().min(1).max(1_000_000).optional(),
   default_version: z.number().int().positive().optional(),
   labels: z
     .record(z.string().refine(isLabel, "label names start with a letter, then letters, digits, '_' or '-'"), z.number().int().positive())
@@ -68,10 +74,18 @@ export const ModelConfigSchema = z.object({
     .strict()
     .optional(),
 });
-export type ModelConfig = z.infer<typeof ModelConfigSchema>;
+
+/** A joined batch may not carry more rows than a request may. */
+const batchWithinLimit = (c: z.infer<typeof ConfigFields>) =>
+  c.max_batch_size === undefined || c.dynamic_batching === undefined || c.dynamic_batching.max_batch_size <= c.max_batch_size;
+const BATCH_LIMIT = { message: "dynamic_batching.max_batch_size may not exceed the model's max_batch_size", path: ["dynamic_batching", "max_batch_size"] };
+
+/** The model config as stored in R2. Unknown fields are ignored on read. */
+export const ModelConfigSchema = ConfigFields.refine(batchWithinLimit, BATCH_LIMIT);
+export type ModelConfig = z.infer<typeof ConfigFields>;
 
 /** What an operator may PUT: the same fields, but an unknown field is refused, not ignored. */
-export const ModelConfigUpdateSchema = ModelConfigSchema.strict();
+export const ModelConfigUpdateSchema = ConfigFields.strict().refine(batchWithinLimit, BATCH_LIMIT);
 
 /** Parses config.json text; returns the config or a reason it is unusable. */
 export function parseModelConfig(text: string): { config: ModelConfig } | { error: string } {

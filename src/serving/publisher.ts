@@ -6,6 +6,7 @@
  */
 import { ServingError, invalid, notFound } from "../errors";
 import { unbatchableReason } from "./batcher";
+import { batchedInputs } from "./signature";
 import { checkConfigVersions, referencedVersions, type ModelConfig } from "./config";
 import { loadSession, OrtError } from "./loader";
 import { hex } from "../hex";
@@ -119,6 +120,11 @@ export async function putConfig(service: ModelService, model: string, config: Mo
     } catch (e) {
       const reason = e instanceof ServingError && e.cause instanceof OrtError ? e.cause.message : e instanceof Error ? e.message : String(e);
       throw new ServingError("conflict", `config refused, the old one keeps serving: version ${version} cannot be loaded: ${reason}`);
+    }
+    if (config.max_batch_size !== undefined && batchedInputs(signature.inputs, config.dynamic_batching).length === 0) {
+      throw invalid(
+        `config refused, the old one keeps serving: max_batch_size needs an input of version ${version} with a dynamic batch dimension (the first, or the one dynamic_batching.batch_axes names); it has none`,
+      );
     }
     const unbatchable = config.dynamic_batching ? unbatchableReason(signature.inputs, signature.outputs, config.dynamic_batching) : null;
     if (unbatchable) {

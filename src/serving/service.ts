@@ -13,7 +13,7 @@ import { Availability } from "./availability";
 import { resolveVersion, type VersionSelector } from "./router";
 import { batchable, batcherFor, batcherOf, type Batcher } from "./batcher";
 import { Inbound } from "./inbound";
-import { checkInputs, selectOutputs } from "./signature";
+import { checkBatchLimit, checkInputs, selectOutputs } from "./signature";
 import { TtlCache } from "../ttl-cache";
 
 /** Settings read from the environment (wrangler.toml [vars]). */
@@ -273,6 +273,7 @@ export class ModelService {
       try {
         const request = decode(lease.session.inputs);
         checkInputs(lease.session.inputs, request.inputs);
+        checkBatchLimit(target.snapshot.name, lease.session.inputs, request.inputs, target.snapshot.config.max_batch_size, target.snapshot.config.dynamic_batching);
         const fetched = selectOutputs(lease.session.outputs, request.outputs);
         arrival.done();
         try {

@@ -1,6 +1,7 @@
 /** @module serving/signature: checks request tensors against a model's inputs and picks its outputs. */
 import { invalid } from "../errors";
 import { formatShape, type Tensor } from "../tensor/tensor";
+import type { BatchingOptions } from "./batcher";
 import type { TensorSpec } from "./loader";
 
 const names = (specs: readonly TensorSpec[]) => specs.map((s) => `'${s.name}'`).join(", ");
@@ -29,4 +30,30 @@ export function selectOutputs(specs: readonly TensorSpec[], requested?: readonly
     if (!specs.some((s) => s.name === name)) throw invalid(`unknown output '${name}'; the model's outputs are ${names(specs)}`);
   }
   return [...requested];
+}
+
+/** Where a model's batch sits, from its dynamic_batching settings (the first dimension by default). */
+export type BatchLayout = Pick<BatchingOptions, "batch_axes" | "unbatched_inputs"> | undefined;
+
+/** The inputs that carry the batch: those with a dynamic dimension at their batch axis, and the axis. */
+export function batchedInputs(specs: readonly TensorSpec[], layout: BatchLayout): { name: string; axis: number }[] {
+  return specs
+    .filter((s) => !layout?.unbatched_inputs?.includes(s.name))
+    .map((s) => ({ name: s.name, axis: layout?.batch_axes?.[s.name] ?? 0, shape: s.shape }))
+    .filter((s) => s.shape[s.axis] === -1)
+    .map(({ name, axis }) => ({ name, axis }));
+}
+
+/**
+ * Refuses a request that carries more rows than the model's `max_batch_size` (Triton's): rows are
+ * an input's entries along its batch dimension, for inputs the model leaves dynamic there.
+ */
+export function checkBatchLimit(model: string, specs: readonly TensorSpec[], inputs: readonly Tensor[], limit: number | undefined, layout: BatchLayout): void {
+  if (limit === undefined) return;
+  for (const { name, axis } of batchedInputs(specs, layout)) {
+    const rows = inputs.find((t) => t.name === name)?.shape[axis] ?? 0;
+    if (rows > limit) {
+      throw invalid(`input '${name}' carries ${rows} rows along its batch dimension (${axis}); model '${model}' takes at most ${limit} per request (max_batch_size)`);
+    }
+  }
 }

@@ -134,6 +134,14 @@ describe("eictl", () => {
     expect((await eictl("batching", "vad", "8", "5", "state")).stderr).toContain("neither tensor=<axis> nor input=shared");
     expect((await eictl("batching", "vad", "off")).code).toBe(0);
     expect(JSON.parse((await eictl("config", "vad")).stdout).config).toEqual({});
+    // The most rows a request may carry, then batching within it; above it, refused.
+    expect((await eictl("max-batch", "vad", "4")).code).toBe(0);
+    expect((await eictl("batching", "vad", "8", "2", "state=1", "stateN=1", "sr=shared")).stderr).toContain("may not exceed the model's max_batch_size");
+    expect((await eictl("batching", "vad", "4", "2", "state=1", "stateN=1", "sr=shared")).code).toBe(0);
+    expect(JSON.parse((await eictl("config", "vad")).stdout).config).toEqual({ max_batch_size: 4, dynamic_batching: { max_batch_size: 4, max_queue_delay_ms: 2, ...axes } });
+    expect((await eictl("batching", "vad", "off")).code).toBe(0);
+    expect((await eictl("max-batch", "vad", "off")).code).toBe(0);
+    expect(JSON.parse((await eictl("config", "vad")).stdout).config).toEqual({});
   });
 
   it("puts tenants and creates, lists and revokes keys; the key it prints works", async () => {
