@@ -92,7 +92,7 @@ function moduleIndex(sources: Map<string, string[]>): (f: Node["callFrame"]) => 
   for (const [id, lines] of sources) {
     const marks: { line: number; path: string }[] = [];
     lines.forEach((text, line) => {
-      const m = /^\/\/ (?:\.\.\/)*((?:src|node_modules|bench)\/\S+)$/.exec(text);
+      const m = /^\/\/ (?:\.\.\/)*([\w@./-]+\.(?:[cm]?js|ts))$/.exec(text);
       if (m) marks.push({ line, path: m[1]! });
     });
     if (marks.length) starts.set(id, marks);
