@@ -159,6 +159,13 @@ try {
     }));
   const what = BARE ? "the bare Worker's /run" : `${admission} admission, request log ${requestLog}`;
   console.log(`${c.model}, ${what}, ${CONNECTIONS} connections${BATCHING ? `, batching ${BATCHING.join("/")}` : ""}: ${load.requests.average} req/s while profiled, ${(busy / requests).toFixed(0)} µs of workerd's JS thread busy per request`);
+  // By origin: this project's code, its dependencies' JavaScript, ORT's WebAssembly, the runtime.
+  const byOrigin = new Map<string, number>();
+  for (const [group, us] of byModule) {
+    const origin = group.startsWith("src/") ? "src/ (this project)" : group === "bare-worker.ts" ? "the bare Worker" : group.startsWith("wasm://") ? "onnxruntime's WebAssembly" : group.startsWith("(native)") || group.startsWith("node-internal") ? "workerd (native)" : "dependencies' JavaScript";
+    byOrigin.set(origin, (byOrigin.get(origin) ?? 0) + us);
+  }
+  console.table(top(byOrigin, 5));
   console.table(top(byModule, 25));
   console.table(top(byFunction, 30));
   if (BATCHING) {
