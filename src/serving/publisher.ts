@@ -11,7 +11,7 @@ import { checkConfigVersions, referencedVersions, type ModelConfig } from "./con
 import { loadSession, OrtError } from "./loader";
 import { hex } from "../hex";
 import type { PutVersionResult, Signature, VersionEntry } from "./repository";
-import type { ModelService } from "./service";
+import { noteSessionCreated, type ModelService } from "./service";
 
 /** The outcome of a publish, for the response. */
 export interface Published {
@@ -53,6 +53,7 @@ export async function publishVersion(service: ModelService, model: string, versi
     const reason = e instanceof Error ? e.message : String(e);
     throw invalid(`onnxruntime cannot load this model, so it was not published: ${reason}`);
   }
+  noteSessionCreated(model, version);
   const signature: Signature = { inputs: [...session.inputs], outputs: [...session.outputs] };
 
   let result: PutVersionResult;

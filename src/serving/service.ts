@@ -79,6 +79,40 @@ function recordLoad(id: string, timing: LoadTiming): void {
   }
 }
 
+/** A run that grew onnxruntime's heap (which never shrinks) past its high-water mark. */
+export interface HeapGrowth {
+  model: string;
+  version: number;
+  /** The run's rows along the batch dimension (a joined batch's, under dynamic batching). */
+  rows: number;
+  from_bytes: number;
+  to_bytes: number;
+  at: string;
+}
+
+/** The isolate's latest runs that grew the heap, newest last (max_batch_size is the guard). */
+const heapGrowth: HeapGrowth[] = [];
+let heapHighWater = 0;
+
+/**
+ * After a load (`rows` null) or a run: raises the heap's high-water mark if it grew. A run that
+ * grew it is remembered and logged (`wasm_heap_grew`), so an operator sees which model and batch
+ * took the isolate's memory; a load says so in its own log line.
+ */
+function noteHeap(model: string, version: number, rows: number | null): void {
+  const bytes = wasmHeapBytes();
+  if (bytes === null || bytes <= heapHighWater) return;
+  const from = heapHighWater;
+  heapHighWater = bytes;
+  if (rows === null || from === 0) return;
+  heapGrowth.push({ model, version, rows, from_bytes: from, to_bytes: bytes, at: new Date().toISOString() });
+  if (heapGrowth.length > 16) heapGrowth.shift();
+  console.warn(JSON.stringify({ level: "warn", event: "wasm_heap_grew", model, version, rows, from_bytes: from, to_bytes: bytes }));
+}
+
+/** After a session was created outside the manager (a publish validating its bytes): its heap is a load's. */
+export const noteSessionCreated = (model: string, version: number): void => noteHeap(model, version, null);
+
 /** A request's target: the model as the repository has it, and the version chosen. */
 export interface Target {
   snapshot: ModelSnapshot;
@@ -226,7 +260,8 @@ export class ModelService {
       const timing = { source: read.source, read_ms: round(readAt - started), create_ms: round(performance.now() - readAt), at: new Date().toISOString() };
       recordLoad(`${name}/${version}@${entry.etag}`, timing);
       this.observer.load(name, version, false);
-      console.log(JSON.stringify({ level: "info", event: "model_load", model: name, version, bytes: entry.size, ...timing }));
+      noteHeap(name, version, null);
+      console.log(JSON.stringify({ level: "info", event: "model_load", model: name, version, bytes: entry.size, ...timing, wasm_heap_bytes: wasmHeapBytes() }));
       return session;
     } catch (e) {
       const reason = e instanceof Error ? e.message : String(e);
@@ -283,7 +318,12 @@ export class ModelService {
           const { name } = target.snapshot;
           const { version } = target.entry;
           const observer = this.observer;
-          const batcher = batching ? batcherFor(session, batching, (rows, ms) => observer.execution(name, version, rows, ms)) : null;
+          const batcher = batching
+            ? batcherFor(session, batching, (rows, ms) => {
+                noteHeap(name, version, rows);
+                observer.execution(name, version, rows, ms);
+              })
+            : null;
           let outputs: Tensor[];
           if (batcher) {
             outputs = await batcher.submit(request.inputs, fetched, arrival.others);
@@ -291,6 +331,7 @@ export class ModelService {
             outputs = await session.run(request.inputs, fetched);
             // A model without a batch dimension runs one inference a request, as Triton counts it.
             const rows = hasBatchDimension(session) ? (request.inputs[0]?.shape[0] ?? 1) : 1;
+            noteHeap(name, version, rows);
             this.observer.execution(name, version, rows, performance.now() - started);
           }
           return { outputs, inputs: request.inputs, fetched, runMs: performance.now() - started, loadMs };
@@ -317,6 +358,7 @@ export class ModelService {
       const fetched = selectOutputs(lease.session.outputs, primary.fetched);
       const started = performance.now();
       const outputs = await lease.session.run(primary.inputs, fetched);
+      noteHeap(model, entry.version, primary.inputs[0]?.shape[0] ?? 1);
       return { outputs, runMs: performance.now() - started };
     } finally {
       lease.release();
@@ -361,6 +403,7 @@ export class ModelService {
       sessions_estimated_bytes: manager.usedBytes,
       sessions_budget_bytes: this.settings.maxSessionBytes,
       sessions: manager.status(),
+      heap_growth: [...heapGrowth],
     };
   }
 
