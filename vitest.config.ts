@@ -60,6 +60,8 @@ export default defineConfig({
               bindings: {
                 MODEL_REFRESH_SECONDS: "0",
                 MAX_REQUEST_BYTES: String(4 * 1024 * 1024),
+                // Above the largest JSON a test sends on purpose (a 1×3×224×224 image, 2.9 MB).
+                MAX_JSON_REQUEST_BYTES: String(3.5 * 1024 * 1024),
                 MAX_MODEL_BYTES: String(8 * 1024 * 1024),
                 STATS_FLUSH_MS: "0",
                 ADMIN_TOKEN: "test-admin-token",

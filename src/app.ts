@@ -15,9 +15,16 @@ import { flushNow, isolateStats, requestLog } from "./monitoring/request-log";
 import { prometheusText } from "./monitoring/stats-view";
 import { rateLimit } from "./ratelimit/middleware";
 import { modelInPath } from "./serving/names";
+import { HEADER_LENGTH } from "./tensor/kserve-binary";
 import { ModelService, servingSettings } from "./serving/service";
 
 const DEFAULT_MAX_REQUEST_BYTES = 32 * 1024 * 1024;
+/**
+ * A JSON body takes about 2.6× its size in memory at its peak (the text, the parsed arrays, the
+ * typed array, onnxruntime's copy; measured as workerd's peak resident memory), a binary one
+ * about its size: JSON gets the smaller limit, so either peaks near the same share of the 128 MB.
+ */
+const DEFAULT_MAX_JSON_REQUEST_BYTES = 16 * 1024 * 1024;
 const DEFAULT_MAX_MODEL_BYTES = 20 * 1024 * 1024;
 
 /** A model upload: PUT /admin/models/{m}/versions/{v}, whose body limit is MAX_MODEL_BYTES. */
@@ -50,13 +57,19 @@ export function createApp() {
     c.set("service", new ModelService(c.env.MODELS, servingSettings(c.env), deferrer(c), isolateStats));
     if (c.req.method !== "POST" && c.req.method !== "PUT") return next();
     const upload = isModelUpload(c.req.method, c.req.path);
-    const max = upload
-      ? Number(c.env.MAX_MODEL_BYTES) || DEFAULT_MAX_MODEL_BYTES
-      : Number(c.env.MAX_REQUEST_BYTES) || DEFAULT_MAX_REQUEST_BYTES;
+    const requestMax = Number(c.env.MAX_REQUEST_BYTES) || DEFAULT_MAX_REQUEST_BYTES;
+    // Every body but a model upload or a KServe binary one (Inference-Header-Content-Length) is JSON.
+    const json = !upload && c.req.header(HEADER_LENGTH) === undefined;
+    const jsonMax = Math.min(requestMax, Number(c.env.MAX_JSON_REQUEST_BYTES) || DEFAULT_MAX_JSON_REQUEST_BYTES);
+    const max = upload ? Number(c.env.MAX_MODEL_BYTES) || DEFAULT_MAX_MODEL_BYTES : json ? jsonMax : requestMax;
     const tooLarge = () =>
       new ServingError(
         "payload_too_large",
-        upload ? `the model is larger than MAX_MODEL_BYTES (${max} bytes); nothing was written` : `request body is larger than ${max} bytes`,
+        upload
+          ? `the model is larger than MAX_MODEL_BYTES (${max} bytes); nothing was written`
+          : json && jsonMax < requestMax
+            ? `JSON request body is larger than ${max} bytes (MAX_JSON_REQUEST_BYTES); send large tensors as binary data (KServe's Inference-Header-Content-Length), up to ${requestMax} bytes`
+            : `request body is larger than ${max} bytes`,
       );
     // A declared length is checked here; a chunked body is counted as it streams in.
     const declared = c.req.header("content-length");

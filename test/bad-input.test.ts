@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { call, json, post, publish, setup, testEnv } from "./support/helpers";
+import { binaryBody } from "./support/binary-wire";
 import { irisBatch, sileroInputs } from "./support/inputs";
 
 beforeAll(setup);
@@ -70,6 +71,21 @@ describe("KServe V2 rejects bad requests with 400 naming the problem", () => {
   it("a body over the size limit is 413", async () => {
     const big = JSON.stringify({ inputs: [{ name: "features", datatype: "FP32", shape: [1, 4], data: [1, 2, 3, 4] }], pad: "x".repeat(5 * 1024 * 1024) });
     await expectError(await call("/v2/models/iris/infer", { method: "POST", body: big }), 413, "larger than");
+  });
+
+  it("JSON has the smaller limit (MAX_JSON_REQUEST_BYTES), and the 413 points to binary tensors, which pass", async () => {
+    // 3.7 MB of JSON, over the tests' 3.5 MiB JSON limit, under their 4 MiB for any body; the same
+    // rows as binary tensors are 1.2 MB.
+    const rows = 75_000;
+    const data = Array.from({ length: rows * 4 }, (_, i) => 5.123456 + (i % 7));
+    const json = JSON.stringify({ inputs: [{ name: "features", datatype: "FP32", shape: [rows, 4], data }] });
+    expect(json.length).toBeGreaterThan(3.5 * 1024 * 1024);
+    const error = await expectError(await call("/v2/models/iris/infer", { method: "POST", body: json }), 413, "MAX_JSON_REQUEST_BYTES", "Inference-Header-Content-Length");
+    expect(error).toContain(String(4 * 1024 * 1024));
+    await expectError(await post("/v1/models/iris:predict", { instances: Array.from({ length: 2 * rows }, () => [5.1, 3.5, 1.4, 0.2123456789]) }), 413, "MAX_JSON_REQUEST_BYTES");
+    const { body, headerLength } = binaryBody({ inputs: [{ name: "features", datatype: "FP32", shape: [rows, 4], parameters: { binary_data_size: rows * 16 } }] }, [new Uint8Array(Float32Array.from(data).buffer)]);
+    const res = await call("/v2/models/iris/infer", { method: "POST", headers: { "content-type": "application/octet-stream", "Inference-Header-Content-Length": String(headerLength) }, body });
+    expect(res.status, await res.clone().text().catch(() => "")).toBe(200);
   });
 });
 
