@@ -235,10 +235,41 @@ try {
         await fresh.stop();
       }
     }
-    results.heap = { before_any_model: before, rows, largest_alone: alone, per_batch: perBatch };
+    // What one request's body costs in memory, JSON against binary tensors: workerd's peak resident
+    // memory before and after one request of N images (after one of one image, so onnxruntime, the
+    // session and the code paths are in place), each in a fresh service, as the peak never falls.
+    const perBody = [];
+    const images = CASES.find((x) => x.model === "image-linear")!;
+    for (const n of [2, 4]) {
+      for (const kind of ["JSON", "binary"] as const) {
+        const memState = mkdtempSync(join(tmpdir(), "edge-inference-bench-memory-"));
+        const fresh = await startService(memState, SERVICE_PORT + 4, TOKEN);
+        try {
+          await admin(fresh, "PUT", `/models/${images.model}/versions/1`, modelBytes(images), "application/octet-stream");
+          await admin(fresh, "PUT", "/tenants/memory", JSON.stringify({ requests_per_minute: 1000 }));
+          const key = (await admin(fresh, "POST", "/tenants/memory/keys", "{}")).key as string;
+          const send = (body: Buffer, headers: Record<string, string>) =>
+            timedFetch(`${fresh.url}/v2/models/${images.model}/versions/1/infer`, { method: "POST", headers: { authorization: `Bearer ${key}`, ...headers }, body });
+          await send(jsonBody(images), { "content-type": "application/json" });
+          const { shapes, bytes } = batchOf(images, n);
+          const batch: Case = { ...images, inputs: [{ ...images.inputs[0]!, shape: shapes[0]!, data: Array.from(new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4)) }] };
+          const bin = binaryBody(batch);
+          const body = kind === "JSON" ? jsonBody(batch) : bin.body;
+          const peak = fresh.peakMemoryMiB();
+          await send(body, kind === "JSON" ? { "content-type": "application/json" } : { "content-type": "application/octet-stream", "Inference-Header-Content-Length": String(bin.headerLength) });
+          const rise = fresh.peakMemoryMiB() - peak;
+          perBody.push({ images: n, body: kind, "body MB": round(body.length / 1e6, 1), "peak MiB before": round(peak, 0), "rise MiB": round(rise, 1), "rise ÷ body size": round((rise * 2 ** 20) / body.length, 2) });
+        } finally {
+          await fresh.stop();
+          rmSync(memState, { recursive: true, force: true });
+        }
+      }
+    }
+    results.heap = { before_any_model: before, rows, largest_alone: alone, per_batch: perBatch, per_body: perBody };
     table("WASM heap after loading each model in turn (one isolate; 128 MB budget for everything)", rows);
     table("The largest model alone in a fresh isolate: the heap it needs, with and without ORT's prepacked weights", alone);
     table("One request's batch and the heap (MiB, never shrinks): each model alone in a fresh isolate, one request of each batch in turn", perBatch);
+    table("One request's body and workerd's peak resident memory, JSON against binary tensors (image-linear; a fresh service for each)", perBody);
   }
 
   for (const c of CASES) await bareLoad(bare, c);

@@ -14,6 +14,8 @@ export interface Running {
   stop(): Promise<void>;
   /** CPU seconds used so far by its processes: workerd (the Worker) and the rest (the node hosting Miniflare). */
   cpu(): { workerd: number; other: number };
+  /** workerd's peak resident memory so far (VmHWM, MiB; it never falls): the Worker's isolate and workerd itself. */
+  peakMemoryMiB(): number;
 }
 
 const TICKS_PER_SECOND = 100; // USER_HZ on Linux
@@ -31,6 +33,20 @@ function tree(pid: number): number[] {
   const all = [pid];
   for (let i = 0; i < all.length; i++) all.push(...children(all[i]!));
   return all;
+}
+
+/** The peak resident memory (VmHWM) of the workerd processes in a tree, MiB. */
+function peakMemoryOf(pid: number | undefined): number {
+  let kib = 0;
+  for (const p of pid === undefined ? [] : tree(pid)) {
+    try {
+      const status = readFileSync(`/proc/${p}/status`, "utf8");
+      if (/^Name:\s+workerd/m.test(status)) kib += Number(/^VmHWM:\s+(\d+)/m.exec(status)?.[1] ?? 0);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return kib / 1024;
 }
 
 /** CPU seconds (user + system) of a process tree, by workerd and the rest. */
@@ -130,7 +146,7 @@ async function start(config: string, port: number, ready: string, persist = "-",
       await res.arrayBuffer();
       if (res.status < 500) {
         pinWorkerd(child.pid);
-        return { url, stop, cpu: () => cpuOf(child.pid) };
+        return { url, stop, cpu: () => cpuOf(child.pid), peakMemoryMiB: () => peakMemoryOf(child.pid) };
       }
     } catch {
       // not listening yet

@@ -20,9 +20,9 @@ import { ModelService, servingSettings } from "./serving/service";
 
 const DEFAULT_MAX_REQUEST_BYTES = 32 * 1024 * 1024;
 /**
- * A JSON body takes about 2.6× its size in memory at its peak (the text, the parsed arrays, the
- * typed array, onnxruntime's copy; measured as workerd's peak resident memory), a binary one
- * about its size: JSON gets the smaller limit, so either peaks near the same share of the 128 MB.
+ * A JSON body takes 2–3× its size in memory at its peak (the text, the parsed arrays, the typed
+ * array, onnxruntime's copy; workerd's peak resident memory, `npm run bench -- heap`), a binary one
+ * under its size: JSON gets the smaller limit, so that neither takes most of the isolate's 128 MB.
  */
 const DEFAULT_MAX_JSON_REQUEST_BYTES = 16 * 1024 * 1024;
 const DEFAULT_MAX_MODEL_BYTES = 20 * 1024 * 1024;
