@@ -2,12 +2,13 @@
  * Requests near a valid one, over the real Worker and real models (fast-check): shapes the
  * signature allows but the graph may not (a batch of 0, batches that disagree between inputs, a
  * sample rate the model does not know), wrong datatypes, unknown inputs and outputs, JSON or
- * binary. Each answer is a prediction or a 400 in the protocol's error shape, never a 500 or a
+ * binary, or TF Serving's columnar JSON. Each answer is a prediction or a 400 in the protocol's error shape, never a 500 or a
  * 503, and the model still answers a good request as onnxruntime-node does afterwards.
  */
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { DATATYPES } from "../src/tensor/datatype";
+import { nest } from "../src/tensor/tensor";
 import { binaryBody, toBytes } from "./support/binary-wire";
 import { adminCall, call, expectMatchesReference, json, post, reference, setup, uploadFixture, type JsonTensor } from "./support/helpers";
 import { irisBatch, sileroInputs } from "./support/inputs";
@@ -68,7 +69,8 @@ function requests(inputs: JsonTensor[], outputs: string[]) {
     scalar: fc.option(fc.constantFrom(0, -1, 1, 8000, 16000, 44100, 2 ** 31), { freq: 2 }),
     outputs: fc.option(fc.oneof({ weight: 4, arbitrary: fc.subarray(outputs, { minLength: 1 }).map((o): string[] => [...o]) }, { weight: 1, arbitrary: fc.constant<string[]>([outputs[0]!, "nope"]) })),
     binaryOutput: fc.boolean(),
-    binary: fc.boolean(),
+    /** KServe JSON, KServe binary, or TF Serving's columnar format (which infers shapes from nesting). */
+    wire: fc.constantFrom("json" as const, "binary" as const, "tf" as const),
     seed: fc.nat({ max: 100 }),
   });
 }
@@ -80,7 +82,8 @@ async function send(model: string, base: JsonTensor[], r: ValueOf<ReturnType<typ
     .map((t) => (t.shape.length === 0 && r.scalar !== null && t.datatype === "INT64" ? { ...t, data: [r.scalar] } : t));
   const outputs = r.outputs?.map((name) => ({ name, parameters: { binary_data: r.binaryOutput } }));
   const path = `/v2/models/${model}/infer`;
-  if (!r.binary) return post(path, { inputs, ...(outputs ? { outputs } : {}) });
+  if (r.wire === "tf") return post(`/v1/models/${model}:predict`, { inputs: Object.fromEntries(inputs.map((t) => [t.name, nest(t.data, t.shape)])) });
+  if (r.wire === "json") return post(path, { inputs, ...(outputs ? { outputs } : {}) });
   const parts = inputs.map((t) => toBytes(t.datatype, t.data));
   const { body, headerLength } = binaryBody(
     {
