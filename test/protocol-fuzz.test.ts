@@ -1,9 +1,10 @@
 /**
  * Requests near a valid one, over the real Worker and real models (fast-check): shapes the
  * signature allows but the graph may not (a batch of 0, batches that disagree between inputs, a
- * sample rate the model does not know), wrong datatypes, unknown inputs and outputs, JSON or
- * binary, or TF Serving's columnar JSON. Each answer is a prediction or a 400 in the protocol's error shape, never a 500 or a
- * 503, and the model still answers a good request as onnxruntime-node does afterwards.
+ * sample rate the model does not know), wrong datatypes, unknown inputs and outputs; KServe JSON
+ * or binary, or TF Serving's columnar JSON. Each answer is a prediction or a 400 in the
+ * protocol's error shape, never a 500 or a 503, and the model still answers a good request as
+ * onnxruntime-node does afterwards.
  */
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
