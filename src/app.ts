@@ -58,8 +58,9 @@ export function createApp() {
     if (c.req.method !== "POST" && c.req.method !== "PUT") return next();
     const upload = isModelUpload(c.req.method, c.req.path);
     const requestMax = Number(c.env.MAX_REQUEST_BYTES) || DEFAULT_MAX_REQUEST_BYTES;
-    // Every body but a model upload or a KServe binary one (Inference-Header-Content-Length) is JSON.
-    const json = !upload && c.req.header(HEADER_LENGTH) === undefined;
+    // Every body but a model upload or a KServe binary one (Inference-Header-Content-Length on a
+    // /v2 route; TF Serving reads any body as JSON) is JSON.
+    const json = !upload && !(c.req.header(HEADER_LENGTH) !== undefined && c.req.path.startsWith("/v2/"));
     const jsonMax = Math.min(requestMax, Number(c.env.MAX_JSON_REQUEST_BYTES) || DEFAULT_MAX_JSON_REQUEST_BYTES);
     const max = upload ? Number(c.env.MAX_MODEL_BYTES) || DEFAULT_MAX_MODEL_BYTES : json ? jsonMax : requestMax;
     const tooLarge = () =>

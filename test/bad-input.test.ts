@@ -82,7 +82,10 @@ describe("KServe V2 rejects bad requests with 400 naming the problem", () => {
     expect(json.length).toBeGreaterThan(3.5 * 1024 * 1024);
     const error = await expectError(await call("/v2/models/iris/infer", { method: "POST", body: json }), 413, "MAX_JSON_REQUEST_BYTES", "Inference-Header-Content-Length");
     expect(error).toContain(String(4 * 1024 * 1024));
-    await expectError(await post("/v1/models/iris:predict", { instances: Array.from({ length: 2 * rows }, () => [5.1, 3.5, 1.4, 0.2123456789]) }), 413, "MAX_JSON_REQUEST_BYTES");
+    const instances = { instances: Array.from({ length: 2 * rows }, () => [5.1, 3.5, 1.4, 0.2123456789]) };
+    await expectError(await post("/v1/models/iris:predict", instances), 413, "MAX_JSON_REQUEST_BYTES");
+    // TF Serving reads every body as JSON, whatever the headers say.
+    await expectError(await post("/v1/models/iris:predict", instances, { "Inference-Header-Content-Length": "10" }), 413, "MAX_JSON_REQUEST_BYTES");
     const { body, headerLength } = binaryBody({ inputs: [{ name: "features", datatype: "FP32", shape: [rows, 4], parameters: { binary_data_size: rows * 16 } }] }, [new Uint8Array(Float32Array.from(data).buffer)]);
     const res = await call("/v2/models/iris/infer", { method: "POST", headers: { "content-type": "application/octet-stream", "Inference-Header-Content-Length": String(headerLength) }, body });
     expect(res.status, await res.clone().text().catch(() => "")).toBe(200);
