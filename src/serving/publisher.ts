@@ -11,7 +11,8 @@ import { checkConfigVersions, referencedVersions, type ModelConfig } from "./con
 import { loadSession, OrtError } from "./loader";
 import { hex } from "../hex";
 import type { PutVersionResult, Signature, VersionEntry } from "./repository";
-import { noteSessionCreated, type ModelService } from "./service";
+import type { ModelService } from "./service";
+import { noteSessionCreated } from "./heap-watch";
 
 /** The outcome of a publish, for the response. */
 export interface Published {

@@ -14,6 +14,7 @@ import { resolveVersion, type VersionSelector } from "./router";
 import { batchable, batcherFor, batcherOf, type Batcher } from "./batcher";
 import { Inbound } from "./inbound";
 import { checkBatchLimit, checkInputs, selectOutputs } from "./signature";
+import { heapGrowth, noteHeap } from "./heap-watch";
 import { TtlCache } from "../ttl-cache";
 
 /** Settings read from the environment (wrangler.toml [vars]). */
@@ -78,40 +79,6 @@ function recordLoad(id: string, timing: LoadTiming): void {
     for (const key of loadTimings.keys()) if (!live.has(key)) loadTimings.delete(key);
   }
 }
-
-/** A run that grew onnxruntime's heap (which never shrinks) past its high-water mark. */
-export interface HeapGrowth {
-  model: string;
-  version: number;
-  /** The run's rows along the batch dimension (a joined batch's, under dynamic batching). */
-  rows: number;
-  from_bytes: number;
-  to_bytes: number;
-  at: string;
-}
-
-/** The isolate's latest runs that grew the heap, newest last (max_batch_size is the guard). */
-const heapGrowth: HeapGrowth[] = [];
-let heapHighWater = 0;
-
-/**
- * After a load (`rows` null) or a run: raises the heap's high-water mark if it grew. A run that
- * grew it is remembered and logged (`wasm_heap_grew`), so an operator sees which model and batch
- * took the isolate's memory; a load says so in its own log line.
- */
-function noteHeap(model: string, version: number, rows: number | null): void {
-  const bytes = wasmHeapBytes();
-  if (bytes === null || bytes <= heapHighWater) return;
-  const from = heapHighWater;
-  heapHighWater = bytes;
-  if (rows === null || from === 0) return;
-  heapGrowth.push({ model, version, rows, from_bytes: from, to_bytes: bytes, at: new Date().toISOString() });
-  if (heapGrowth.length > 16) heapGrowth.shift();
-  console.warn(JSON.stringify({ level: "warn", event: "wasm_heap_grew", model, version, rows, from_bytes: from, to_bytes: bytes }));
-}
-
-/** After a session was created outside the manager (a publish validating its bytes): its heap is a load's. */
-export const noteSessionCreated = (model: string, version: number): void => noteHeap(model, version, null);
 
 /** A request's target: the model as the repository has it, and the version chosen. */
 export interface Target {
@@ -403,7 +370,7 @@ export class ModelService {
       sessions_estimated_bytes: manager.usedBytes,
       sessions_budget_bytes: this.settings.maxSessionBytes,
       sessions: manager.status(),
-      heap_growth: [...heapGrowth],
+      heap_growth: heapGrowth(),
     };
   }
 
