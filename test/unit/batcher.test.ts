@@ -2,6 +2,7 @@
  * When the batcher runs a group: a lone caller at once; after a batch, it waits (up to the delay)
  * for as many; past the delay, for requests still on their way (up to the limit).
  */
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { Batcher, INBOUND_WAIT_LIMIT } from "../../src/serving/batcher";
 import type { Tensor } from "../../src/tensor/tensor";
@@ -87,5 +88,56 @@ describe("Batcher", () => {
     await batcher.submit([row(5)], ["y"], () => 1);
     expect(Date.now() - started).toBeGreaterThanOrEqual(INBOUND_WAIT_LIMIT * delay - 5);
     expect(sizes).toEqual([2, 1]);
+  });
+
+  it("gives every request exactly its own rows back, in runs no larger than max_batch_size, however requests arrive (fast-check)", async () => {
+    // Requests of 1–4 rows (some over the batch size, some with a second output set), arriving in
+    // waves; the "model" doubles each row and fails a run holding a row of -1, as a bad input would.
+    const request = fc.record({ rows: fc.integer({ min: 1, max: 4 }), other: fc.boolean(), poisoned: fc.boolean() });
+    const scenario = fc.record({
+      max: fc.integer({ min: 1, max: 6 }),
+      delay: fc.constantFrom(0, 1, 3),
+      waves: fc.array(fc.record({ pause: fc.constantFrom(0, 1, 5), requests: fc.array(request, { minLength: 1, maxLength: 8 }) }), { minLength: 1, maxLength: 4 }),
+    });
+    await fc.assert(
+      fc.asyncProperty(scenario, async ({ max, delay, waves }) => {
+        const runs: number[] = [];
+        const run = async (inputs: readonly Tensor[], fetches: readonly string[]) => {
+          const x = inputs[0]!.data as Float32Array;
+          if (x.includes(-1)) throw new Error("bad row");
+          runs.push(inputs[0]!.shape[0]!);
+          return fetches.map((name) => ({ ...inputs[0]!, name, data: x.map((v) => 2 * v) }));
+        };
+        const batcher = new Batcher(run, { max_batch_size: max, max_queue_delay_ms: delay });
+        let next = 1;
+        const pending: Promise<void>[] = [];
+        for (const wave of waves) {
+          for (const r of wave.requests) {
+            const values = Array.from({ length: r.rows }, (_, i) => (r.poisoned && i === 0 ? -1 : next++));
+            const input: Tensor = { name: "x", datatype: "FP32", shape: [r.rows, 1], data: Float32Array.from(values) };
+            const fetches = r.other ? ["y", "z"] : ["y"];
+            pending.push(
+              batcher.submit([input], fetches).then(
+                (out) => {
+                  expect(r.poisoned).toBe(false);
+                  expect(out.map((t) => t.name)).toEqual(fetches);
+                  for (const t of out) expect(Array.from(t.data as Float32Array)).toEqual(values.map((v) => 2 * v));
+                },
+                (e: unknown) => {
+                  expect(r.poisoned).toBe(true);
+                  expect((e as Error).message).toBe("bad row");
+                },
+              ),
+            );
+          }
+          if (wave.pause) await sleep(wave.pause);
+        }
+        await Promise.all(pending);
+        // A request over the batch size runs alone; a joined run never holds more than max rows.
+        const alone = waves.flatMap((w) => w.requests).filter((r) => r.rows > max && !r.poisoned).map((r) => r.rows);
+        for (const n of runs) expect(n <= max || alone.includes(n)).toBe(true);
+      }),
+      { numRuns: 60 },
+    );
   });
 });
