@@ -30,8 +30,10 @@ export interface BatchingOptions {
 /** Most elements an unbatched input may have: its values are compared across requests. */
 const MAX_SHARED_ELEMENTS = 64;
 
-const axisOf = (options: Pick<BatchingOptions, "batch_axes"> | undefined, name: string) => options?.batch_axes?.[name] ?? 0;
-const isShared = (options: Pick<BatchingOptions, "unbatched_inputs"> | undefined, name: string) => options?.unbatched_inputs?.includes(name) ?? false;
+/** The dimension of tensor `name` that holds the batch: the one `batch_axes` names, else the first. */
+export const axisOf = (options: Pick<BatchingOptions, "batch_axes"> | undefined, name: string) => options?.batch_axes?.[name] ?? 0;
+/** Whether input `name` is shared by a batch (`unbatched_inputs`) rather than batched. */
+export const isShared = (options: Pick<BatchingOptions, "unbatched_inputs"> | undefined, name: string) => options?.unbatched_inputs?.includes(name) ?? false;
 
 /**
  * Why a model cannot be batched with `options`, or null if it can: every input but the shared

@@ -1,7 +1,7 @@
 /** @module serving/signature: checks request tensors against a model's inputs and picks its outputs. */
 import { invalid } from "../errors";
 import { formatShape, type Tensor } from "../tensor/tensor";
-import type { BatchingOptions } from "./batcher";
+import { axisOf, isShared, type BatchingOptions } from "./batcher";
 import type { TensorSpec } from "./loader";
 
 const names = (specs: readonly TensorSpec[]) => specs.map((s) => `'${s.name}'`).join(", ");
@@ -38,10 +38,8 @@ export type BatchLayout = Pick<BatchingOptions, "batch_axes" | "unbatched_inputs
 /** The inputs that carry the batch: those with a dynamic dimension at their batch axis, and the axis. */
 export function batchedInputs(specs: readonly TensorSpec[], layout: BatchLayout): { name: string; axis: number }[] {
   return specs
-    .filter((s) => !layout?.unbatched_inputs?.includes(s.name))
-    .map((s) => ({ name: s.name, axis: layout?.batch_axes?.[s.name] ?? 0, shape: s.shape }))
-    .filter((s) => s.shape[s.axis] === -1)
-    .map(({ name, axis }) => ({ name, axis }));
+    .filter((s) => !isShared(layout, s.name) && s.shape[axisOf(layout, s.name)] === -1)
+    .map((s) => ({ name: s.name, axis: axisOf(layout, s.name) }));
 }
 
 /**
