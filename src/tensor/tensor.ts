@@ -21,6 +21,10 @@ export type JsonScalar = number | boolean | string | bigint | object;
  */
 export const MAX_RANK = 64;
 
+/** The 400 for lists nested past MAX_RANK, naming `what`. */
+export const nestedTooDeep = (what: string) =>
+  invalid(`${what}: nested lists are more than ${MAX_RANK} levels deep; a tensor has at most ${MAX_RANK} dimensions here`);
+
 /** The smallest magnitude that rounds to infinity in half precision. */
 const FP16_OVERFLOW = FP16_MAX + 16;
 
@@ -66,7 +70,7 @@ export function inferShape(value: unknown, what: string): number[] {
   const shape: number[] = [];
   let level: unknown = value;
   while (Array.isArray(level)) {
-    if (shape.length === MAX_RANK) throw invalid(`${what}: nested lists are more than ${MAX_RANK} levels deep; a tensor has at most ${MAX_RANK} dimensions here`);
+    if (shape.length === MAX_RANK) throw nestedTooDeep(what);
     shape.push(level.length);
     if (level.length === 0) break;
     level = level[0];

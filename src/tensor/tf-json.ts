@@ -5,7 +5,7 @@
 import { invalid } from "../errors";
 import { decodeBase64Text, encodeBase64Text } from "./base64";
 import type { Datatype } from "./datatype";
-import { flatten, formatShape, fromJsonValues, inferShape, MAX_RANK, nest, toJsonValues, type Tensor } from "./tensor";
+import { flatten, formatShape, fromJsonValues, inferShape, MAX_RANK, nest, nestedTooDeep, toJsonValues, type Tensor } from "./tensor";
 
 /** What the codec needs to know of a model input: TF requests carry no datatypes. */
 export interface InputSpec {
@@ -31,7 +31,7 @@ const isB64 = (v: unknown): v is { b64: string } =>
 function decodeB64(value: unknown, what: string, depth = 0): unknown {
   if (isB64(value)) return decodeBase64Text(value.b64, what);
   if (!Array.isArray(value)) return value;
-  if (depth === MAX_RANK) throw invalid(`${what}: nested lists are more than ${MAX_RANK} levels deep; a tensor has at most ${MAX_RANK} dimensions here`);
+  if (depth === MAX_RANK) throw nestedTooDeep(what);
   return value.map((v) => decodeB64(v, what, depth + 1));
 }
 
