@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { mulberry32 } from "../scripts/prng.ts";
 import { ensureMlp, MLP_FILE } from "./mlp-model.ts";
-import { root } from "./workers.ts";
+import { root, type Running } from "./workers.ts";
 
 export interface Input {
   name: string;
@@ -95,6 +95,9 @@ export function batchOf(c: Case, rows: number): { shapes: number[][]; bytes: Buf
   return { shapes: parts.map((p) => p.shape), bytes: Buffer.concat(parts.map((p) => p.bytes)) };
 }
 
+/** The bare Worker's X-Shapes header for a case's inputs: their shapes, in input order. */
+export const shapesHeader = (c: Case) => JSON.stringify(c.inputs.map((i) => i.shape));
+
 /** A KServe JSON inference request. */
 export const jsonBody = (c: Case) => Buffer.from(JSON.stringify({ inputs: c.inputs }));
 
@@ -107,4 +110,11 @@ export function binaryBody(c: Case): { body: Buffer; headerLength: number } {
     }),
   );
   return { body: Buffer.concat([header, rawInputs(c)]), headerLength: header.length };
+}
+
+/** Loads a case's model into the bare Worker (with onnxruntime `tuning`); ORT's heap bytes after. */
+export async function bareLoad(bare: Running, c: Case, tuning: object = {}): Promise<{ wasm_heap_bytes: number }> {
+  const res = await fetch(`${bare.url}/load/${c.model}?tuning=${encodeURIComponent(JSON.stringify(tuning))}`, { method: "PUT", body: modelBytes(c) });
+  if (!res.ok) throw new Error(`bare load ${c.model}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as { wasm_heap_bytes: number };
 }

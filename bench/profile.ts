@@ -16,7 +16,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import autocannon from "autocannon";
 import WebSocket from "ws";
-import { binaryBody, CASES, modelBytes, rawInputs, type Case } from "./cases.ts";
+import { binaryBody, CASES, modelBytes, rawInputs, shapesHeader, bareLoad, type Case } from "./cases.ts";
 import { batchStats, root, startBare, startService, type Running } from "./workers.ts";
 
 const [modelName = "iris", admission = "leased", requestLog = "on"] = process.argv.slice(2);
@@ -55,10 +55,8 @@ async function inspector(port: number) {
 /** The bare Worker with the case's session loaded, and the load that drives its /run. */
 async function bareTarget(): Promise<{ svc: Running; opts: autocannon.Options; key?: string }> {
   const svc = await startBare(PORT, true);
-  const res = await fetch(`${svc.url}/load/${c.model}`, { method: "PUT", body: modelBytes(c) });
-  if (!res.ok) throw new Error(`bare load ${c.model}: ${res.status} ${await res.text()}`);
-  const shapes = JSON.stringify(c.inputs.map((i) => i.shape));
-  return { svc, opts: { url: `${svc.url}/run/${c.model}`, method: "POST", body: rawInputs(c), connections: CONNECTIONS, headers: { "x-shapes": shapes } } };
+  await bareLoad(svc, c);
+  return { svc, opts: { url: `${svc.url}/run/${c.model}`, method: "POST", body: rawInputs(c), connections: CONNECTIONS, headers: { "x-shapes": shapesHeader(c) } } };
 }
 
 /** The service with the case's model published and a tenant's key, and the load that drives its inference route. */

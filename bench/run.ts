@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import * as ortNode from "onnxruntime-node";
 import { runLoad, type ClientLoad, type LoadSpec } from "./load-client.ts";
-import { batchOf, binaryBody, CASES, jsonBody, modelBytes, prepareCases, rawInputs, type Case } from "./cases.ts";
+import { batchOf, binaryBody, CASES, jsonBody, modelBytes, prepareCases, rawInputs, shapesHeader, bareLoad, type Case } from "./cases.ts";
 import { batchStats, placement, root, startBare, startService, type Running } from "./workers.ts";
 
 const execFileAsync = promisify(execFile);
@@ -117,13 +117,6 @@ async function prepareService(svc: Running): Promise<{ exact: string; leased: st
   return { exact: await keyOf("bench", "exact"), leased: await keyOf("bench-leased", "leased") };
 }
 
-const shapesHeader = (c: Case) => JSON.stringify(c.inputs.map((i) => i.shape));
-
-async function bareLoad(bare: Running, c: Case, tuning: object = {}) {
-  const res = await fetch(`${bare.url}/load/${c.model}?tuning=${encodeURIComponent(JSON.stringify(tuning))}`, { method: "PUT", body: modelBytes(c) });
-  if (!res.ok) throw new Error(`bare load ${c.model}: ${res.status} ${await res.text()}`);
-  return (await res.json()) as { wasm_heap_bytes: number };
-}
 
 interface Feed { shapes: string; body: Buffer }
 const feedOf = (c: Case): Feed => ({ shapes: shapesHeader(c), body: rawInputs(c) });
