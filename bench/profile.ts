@@ -9,7 +9,8 @@
  *
  * Environment: PROFILE_CONNECTIONS (the load's concurrent clients), PROFILE_BATCHING
  * ("max_batch_size,max_queue_delay_ms": profile with the model's dynamic batching on, along the
- * axes its bench case names).
+ * axes its bench case names), PROFILE_LOOP=1 (the service's requests repeated one at a time inside
+ * the isolate by bench/loop-worker.ts, without HTTP: the service's own functions stand out).
  */
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -17,7 +18,7 @@ import { join } from "node:path";
 import autocannon from "autocannon";
 import WebSocket from "ws";
 import { binaryBody, CASES, modelBytes, rawInputs, shapesHeader, bareLoad, type Case } from "./cases.ts";
-import { batchStats, root, startBare, startService, type Running } from "./workers.ts";
+import { batchStats, root, startBare, startLoopService, startService, type Running } from "./workers.ts";
 
 const [modelName = "iris", admission = "leased", requestLog = "on"] = process.argv.slice(2);
 if (!["exact", "leased", "bare"].includes(admission)) throw new Error(`admission: exact, leased or bare, not ${admission}`);
@@ -27,6 +28,8 @@ const c: Case = found;
 const PORT = 8821;
 const CONNECTIONS = Number(process.env.PROFILE_CONNECTIONS ?? 4);
 const BATCHING = process.env.PROFILE_BATCHING?.split(",").map(Number);
+/** PROFILE_LOOP=1: the requests are repeated inside the isolate (bench/loop-worker.ts), one at a time, without HTTP. */
+const LOOP = process.env.PROFILE_LOOP === "1";
 const TOKEN = "eia_profile";
 
 interface Node { id: number; callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number; scriptId: string }; children?: number[] }
@@ -61,7 +64,7 @@ async function bareTarget(): Promise<{ svc: Running; opts: autocannon.Options; k
 
 /** The service with the case's model published and a tenant's key, and the load that drives its inference route. */
 async function serviceTarget(state: string): Promise<{ svc: Running; opts: autocannon.Options; key?: string }> {
-  const svc = await startService(state, PORT, TOKEN, { REQUEST_LOG: requestLog }, true);
+  const svc = await (LOOP ? startLoopService : startService)(state, PORT, TOKEN, { REQUEST_LOG: requestLog }, true);
   const admin = (method: string, path: string, body?: BodyInit, type = "application/json") =>
     fetch(`${svc.url}/admin${path}`, { method, headers: { authorization: `Bearer ${TOKEN}`, "content-type": type }, body }).then((r) => r.json());
   await admin("PUT", `/models/${c.model}/versions/1`, modelBytes(c), "application/octet-stream");
@@ -70,7 +73,7 @@ async function serviceTarget(state: string): Promise<{ svc: Running; opts: autoc
     const dynamic_batching = { max_batch_size, max_queue_delay_ms, ...c.batching };
     await admin("PUT", `/models/${c.model}/config`, JSON.stringify({ dynamic_batching }));
   }
-  await admin("PUT", "/tenants/p", JSON.stringify({ requests_per_minute: 1_000_000, burst: 1_000_000, admission }));
+  await admin("PUT", "/tenants/p", JSON.stringify({ requests_per_minute: 1_000_000, burst: 1_000_000, admission: admission === "bare" ? "leased" : admission }));
   const key = ((await admin("POST", "/tenants/p/keys", "{}")) as { key: string }).key;
   const bin = binaryBody(c);
   const opts: autocannon.Options = {
@@ -78,6 +81,24 @@ async function serviceTarget(state: string): Promise<{ svc: Running; opts: autoc
     headers: { authorization: `Bearer ${key}`, "content-type": "application/octet-stream", "Inference-Header-Content-Length": String(bin.headerLength) },
   };
   return { svc, opts, key };
+}
+
+/** Repeats the load's request in the isolate (bench/loop-worker.ts's /__loop) for `seconds`: autocannon's figures that are read. */
+async function inLoop(svc: Running, opts: autocannon.Options, seconds: number): Promise<{ requests: { total: number; average: number } }> {
+  const url = new URL(String(opts.url));
+  // The bare Worker's handling, in the same isolate: the loop's baseline (loop-worker.ts).
+  const q = new URLSearchParams(BARE
+    ? { n: "200", bare: c.model, headers: JSON.stringify({ "x-shapes": shapesHeader(c) }) }
+    : { n: "200", path: url.pathname, headers: JSON.stringify(opts.headers ?? {}) });
+  const started = performance.now();
+  let total = 0;
+  while (performance.now() - started < seconds * 1000) {
+    const res = await fetch(`${svc.url}/__loop?${q}`, { method: "POST", body: BARE ? rawInputs(c) : (opts.body as Buffer) });
+    if (!res.ok) throw new Error(`loop: ${res.status} ${await res.text()}`);
+    await res.arrayBuffer();
+    total += 200;
+  }
+  return { requests: { total, average: Math.round(total / ((performance.now() - started) / 1000)) } };
 }
 
 const BARE = admission === "bare";
@@ -107,15 +128,16 @@ function moduleIndex(sources: Map<string, string[]>): (f: Node["callFrame"]) => 
 }
 
 const state = mkdtempSync(join(tmpdir(), "edge-inference-profile-"));
-const target = BARE ? await bareTarget() : await serviceTarget(state);
+const target = BARE && !LOOP ? await bareTarget() : await serviceTarget(state);
 const { svc, opts } = target;
 try {
-  await autocannon({ ...opts, duration: 2 });
+  const drive = LOOP ? (seconds: number) => inLoop(svc, opts, seconds) : (duration: number) => autocannon({ ...opts, duration });
+  await drive(2);
   const ins = await inspector(PORT + 1000);
   await ins.send("Profiler.enable");
   await ins.send("Profiler.setSamplingInterval", { interval: 100 });
   await ins.send("Profiler.start");
-  const load = await autocannon({ ...opts, duration: 5 });
+  const load = await drive(5);
   const { profile } = (await ins.send("Profiler.stop")) as { profile: Profile };
   // The bundle's lines, to show what each hot function is and which module it comes from (the
   // bundle is gone once the Worker stops).
@@ -155,12 +177,12 @@ try {
     [...m.entries()].sort((a, b) => b[1] - a[1]).slice(0, n).map(([name, us]) => ({
       name: name.slice(0, 150), "% of busy": Number(((100 * us) / busy).toFixed(1)), "µs per request": Number((us / requests).toFixed(1)),
     }));
-  const what = BARE ? "the bare Worker's /run" : `${admission} admission, request log ${requestLog}`;
-  console.log(`${c.model}, ${what}, ${CONNECTIONS} connections${BATCHING ? `, batching ${BATCHING.join("/")}` : ""}: ${load.requests.average} req/s while profiled, ${(busy / requests).toFixed(0)} µs of workerd's JS thread busy per request`);
+  const what = BARE ? (LOOP ? "the bare Worker's handling in the service's isolate" : "the bare Worker's /run") : `${admission} admission, request log ${requestLog}`;
+  console.log(`${c.model}, ${what}, ${LOOP ? "repeated in the isolate (PROFILE_LOOP)" : `${CONNECTIONS} connections`}${BATCHING ? `, batching ${BATCHING.join("/")}` : ""}: ${load.requests.average} req/s while profiled, ${(busy / requests).toFixed(0)} µs of workerd's JS thread busy per request`);
   // By origin: this project's code, its dependencies' JavaScript, ORT's WebAssembly, the runtime.
   const byOrigin = new Map<string, number>();
   for (const [group, us] of byModule) {
-    const origin = group.startsWith("src/") ? "src/ (this project)" : group === "bare-worker.ts" ? "the bare Worker" : group.startsWith("wasm://") ? "onnxruntime's WebAssembly" : group.startsWith("(native)") || group.startsWith("node-internal") ? "workerd (native)" : "dependencies' JavaScript";
+    const origin = group.startsWith("src/") ? "src/ (this project)" : group === "bare-worker.ts" ? "the bare Worker" : group === "loop-worker.ts" ? "the loop (bench/loop-worker.ts)" : group.startsWith("wasm://") ? "onnxruntime's WebAssembly" : group.startsWith("(native)") || group.startsWith("node-internal") ? "workerd (native)" : "dependencies' JavaScript";
     byOrigin.set(origin, (byOrigin.get(origin) ?? 0) + us);
   }
   console.table(top(byOrigin, 5));

@@ -1,6 +1,6 @@
 /** Starting and stopping the Workers the benchmarks drive (bench/local-worker.ts): the full service and the bare Worker. */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -160,6 +160,18 @@ async function start(config: string, port: number, ready: string, persist = "-",
 /** The service, on a state directory that keeps R2, KV, Durable Objects and the cache. */
 export function startService(state: string, port: number, token: string, vars: Record<string, string> = {}, inspect = false): Promise<Running> {
   return start("wrangler.toml", port, "/v2/health/ready", state, { ADMIN_TOKEN: token, MODEL_REFRESH_SECONDS: "60", ...vars }, inspect);
+}
+
+/**
+ * The service wrapped in bench/loop-worker.ts (its /__loop repeats a request in the isolate), from
+ * wrangler.toml with only `main` changed: a copy in bench/.loop/, so its bindings never drift.
+ */
+export function startLoopService(state: string, port: number, token: string, vars: Record<string, string> = {}, inspect = false): Promise<Running> {
+  const dir = join(root, "bench", ".loop");
+  mkdirSync(dir, { recursive: true });
+  const config = readFileSync(join(root, "wrangler.toml"), "utf8").replace(/^main = .*$/m, 'main = "../loop-worker.ts"');
+  writeFileSync(join(dir, "wrangler.toml"), config);
+  return start(join("bench", ".loop", "wrangler.toml"), port, "/v2/health/ready", state, { ADMIN_TOKEN: token, MODEL_REFRESH_SECONDS: "60", ...vars }, inspect);
 }
 
 /** The bare Worker (bench/bare-worker.ts). */

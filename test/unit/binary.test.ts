@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { fromBinary, shapeFromByteCount, toBinary } from "../../src/tensor/binary";
 import { frameBody, splitBody } from "../../src/tensor/kserve-binary";
+import { decodeInferRequest } from "../../src/tensor/kserve-json";
 
 describe("shapeFromByteCount", () => {
   it("works out the one dynamic dimension, or checks a static shape", () => {
@@ -40,5 +41,31 @@ describe("binary tensors", () => {
     expect(split).toMatchObject({ kind: "json", json: { a: 1 } });
     expect(split.kind === "json" && Array.from(split.binary)).toEqual([1, 2, 3]);
     expect(splitBody(body, "0")).toMatchObject({ kind: "raw" });
+  });
+
+  it("read a request's tensors in place when its JSON header is padded to a multiple of 8 (README), else copy them", () => {
+    const json = JSON.stringify({ inputs: [
+      { name: "a", datatype: "FP32", shape: [2], parameters: { binary_data_size: 8 } },
+      { name: "b", datatype: "INT64", shape: [1], parameters: { binary_data_size: 8 } },
+    ] });
+    const toEight = (8 - (new TextEncoder().encode(json).byteLength % 8)) % 8;
+    const request = (pad: number) => {
+      const header = new TextEncoder().encode(json + " ".repeat(pad));
+      const body = new Uint8Array(header.byteLength + 16);
+      body.set(header);
+      const view = new DataView(body.buffer, header.byteLength);
+      view.setFloat32(0, 1.5, true);
+      view.setFloat32(4, -3, true);
+      view.setBigInt64(8, 42n, true);
+      const split = splitBody(body, String(header.byteLength));
+      if (split.kind !== "json") throw new Error("expected a JSON header");
+      return { body, inputs: decodeInferRequest(split.json, split.binary).inputs };
+    };
+    for (const pad of [toEight, toEight + 1]) {
+      const { body, inputs } = request(pad);
+      expect(Array.from(inputs[0]!.data as Float32Array)).toEqual([1.5, -3]);
+      expect(Array.from(inputs[1]!.data as BigInt64Array)).toEqual([42n]);
+      for (const t of inputs) expect((t.data as Float32Array).buffer === body.buffer).toBe(pad === toEight);
+    }
   });
 });
