@@ -13,6 +13,7 @@ import { SERVER_NAME, SERVER_VERSION } from "./http/server-info";
 import { tfServing } from "./http/tf-serving";
 import { flushNow, isolateStats, requestLog } from "./monitoring/request-log";
 import { prometheusText } from "./monitoring/stats-view";
+import { memoryBudget } from "./http/memory-budget";
 import { rateLimit } from "./ratelimit/middleware";
 import { modelInPath } from "./serving/names";
 import { HEADER_LENGTH } from "./tensor/kserve-binary";
@@ -72,12 +73,16 @@ export function createApp() {
             ? `JSON request body is larger than ${max} bytes (MAX_JSON_REQUEST_BYTES); send large tensors as binary data (KServe's Inference-Header-Content-Length), up to ${requestMax} bytes`
             : `request body is larger than ${max} bytes`,
       );
-    // A declared length is checked here; a chunked body is counted as it streams in.
+    // A declared length is checked here; a chunked body is counted as it streams in. Either way
+    // the body's kind and length are what its share of the isolate's memory is reckoned from.
     const declared = c.req.header("content-length");
+    const kind = upload ? "upload" : json ? "json" : "binary";
     if (declared !== undefined && !c.req.header("transfer-encoding")) {
       if (Number(declared) > max) throw tooLarge();
+      c.set("body", { kind, declared: Number(declared) });
       return next();
     }
+    c.set("body", { kind, declared: null });
     return bodyLimit({ maxSize: max, onError: () => { throw tooLarge(); } })(c, next);
   });
 
@@ -96,16 +101,20 @@ export function createApp() {
   const publicPaths = new Set<string>(PUBLIC_PATHS);
   // Once a caller is known, a request for a model begins onnxruntime's start in a fresh isolate,
   // to run while the request's rate-limit call is in flight (a no-op once begun).
+  // Then an admitted request with a body waits for its share of the isolate's memory for bodies.
+  const memory = memoryBudget();
   const keyed: MiddlewareHandler<AppEnv> = (c, next) =>
     publicPaths.has(c.req.path)
       ? next()
       : auth(c, async () => {
           if (modelInPath(c.req.path) !== null) c.get("service").startRuntimeSoon();
-          await limit(c, next);
+          await limit(c, async () => {
+            await memory(c, next);
+          });
         });
   app.use("/v2/*", keyed);
   app.use("/v1/*", keyed);
-  app.use("/admin/*", adminAuth());
+  app.use("/admin/*", adminAuth(), memory);
 
   app.get("/metrics", adminAuth(), async (c) => {
     await flushNow(c);

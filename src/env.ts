@@ -2,6 +2,9 @@
 import type { Timings } from "./monitoring/timings";
 import type { ModelService } from "./serving/service";
 
+/** What a request body is, for its estimated peak in memory (http/memory-budget). */
+export type BodyKind = "json" | "binary" | "upload";
+
 /** Bindings from wrangler.toml; per-request variables set by the composition root. */
 export interface AppEnv {
   Bindings: Env;
@@ -14,6 +17,8 @@ export interface AppEnv {
     requestId?: string;
     /** This request's phase timings (Server-Timing), set by requestLog. */
     timings?: Timings;
+    /** What the request's body is and its declared length (null: chunked), set by the body limit when there is one (http/memory-budget). */
+    body?: { kind: BodyKind; declared: number | null };
     /** The model and version that answered, for the request's log line; `inference` when it was a prediction (counted in statistics). */
     served?: { model: string; version: number; inference?: boolean };
   };

@@ -1,0 +1,129 @@
+/**
+ * @module http/memory-budget: the isolate's memory for request bodies in flight. Each body's peak
+ * is estimated from its declared length (a JSON body peaks at 2–3× its size: the text, the parsed
+ * arrays, the typed array, onnxruntime's copy; a binary one under 1×; a model upload at its size
+ * plus onnxruntime's copy; `npm run bench -- heap`), and the requests whose estimates would take
+ * the isolate past REQUEST_MEMORY_BUDGET_BYTES wait, in arrival order, for others to finish; after
+ * REQUEST_MEMORY_WAIT_MS a 503. One request's limit (MAX_JSON_REQUEST_BYTES) cannot stop two
+ * such requests at once from taking an isolate past its 128 MB, which ends every request in it.
+ */
+import type { MiddlewareHandler } from "hono";
+import type { AppEnv, BodyKind } from "../env";
+import { ServingError } from "../errors";
+
+/** Peak memory per body byte, measured (`npm run bench -- heap`: JSON 1.9–3.0×, binary 0.6–1.0×). */
+const PEAK_PER_BYTE: Record<BodyKind, number> = { json: 3, binary: 1, upload: 2 };
+
+/** The estimated peak of a body of `bytes` bytes. */
+export const estimatedPeak = (kind: BodyKind, bytes: number): number => Math.ceil(PEAK_PER_BYTE[kind] * bytes);
+
+const DEFAULT_BUDGET_BYTES = 48 * 1024 * 1024;
+const DEFAULT_WAIT_MS = 5000;
+
+interface Waiter {
+  cost: number;
+  grant: () => void;
+}
+
+/** A byte budget shared by the requests in flight: first come, first admitted. */
+export class MemoryBudget {
+  private reserved = 0;
+  private readonly queue: Waiter[] = [];
+  private refusedCount = 0;
+
+  /**
+   * Reserves `cost` bytes of `capacity`: at once if they fit and nobody is waiting, else once the
+   * requests ahead have been admitted and enough is released. A cost larger than the whole capacity
+   * is admitted when nothing else is reserved (it would otherwise never run). Resolves to the
+   * function that releases the bytes (safe to call twice), or null after `waitMs`.
+   */
+  acquire(cost: number, capacity: number, waitMs: number): Promise<(() => void) | null> {
+    if (this.queue.length === 0 && this.fits(cost, capacity)) return Promise.resolve(this.take(cost, capacity));
+    return new Promise((resolve) => {
+      const waiter: Waiter = {
+        cost,
+        grant: () => {
+          clearTimeout(timer);
+          resolve(this.take(cost, capacity));
+        },
+      };
+      const timer = setTimeout(() => {
+        const at = this.queue.indexOf(waiter);
+        if (at >= 0) this.queue.splice(at, 1);
+        this.refusedCount++;
+        resolve(null);
+        // The one ahead leaving may let those behind it in.
+        this.admit(capacity);
+      }, waitMs);
+      this.queue.push(waiter);
+    });
+  }
+
+  /** Bytes reserved, requests waiting, and requests refused so far, in this isolate. */
+  status(): { reserved_bytes: number; waiting: number; refused: number } {
+    return { reserved_bytes: this.reserved, waiting: this.queue.length, refused: this.refusedCount };
+  }
+
+  private fits(cost: number, capacity: number): boolean {
+    return this.reserved === 0 || this.reserved + cost <= capacity;
+  }
+
+  private take(cost: number, capacity: number): () => void {
+    this.reserved += cost;
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      this.reserved -= cost;
+      this.admit(capacity);
+    };
+  }
+
+  /** Admits the waiting requests, in order, while the first of them fits. */
+  private admit(capacity: number): void {
+    while (this.queue.length > 0 && this.fits(this.queue[0]!.cost, capacity)) this.queue.shift()!.grant();
+  }
+}
+
+/** Isolate-wide: every request's body in this isolate draws on it. */
+const budget = new MemoryBudget();
+
+const numberVar = (raw: string | undefined, fallback: number) => {
+  const n = raw === undefined || raw.trim() === "" ? NaN : Number(raw);
+  return Number.isFinite(n) && n >= 0 ? n : fallback;
+};
+
+/** The budget's settings and state, for /admin/isolate. */
+export function memoryBudgetStatus(env: Partial<Record<"REQUEST_MEMORY_BUDGET_BYTES", string>>) {
+  return { budget_bytes: numberVar(env.REQUEST_MEMORY_BUDGET_BYTES, DEFAULT_BUDGET_BYTES), ...budget.status() };
+}
+
+/**
+ * Holds the request's estimated peak (from its `body`, as the body limit set it; nothing for a
+ * request without one) from before its body is read until its response is made. A chunked body,
+ * whose length nobody declared, is read first (within its limit) and reckoned by what arrived.
+ * Registered after authentication and the rate limit, so only admitted callers draw on the budget.
+ */
+export function memoryBudget(): MiddlewareHandler<AppEnv> {
+  return async function memoryBudgetHandler(c, next) {
+    const body = c.get("body");
+    if (!body) return next();
+    // Read into Hono's cache of the body, which the handler then reads from.
+    const bytes = body.declared ?? (body.kind === "json" ? (await c.req.text()).length : (await c.req.arrayBuffer()).byteLength);
+    const cost = estimatedPeak(body.kind, bytes);
+    const capacity = numberVar(c.env.REQUEST_MEMORY_BUDGET_BYTES, DEFAULT_BUDGET_BYTES);
+    const release = await budget.acquire(cost, capacity, numberVar(c.env.REQUEST_MEMORY_WAIT_MS, DEFAULT_WAIT_MS));
+    if (!release) {
+      throw new ServingError(
+        "unavailable",
+        `this instance's memory for request bodies (REQUEST_MEMORY_BUDGET_BYTES, ${capacity} bytes) is in use by other requests; retry shortly, or send large tensors as binary data (about a third of JSON's memory)`,
+        { headers: { "Retry-After": "1" } },
+      );
+    }
+    try {
+      await next();
+    } finally {
+      release();
+    }
+  };
+}

@@ -1,0 +1,117 @@
+/**
+ * The isolate's memory for request bodies (REQUEST_MEMORY_BUDGET_BYTES), over the real Worker and
+ * model: a body is held mid-stream to keep its share reserved, and the requests that would not fit
+ * beside it wait their turn, then get a 503 in their protocol's error shape; nothing is left
+ * reserved after.
+ */
+import { createExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { beforeAll, describe, expect, it } from "vitest";
+import { createApp } from "../src/app";
+import { ADMIN_TOKEN, expectMatchesReference, json, reference, setup, tenantKey, type JsonTensor } from "./support/helpers";
+import { binaryBody, fromBytes, readBinaryResponse, toBytes } from "./support/binary-wire";
+import { irisBatch } from "./support/inputs";
+
+const app = createApp();
+const BUDGET = 4096;
+let key = "";
+
+beforeAll(async () => {
+  await setup();
+  key = await tenantKey("memory", { requests_per_minute: 1_000_000, burst: 1_000_000 });
+});
+
+const envWith = (waitMs: number) => ({ ...env, REQUEST_MEMORY_BUDGET_BYTES: String(BUDGET), REQUEST_MEMORY_WAIT_MS: String(waitMs) });
+
+async function send(path: string, init: RequestInit, waitMs: number): Promise<Response> {
+  const headers = new Headers(init.headers);
+  headers.set("authorization", `Bearer ${key}`);
+  return app.fetch(new Request(`https://edge.test${path}`, { ...init, headers }), envWith(waitMs), createExecutionContext());
+}
+
+async function requestMemory(): Promise<{ budget_bytes: number; reserved_bytes: number; waiting: number; refused: number }> {
+  const res = await app.fetch(new Request("https://edge.test/admin/isolate", { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } }), envWith(0), createExecutionContext());
+  return (await json<{ request_memory: { budget_bytes: number; reserved_bytes: number; waiting: number; refused: number } }>(res)).request_memory;
+}
+
+/** A binary iris request of `rows` rows, and its answer from onnxruntime-node. */
+async function irisRequest(rows: number) {
+  const input = irisBatch(rows);
+  const framed = binaryBody({ parameters: { binary_data_output: true }, inputs: [{ name: "features", datatype: "FP32", shape: input.shape, parameters: { binary_data_size: rows * 16 } }] }, [toBytes("FP32", input.data)]);
+  return { ...framed, want: await reference("iris/1/model.onnx", [input]) };
+}
+
+/** A binary request whose body stops after its first bytes until `finish()`: it holds its share meanwhile. */
+function held(body: Uint8Array, headerLength: number, waitMs: number) {
+  let finish!: () => void;
+  const rest = new Promise<void>((r) => (finish = r));
+  const stream = new ReadableStream<Uint8Array>({
+    async start(controller) {
+      controller.enqueue(body.slice(0, 16));
+      await rest;
+      controller.enqueue(body.slice(16));
+      controller.close();
+    },
+  });
+  const response = send("/v2/models/iris/infer", {
+    method: "POST",
+    headers: { "content-type": "application/octet-stream", "content-length": String(body.byteLength), "Inference-Header-Content-Length": String(headerLength) },
+    body: stream,
+  }, waitMs);
+  return { response, finish };
+}
+
+const postBinary = (body: Uint8Array, headerLength: number, waitMs: number) =>
+  send("/v2/models/iris/infer", { method: "POST", headers: { "content-type": "application/octet-stream", "Inference-Header-Content-Length": String(headerLength) }, body }, waitMs);
+
+async function expectPrediction(res: Response, want: Awaited<ReturnType<typeof irisRequest>>["want"]) {
+  expect(res.status).toBe(200);
+  const { json: head, parts } = await readBinaryResponse(res);
+  expectMatchesReference(head.outputs.map((o) => ({ ...o, data: fromBytes(o.datatype, parts.get(o.name)!) })), want);
+}
+
+describe("request memory budget", () => {
+  it("lets what fits run beside a body in flight, refuses what does not after the wait with a 503, and serves it once the body is done", async () => {
+    const big = await irisRequest(150); // 2,400 bytes of tensor: most of the 4,096
+    const first = held(big.body, big.headerLength, 5000);
+    const reserved = async () => (await requestMemory()).reserved_bytes;
+    for (let i = 0; i < 100 && (await reserved()) === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(await requestMemory()).toMatchObject({ budget_bytes: BUDGET, reserved_bytes: big.body.byteLength, waiting: 0 });
+
+    // A small JSON request fits beside it (3× its bytes) and is answered at once.
+    const small = await send("/v2/models/iris/infer", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ inputs: [irisBatch(1)] }) }, 5000);
+    expect(small.status).toBe(200);
+
+    // One that does not fit waits, then is refused in each protocol's shape, with Retry-After.
+    const mid = await irisRequest(100);
+    const refused = await postBinary(mid.body, mid.headerLength, 200);
+    expect(refused.headers.get("Retry-After")).toBe("1");
+    expect((await json<{ error: string }>(refused, 503)).error).toContain("REQUEST_MEMORY_BUDGET_BYTES");
+    const rows = irisBatch(60).data;
+    const tf = await send("/v1/models/iris:predict", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ instances: Array.from({ length: 60 }, (_, i) => rows.slice(i * 4, i * 4 + 4)) }) }, 200);
+    expect(Object.keys(await json(tf, 503))).toEqual(["error"]);
+    expect((await requestMemory()).refused).toBeGreaterThanOrEqual(2);
+
+    // One that waits long enough is let in when the first finishes; both answers are right.
+    const queued = postBinary(mid.body, mid.headerLength, 5000);
+    for (let i = 0; i < 100 && (await requestMemory()).waiting === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect((await requestMemory()).waiting).toBe(1);
+    first.finish();
+    await expectPrediction(await first.response, big.want);
+    await expectPrediction(await queued, mid.want);
+    expect(await requestMemory()).toMatchObject({ reserved_bytes: 0, waiting: 0 });
+  });
+
+  it("gives back the share of a request that fails, and admits a body larger than the whole budget alone", async () => {
+    const bad = await send("/v2/models/iris/infer", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ inputs: [{ name: "features", datatype: "FP32", shape: [1, 4], data: [1, 2, 3] }] }) }, 200);
+    await json(bad, 400);
+    const missing = await send("/v2/models/no-such-model/infer", { method: "POST", headers: { "content-type": "application/json" }, body: "{}" }, 200);
+    await json(missing, 404);
+    // 150 rows as JSON, sent without a declared length: reckoned at 3× the bytes that arrived,
+    // more than the whole budget, and run once nothing else holds any.
+    const rows = irisBatch(150);
+    const huge = await send("/v2/models/iris/infer", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ inputs: [rows] }) }, 200);
+    expectMatchesReference((await json<{ outputs: JsonTensor[] }>(huge)).outputs, await reference("iris/1/model.onnx", [rows]));
+    expect(await requestMemory()).toMatchObject({ reserved_bytes: 0, waiting: 0 });
+  });
+});
