@@ -33,6 +33,9 @@ Models
                                            an input (kept from the config if none given); 'off' stops
   max-batch <model> <rows>                 refuse requests carrying more rows than this (max_batch_size),
                                            the guard for onnxruntime's heap; 'max-batch <model> off' lifts it
+  isolate                                  the instance that answers: onnxruntime's state and heap (of its
+                                           128 MB), loaded sessions, the runs that grew the heap, and the
+                                           request bodies in flight against REQUEST_MEMORY_BUDGET_BYTES
 
 Tenants and keys
   tenant put <tenant> --rpm N [--burst N] [--quota N] [--models a,b] [--admission leased|exact]
@@ -319,6 +322,8 @@ async function run(args) {
         if (arg(1) === "off") delete c.max_batch_size;
         else c.max_batch_size = int(arg(1), "rows");
       });
+    case "isolate":
+      return api("GET", "/isolate");
     case "tenant": {
       need(2, "tenant put|get <tenant>");
       const [sub, tenant] = [arg(0), arg(1)];

@@ -97,6 +97,16 @@ describe("eictl", () => {
     expect(again.stderr).toContain("HTTP 409");
   });
 
+  it("shows the instance that answers: onnxruntime started by the pushes' validation, its heap, and the memory for request bodies", async () => {
+    const shown = await eictl("isolate");
+    expect(shown.code, shown.stderr).toBe(0);
+    const isolate = JSON.parse(shown.stdout);
+    expect(isolate.onnxruntime).toBe("started");
+    expect(isolate.wasm_heap_bytes).toBeGreaterThan(0);
+    // wrangler.toml's budget; nothing in flight but this request, which has no body.
+    expect(isolate.request_memory).toEqual({ budget_bytes: 48 * 1024 * 1024, reserved_bytes: 0, waiting: 0, refused: 0 });
+  });
+
   it("sets labels, splits, default and shadow, each keeping the rest of the config", async () => {
     expect((await eictl("label", "iris", "stable=1", "canary=2")).code).toBe(0);
     expect((await eictl("split", "iris", "1=90", "2=10")).code).toBe(0);
