@@ -27,6 +27,8 @@ const DEFAULT_MAX_REQUEST_BYTES = 32 * 1024 * 1024;
  */
 const DEFAULT_MAX_JSON_REQUEST_BYTES = 16 * 1024 * 1024;
 const DEFAULT_MAX_MODEL_BYTES = 20 * 1024 * 1024;
+/** The largest body sent without Content-Length (a model upload excepted): 411 beyond it. */
+export const MAX_UNDECLARED_BYTES = 1024 * 1024;
 
 /** A model upload: PUT /admin/models/{m}/versions/{v}, whose body limit is MAX_MODEL_BYTES. */
 const isModelUpload = (method: string, path: string) => method === "PUT" && /^\/admin\/models\/[^/]+\/versions\/[^/]+$/.test(path);
@@ -73,8 +75,10 @@ export function createApp() {
             ? `JSON request body is larger than ${max} bytes (MAX_JSON_REQUEST_BYTES); send large tensors as binary data (KServe's Inference-Header-Content-Length), up to ${requestMax} bytes`
             : `request body is larger than ${max} bytes`,
       );
-    // A declared length is checked here; a chunked body is counted as it streams in. Either way
-    // the body's kind and length are what its share of the isolate's memory is reckoned from.
+    // A declared length is checked here. A body sent without one is read whole by the limit
+    // below, before the caller is known or its share of the isolate's memory for bodies
+    // (http/memory-budget) reckoned: so it may be no larger than MAX_UNDECLARED_BYTES (a model
+    // upload, behind the admin token, excepted).
     const declared = c.req.header("content-length");
     const kind = upload ? "upload" : json ? "json" : "binary";
     if (declared !== undefined && !c.req.header("transfer-encoding")) {
@@ -82,8 +86,14 @@ export function createApp() {
       c.set("body", { kind, declared: Number(declared) });
       return next();
     }
+    const undeclaredMax = upload ? max : Math.min(max, MAX_UNDECLARED_BYTES);
     c.set("body", { kind, declared: null });
-    return bodyLimit({ maxSize: max, onError: () => { throw tooLarge(); } })(c, next);
+    const refuse = () => {
+      throw undeclaredMax < max
+        ? new ServingError("length_required", `a request body without Content-Length may be at most ${undeclaredMax} bytes; send Content-Length (up to ${max} bytes)`)
+        : tooLarge();
+    };
+    return bodyLimit({ maxSize: undeclaredMax, onError: refuse })(c, next);
   });
 
   app.get("/", (c) =>

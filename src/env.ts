@@ -17,7 +17,7 @@ export interface AppEnv {
     requestId?: string;
     /** This request's phase timings (Server-Timing), set by requestLog. */
     timings?: Timings;
-    /** What the request's body is and its declared length (null: chunked), set by the body limit when there is one (http/memory-budget). */
+    /** What the request's body is and its declared length (null: sent without one), set by the body limit when there is a body (http/memory-budget). */
     body?: { kind: BodyKind; declared: number | null };
     /** The model and version that answered, for the request's log line; `inference` when it was a prediction (counted in statistics). */
     served?: { model: string; version: number; inference?: boolean };

@@ -8,12 +8,13 @@ export type ErrorCode =
   | "conflict"
   | "rate_limited" // the tenant's rate or daily quota ran out
   | "unavailable" // the model exists but cannot be loaded or run right now
+  | "length_required" // a large body sent without Content-Length
   | "payload_too_large"
   | "unsupported_media_type"
   | "not_implemented"
   | "internal";
 
-type Status = 400 | 401 | 404 | 409 | 413 | 415 | 429 | 500 | 501 | 503;
+type Status = 400 | 401 | 404 | 409 | 411 | 413 | 415 | 429 | 500 | 501 | 503;
 
 const STATUS: Record<ErrorCode, Status> = {
   invalid_argument: 400,
@@ -22,6 +23,7 @@ const STATUS: Record<ErrorCode, Status> = {
   conflict: 409,
   rate_limited: 429,
   unavailable: 503,
+  length_required: 411,
   payload_too_large: 413,
   unsupported_media_type: 415,
   not_implemented: 501,

@@ -8,7 +8,7 @@ import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../src/app";
-import { ADMIN_TOKEN, expectMatchesReference, json, reference, setup, tenantKey, type JsonTensor } from "./support/helpers";
+import { ADMIN_TOKEN, call, callRaw, expectMatchesReference, fixtureBytes, json, reference, setup, tenantKey, withContentLength, type JsonTensor } from "./support/helpers";
 import { binaryBody, fromBytes, readBinaryResponse, toBytes } from "./support/binary-wire";
 import { irisBatch } from "./support/inputs";
 
@@ -26,7 +26,7 @@ const envWith = (waitMs: number) => ({ ...env, REQUEST_MEMORY_BUDGET_BYTES: Stri
 async function send(path: string, init: RequestInit, waitMs: number): Promise<Response> {
   const headers = new Headers(init.headers);
   headers.set("authorization", `Bearer ${key}`);
-  return app.fetch(new Request(`https://edge.test${path}`, { ...init, headers }), envWith(waitMs), createExecutionContext());
+  return app.fetch(new Request(`https://edge.test${path}`, withContentLength({ ...init, headers })), envWith(waitMs), createExecutionContext());
 }
 
 async function requestMemory(): Promise<{ budget_bytes: number; reserved_bytes: number; waiting: number; refused: number }> {
@@ -40,6 +40,15 @@ async function irisRequest(rows: number) {
   const framed = binaryBody({ parameters: { binary_data_output: true }, inputs: [{ name: "features", datatype: "FP32", shape: input.shape, parameters: { binary_data_size: rows * 16 } }] }, [toBytes("FP32", input.data)]);
   return { ...framed, want: await reference("iris/1/model.onnx", [input]) };
 }
+
+/** A stream of `body` in chunks of `size`, as a client sends a body without Content-Length. */
+const streamed = (body: Uint8Array, size = 64 * 1024) =>
+  new ReadableStream<Uint8Array>({
+    start(controller) {
+      for (let at = 0; at < body.byteLength; at += size) controller.enqueue(body.slice(at, at + size));
+      controller.close();
+    },
+  });
 
 /** A binary request whose body stops after its first bytes until `finish()`: it holds its share meanwhile. */
 function held(body: Uint8Array, headerLength: number, waitMs: number) {
@@ -107,11 +116,38 @@ describe("request memory budget", () => {
     await json(bad, 400);
     const missing = await send("/v2/models/no-such-model/infer", { method: "POST", headers: { "content-type": "application/json" }, body: "{}" }, 200);
     await json(missing, 404);
-    // 150 rows as JSON, sent without a declared length: reckoned at 3× the bytes that arrived,
-    // more than the whole budget, and run once nothing else holds any.
+    // 150 rows as JSON (3× its 3 KB), more than the whole budget: run once nothing else holds any.
     const rows = irisBatch(150);
     const huge = await send("/v2/models/iris/infer", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ inputs: [rows] }) }, 200);
     expectMatchesReference((await json<{ outputs: JsonTensor[] }>(huge)).outputs, await reference("iris/1/model.onnx", [rows]));
     expect(await requestMemory()).toMatchObject({ reserved_bytes: 0, waiting: 0 });
+  });
+
+  it("reckons a body sent without Content-Length by what arrived, and answers 411 past 1 MiB (a model upload excepted)", async () => {
+    // Beside a declared body holding most of the budget, a small one sent without a length fits.
+    const mid = await irisRequest(150);
+    const first = held(mid.body, mid.headerLength, 5000);
+    for (let i = 0; i < 100 && (await requestMemory()).reserved_bytes === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    const rows = irisBatch(1);
+    const small = await app.fetch(
+      new Request("https://edge.test/v2/models/iris/infer", { method: "POST", headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, body: streamed(new TextEncoder().encode(JSON.stringify({ inputs: [rows] }))) }),
+      envWith(200),
+      createExecutionContext(),
+    );
+    expectMatchesReference((await json<{ outputs: JsonTensor[] }>(small)).outputs, await reference("iris/1/model.onnx", [rows]));
+    first.finish();
+    await expectPrediction(await first.response, mid.want);
+    expect(await requestMemory()).toMatchObject({ reserved_bytes: 0, waiting: 0 });
+
+    // Through the Worker: 1.5 MiB without Content-Length is refused in each protocol's shape.
+    const binary = await call("/v2/models/iris/infer", { method: "POST", headers: { "content-type": "application/octet-stream", "Inference-Header-Content-Length": "0" }, body: streamed(new Uint8Array(1.5 * 1024 * 1024)) });
+    expect((await json<{ error: string }>(binary, 411)).error).toContain("send Content-Length");
+    const tf = await call("/v1/models/iris:predict", { method: "POST", headers: { "content-type": "application/json" }, body: streamed(new TextEncoder().encode(`{"instances": [${"[5.1, 3.5, 1.4, 0.2],".repeat(80_000)}[5.1, 3.5, 1.4, 0.2]]}`)) });
+    expect(Object.keys(await json(tf, 411))).toEqual(["error"]);
+    // A model upload may stream without one (behind the admin token, within MAX_MODEL_BYTES).
+    const vad = new Uint8Array(await fixtureBytes("silero-vad/1/model.onnx"));
+    expect(vad.byteLength).toBeGreaterThan(1024 * 1024);
+    const uploaded = await callRaw("/admin/models/streamed-vad/versions/1", { method: "PUT", headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/octet-stream" }, body: streamed(vad) });
+    expect(uploaded.status, await uploaded.clone().text()).toBe(201);
   });
 });

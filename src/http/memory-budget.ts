@@ -100,9 +100,10 @@ export function memoryBudgetStatus(env: Partial<Record<"REQUEST_MEMORY_BUDGET_BY
 
 /**
  * Holds the request's estimated peak (from its `body`, as the body limit set it; nothing for a
- * request without one) from before its body is read until its response is made. A chunked body,
- * whose length nobody declared, is read first (within its limit) and reckoned by what arrived.
- * Registered after authentication and the rate limit, so only admitted callers draw on the budget.
+ * request without one) from before its body is read until its response is made. A body sent
+ * without Content-Length has already been read whole by the body limit (at most
+ * MAX_UNDECLARED_BYTES, a model upload excepted) and is reckoned by what arrived. Registered after
+ * authentication and the rate limit, so only admitted callers draw on the budget.
  */
 export function memoryBudget(): MiddlewareHandler<AppEnv> {
   return async function memoryBudgetHandler(c, next) {
@@ -110,9 +111,8 @@ export function memoryBudget(): MiddlewareHandler<AppEnv> {
     if (!body) return next();
     // Read into Hono's cache of the body, which the handler then reads from.
     const bytes = body.declared ?? (body.kind === "json" ? (await c.req.text()).length : (await c.req.arrayBuffer()).byteLength);
-    const cost = estimatedPeak(body.kind, bytes);
     const capacity = numberVar(c.env.REQUEST_MEMORY_BUDGET_BYTES, DEFAULT_BUDGET_BYTES);
-    const release = await budget.acquire(cost, capacity, numberVar(c.env.REQUEST_MEMORY_WAIT_MS, DEFAULT_WAIT_MS));
+    const release = await budget.acquire(estimatedPeak(body.kind, bytes), capacity, numberVar(c.env.REQUEST_MEMORY_WAIT_MS, DEFAULT_WAIT_MS));
     if (!release) {
       throw new ServingError(
         "unavailable",

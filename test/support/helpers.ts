@@ -52,10 +52,23 @@ export async function reference(key: string, inputs: JsonTensor[], outputs?: str
   return body.outputs!;
 }
 
-/** Calls the Worker over its fetch handler, exactly as given (no key added). */
+/**
+ * `init` with the Content-Length an HTTP client sends for a body of known length (a Request built
+ * in the isolate has none, which the Worker would take for a body streamed without one).
+ */
+export function withContentLength(init: RequestInit = {}): RequestInit {
+  const body = init.body;
+  const length = typeof body === "string" ? new TextEncoder().encode(body).byteLength : body instanceof ArrayBuffer || ArrayBuffer.isView(body) ? body.byteLength : undefined;
+  const headers = new Headers(init.headers);
+  if (length === undefined || headers.has("content-length")) return init;
+  headers.set("content-length", String(length));
+  return { ...init, headers };
+}
+
+/** Calls the Worker over its fetch handler as an HTTP client would (no key added). */
 export function callRaw(path: string, init?: RequestInit): Promise<Response> {
   const worker = (exports as unknown as { default: { fetch(r: Request): Promise<Response> } }).default;
-  return worker.fetch(new Request(`https://edge.test${path}`, init));
+  return worker.fetch(new Request(`https://edge.test${path}`, withContentLength(init)));
 }
 
 let defaultKey: string | undefined;
