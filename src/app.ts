@@ -75,10 +75,9 @@ export function createApp() {
             ? `JSON request body is larger than ${max} bytes (MAX_JSON_REQUEST_BYTES); send large tensors as binary data (KServe's Inference-Header-Content-Length), up to ${requestMax} bytes`
             : `request body is larger than ${max} bytes`,
       );
-    // A declared length is checked here. A body sent without one is read whole by the limit
-    // below, before the caller is known or its share of the isolate's memory for bodies
-    // (http/memory-budget) reckoned: so it may be no larger than MAX_UNDECLARED_BYTES (a model
-    // upload, behind the admin token, excepted).
+    // A declared length is checked here, before anything is read. A body sent without one is
+    // read whole, within its limit, once the caller is known and admitted (readUndeclared), so it
+    // may be no larger than MAX_UNDECLARED_BYTES (a model upload, behind the admin token, excepted).
     const declared = c.req.header("content-length");
     const kind = upload ? "upload" : json ? "json" : "binary";
     if (declared !== undefined && !c.req.header("transfer-encoding")) {
@@ -86,15 +85,29 @@ export function createApp() {
       c.set("body", { kind, declared: Number(declared) });
       return next();
     }
-    const undeclaredMax = upload ? max : Math.min(max, MAX_UNDECLARED_BYTES);
-    c.set("body", { kind, declared: null });
-    const refuse = () => {
-      throw undeclaredMax < max
-        ? new ServingError("length_required", `a request body without Content-Length may be at most ${undeclaredMax} bytes; send Content-Length (up to ${max} bytes)`)
+    const limit = upload ? max : Math.min(max, MAX_UNDECLARED_BYTES);
+    const overLimit = () =>
+      limit < max
+        ? new ServingError("length_required", `a request body without Content-Length may be at most ${limit} bytes; send Content-Length (up to ${max} bytes)`)
         : tooLarge();
-    };
-    return bodyLimit({ maxSize: undeclaredMax, onError: refuse })(c, next);
+    c.set("body", { kind, declared: null, limit, overLimit });
+    return next();
   });
+
+  /** Reads a body sent without Content-Length whole, within its limit (a declared one is left to its handler). */
+  const readUndeclared: MiddlewareHandler<AppEnv> = (c, next) => {
+    const body = c.get("body");
+    if (!body || body.declared !== null) return next();
+    return bodyLimit({ maxSize: body.limit, onError: () => { throw body.overLimit(); } })(c, next);
+  };
+  // Once the caller is known and admitted, and only then: its body is read if it came without a
+  // length, and holds its share of the isolate's memory for bodies until the response is made.
+  const memory = memoryBudget();
+  const admitBody: MiddlewareHandler<AppEnv> = async (c, next) => {
+    await readUndeclared(c, async () => {
+      await memory(c, next);
+    });
+  };
 
   app.get("/", (c) =>
     c.json({
@@ -111,20 +124,18 @@ export function createApp() {
   const publicPaths = new Set<string>(PUBLIC_PATHS);
   // Once a caller is known, a request for a model begins onnxruntime's start in a fresh isolate,
   // to run while the request's rate-limit call is in flight (a no-op once begun).
-  // Then an admitted request with a body waits for its share of the isolate's memory for bodies.
-  const memory = memoryBudget();
   const keyed: MiddlewareHandler<AppEnv> = (c, next) =>
     publicPaths.has(c.req.path)
       ? next()
       : auth(c, async () => {
           if (modelInPath(c.req.path) !== null) c.get("service").startRuntimeSoon();
           await limit(c, async () => {
-            await memory(c, next);
+            await admitBody(c, next);
           });
         });
   app.use("/v2/*", keyed);
   app.use("/v1/*", keyed);
-  app.use("/admin/*", adminAuth(), memory);
+  app.use("/admin/*", adminAuth(), admitBody);
 
   app.get("/metrics", adminAuth(), async (c) => {
     await flushNow(c);

@@ -17,8 +17,11 @@ export interface AppEnv {
     requestId?: string;
     /** This request's phase timings (Server-Timing), set by requestLog. */
     timings?: Timings;
-    /** What the request's body is and its declared length (null: sent without one), set by the body limit when there is a body (http/memory-budget). */
-    body?: { kind: BodyKind; declared: number | null };
+    /**
+     * The request's body, when it has one (set by the body limit): its kind and declared length,
+     * or, sent without one, the most it may be and the error past that (read after admission).
+     */
+    body?: { kind: BodyKind; declared: number } | { kind: BodyKind; declared: null; limit: number; overLimit: () => Error };
     /** The model and version that answered, for the request's log line; `inference` when it was a prediction (counted in statistics). */
     served?: { model: string; version: number; inference?: boolean };
   };

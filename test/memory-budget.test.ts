@@ -123,7 +123,7 @@ describe("request memory budget", () => {
     expect(await requestMemory()).toMatchObject({ reserved_bytes: 0, waiting: 0 });
   });
 
-  it("reckons a body sent without Content-Length by what arrived, and answers 411 past 1 MiB (a model upload excepted)", async () => {
+  it("reads a body sent without Content-Length only once the caller is admitted, reckons it by what arrived, and answers 411 past 1 MiB (a model upload excepted)", async () => {
     // Beside a declared body holding most of the budget, a small one sent without a length fits.
     const mid = await irisRequest(150);
     const first = held(mid.body, mid.headerLength, 5000);
@@ -144,6 +144,24 @@ describe("request memory budget", () => {
     expect((await json<{ error: string }>(binary, 411)).error).toContain("send Content-Length");
     const tf = await call("/v1/models/iris:predict", { method: "POST", headers: { "content-type": "application/json" }, body: streamed(new TextEncoder().encode(`{"instances": [${"[5.1, 3.5, 1.4, 0.2],".repeat(80_000)}[5.1, 3.5, 1.4, 0.2]]}`)) });
     expect(Object.keys(await json(tf, 411))).toEqual(["error"]);
+    // Nothing is read before the caller is known: without a key, a body that never ends still
+    // gets its 401 (were it read first, this request would never be answered), as does 1.5 MiB.
+    let end!: () => void;
+    const ended = new Promise<void>((r) => (end = r));
+    const endless = new ReadableStream<Uint8Array>({
+      async start(controller) {
+        controller.enqueue(new Uint8Array(1024));
+        await ended;
+        controller.close();
+      },
+    });
+    const anonymous = await Promise.race([
+      callRaw("/v2/models/iris/infer", { method: "POST", headers: { "content-type": "application/json" }, body: endless }),
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error("the body was read before the key was checked")), 5000)),
+    ]);
+    expect(anonymous.status).toBe(401);
+    end();
+    expect((await callRaw("/v1/models/iris:predict", { method: "POST", body: streamed(new Uint8Array(1.5 * 1024 * 1024)) })).status).toBe(401);
     // A model upload may stream without one (behind the admin token, within MAX_MODEL_BYTES).
     const vad = new Uint8Array(await fixtureBytes("silero-vad/1/model.onnx"));
     expect(vad.byteLength).toBeGreaterThan(1024 * 1024);

@@ -101,9 +101,9 @@ export function memoryBudgetStatus(env: Partial<Record<"REQUEST_MEMORY_BUDGET_BY
 /**
  * Holds the request's estimated peak (from its `body`, as the body limit set it; nothing for a
  * request without one) from before its body is read until its response is made. A body sent
- * without Content-Length has already been read whole by the body limit (at most
- * MAX_UNDECLARED_BYTES, a model upload excepted) and is reckoned by what arrived. Registered after
- * authentication and the rate limit, so only admitted callers draw on the budget.
+ * without Content-Length has been read whole just before (app.ts, within MAX_UNDECLARED_BYTES but
+ * for a model upload) and is reckoned by what arrived. Registered after authentication and the
+ * rate limit, so only admitted callers draw on the budget.
  */
 export function memoryBudget(): MiddlewareHandler<AppEnv> {
   return async function memoryBudgetHandler(c, next) {
