@@ -10,6 +10,7 @@
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv, BodyKind } from "../env";
 import { ServingError } from "../errors";
+import { numberVar } from "../vars";
 
 /** Peak memory per body byte, measured (`npm run bench -- heap`: JSON 1.9–3.0×, binary 0.6–1.0×). */
 const PEAK_PER_BYTE: Record<BodyKind, number> = { json: 3, binary: 1, upload: 2 };
@@ -87,11 +88,6 @@ export class MemoryBudget {
 
 /** Isolate-wide: every request's body in this isolate draws on it. */
 const budget = new MemoryBudget();
-
-const numberVar = (raw: string | undefined, fallback: number) => {
-  const n = raw === undefined || raw.trim() === "" ? NaN : Number(raw);
-  return Number.isFinite(n) && n >= 0 ? n : fallback;
-};
 
 /** The budget's settings and state, for /admin/isolate. */
 export function memoryBudgetStatus(env: Partial<Record<"REQUEST_MEMORY_BUDGET_BYTES", string>>) {

@@ -16,6 +16,7 @@ import { Inbound } from "./inbound";
 import { checkBatchLimit, checkInputs, selectOutputs } from "./signature";
 import { heapGrowth, noteHeap } from "./heap-watch";
 import { TtlCache } from "../ttl-cache";
+import { numberVar } from "../vars";
 
 /** Settings read from the environment (wrangler.toml [vars]). */
 export interface ServingSettings {
@@ -28,11 +29,6 @@ export interface ServingSettings {
 }
 
 const DEFAULTS = { refreshSeconds: 10, maxSessionBytes: 64 * 1024 * 1024 };
-
-function numberVar(raw: string | undefined, fallback: number): number {
-  const n = raw === undefined || raw.trim() === "" ? NaN : Number(raw);
-  return Number.isFinite(n) && n >= 0 ? n : fallback;
-}
 
 /** Reads ServingSettings from the environment, with defaults for unset or unparsable values. */
 export function servingSettings(

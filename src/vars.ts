@@ -1,0 +1,7 @@
+/** @module vars: reading wrangler.toml's [vars], which arrive as strings. */
+
+/** A non-negative number from a variable; `fallback` when it is unset, blank or not such a number. */
+export function numberVar(raw: string | undefined, fallback: number): number {
+  const n = raw === undefined || raw.trim() === "" ? NaN : Number(raw);
+  return Number.isFinite(n) && n >= 0 ? n : fallback;
+}
