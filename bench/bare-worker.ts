@@ -16,9 +16,7 @@
  * own overhead can be compared like for like.
  */
 import { loadSession, wasmHeapBytes, type LoadedSession, type SessionTuning } from "../src/serving/loader";
-import { fromBinary, toBinary } from "../src/tensor/binary";
-import { datatypeInfo } from "../src/tensor/datatype";
-import { elementCount, type Tensor } from "../src/tensor/tensor";
+import { bareRun } from "./bare-run";
 import { frameBody, HEADER_LENGTH, splitBody } from "../src/tensor/kserve-binary";
 import { decodeInferRequest, encodeInferResponse } from "../src/tensor/kserve-json";
 
@@ -37,26 +35,7 @@ async function run(name: string, request: Request, url: URL): Promise<Response> 
   const session = sessions.get(name);
   if (!session) return new Response(`no session ${name}`, { status: 404 });
   const shapes = JSON.parse(request.headers.get("x-shapes") ?? "[]") as number[][];
-  const body = new Uint8Array(await request.arrayBuffer());
-  let at = 0;
-  const feeds: Tensor[] = session.inputs.map((spec, i) => {
-    const shape = shapes[i]!;
-    const size = elementCount(shape) * datatypeInfo(spec.datatype).size;
-    const t = fromBinary(spec.name, spec.datatype, shape, body.subarray(at, at + size));
-    at += size;
-    return t;
-  });
-  const fetches = session.outputs.map((o) => o.name);
-  const n = Number(url.searchParams.get("n") ?? 1);
-  let outputs: Tensor[] = [];
-  for (let i = 0; i < n; i++) outputs = await session.run(feeds, fetches);
-  const parts = outputs.map(toBinary);
-  const out = new Uint8Array(parts.reduce((s, p) => s + p.byteLength, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.byteLength;
-  }
+  const out = await bareRun(session, shapes, new Uint8Array(await request.arrayBuffer()), Number(url.searchParams.get("n") ?? 1));
   return new Response(out, { headers: { "content-type": "application/octet-stream" } });
 }
 

@@ -15,9 +15,7 @@
  */
 import service from "../src/index";
 import { loadSession, type LoadedSession } from "../src/serving/loader";
-import { fromBinary, toBinary } from "../src/tensor/binary";
-import { datatypeInfo } from "../src/tensor/datatype";
-import { elementCount, type Tensor } from "../src/tensor/tensor";
+import { bareRun } from "./bare-run";
 
 export { ModelStats, TenantLimiter } from "../src/index";
 
@@ -34,26 +32,10 @@ async function bareSession(env: Env, model: string): Promise<LoadedSession> {
   return s;
 }
 
-/** bench/bare-worker.ts's /run, on a Request: raw input bytes in, raw output bytes out. */
-async function bareRun(session: LoadedSession, request: Request): Promise<Response> {
+/** bench/bare-worker.ts's /run, on a Request. */
+async function bareRequest(session: LoadedSession, request: Request): Promise<Response> {
   const shapes = JSON.parse(request.headers.get("x-shapes") ?? "[]") as number[][];
-  const body = new Uint8Array(await request.arrayBuffer());
-  let at = 0;
-  const feeds: Tensor[] = session.inputs.map((spec, i) => {
-    const shape = shapes[i]!;
-    const size = elementCount(shape) * datatypeInfo(spec.datatype).size;
-    const t = fromBinary(spec.name, spec.datatype, shape, body.subarray(at, at + size));
-    at += size;
-    return t;
-  });
-  const outputs = await session.run(feeds, session.outputs.map((o) => o.name));
-  const parts = outputs.map(toBinary);
-  const out = new Uint8Array(parts.reduce((s, p) => s + p.byteLength, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.byteLength;
-  }
+  const out = await bareRun(session, shapes, new Uint8Array(await request.arrayBuffer()));
   return new Response(out, { headers: { "content-type": "application/octet-stream" } });
 }
 
@@ -75,7 +57,7 @@ export default {
     const started = performance.now();
     for (let i = 0; i < n; i++) {
       const r = new Request(target, { method, headers, body });
-      const res = floor ? new Response((await r.arrayBuffer()).byteLength ? null : null) : session ? await bareRun(session, r) : await service.fetch(r, env, ctx);
+      const res = floor ? new Response((await r.arrayBuffer()).byteLength ? null : null) : session ? await bareRequest(session, r) : await service.fetch(r, env, ctx);
       await res.arrayBuffer();
       status = res.status;
     }

@@ -15,7 +15,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { binaryBody, CASES, modelBytes, prepareCases, rawInputs, shapesHeader, type Case } from "./cases.ts";
-import { startLoopService, type Running } from "./workers.ts";
+import { adminCall, startLoopService, type Running } from "./workers.ts";
 
 const PORT = 8841;
 const TOKEN = "eia_loop_token";
@@ -25,12 +25,7 @@ const models = process.argv.slice(2).length ? process.argv.slice(2) : ["iris"];
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 
-async function admin(svc: Running, method: string, path: string, body?: BodyInit, type = "application/json") {
-  const res = await fetch(`${svc.url}/admin${path}`, { method, headers: { authorization: `Bearer ${TOKEN}`, "content-type": type }, body });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-  return JSON.parse(text);
-}
+const admin = (svc: Running, method: string, path: string, body?: BodyInit, type?: string) => adminCall(svc, TOKEN, method, path, body, type);
 
 interface Loop { label: string; query: Record<string, string>; body?: Buffer }
 

@@ -18,7 +18,7 @@ import { join } from "node:path";
 import autocannon from "autocannon";
 import WebSocket from "ws";
 import { binaryBody, CASES, modelBytes, rawInputs, shapesHeader, bareLoad, type Case } from "./cases.ts";
-import { batchStats, root, startBare, startLoopService, startService, type Running } from "./workers.ts";
+import { adminCall, batchStats, root, startBare, startLoopService, startService, type Running } from "./workers.ts";
 
 const [modelName = "iris", admission = "leased", requestLog = "on"] = process.argv.slice(2);
 if (!["exact", "leased", "bare"].includes(admission)) throw new Error(`admission: exact, leased or bare, not ${admission}`);
@@ -65,8 +65,7 @@ async function bareTarget(): Promise<{ svc: Running; opts: autocannon.Options; k
 /** The service with the case's model published and a tenant's key, and the load that drives its inference route. */
 async function serviceTarget(state: string): Promise<{ svc: Running; opts: autocannon.Options; key?: string }> {
   const svc = await (LOOP ? startLoopService : startService)(state, PORT, TOKEN, { REQUEST_LOG: requestLog }, true);
-  const admin = (method: string, path: string, body?: BodyInit, type = "application/json") =>
-    fetch(`${svc.url}/admin${path}`, { method, headers: { authorization: `Bearer ${TOKEN}`, "content-type": type }, body }).then((r) => r.json());
+  const admin = (method: string, path: string, body?: BodyInit, type?: string) => adminCall(svc, TOKEN, method, path, body, type);
   await admin("PUT", `/models/${c.model}/versions/1`, modelBytes(c), "application/octet-stream");
   if (BATCHING) {
     const [max_batch_size, max_queue_delay_ms] = BATCHING;

@@ -14,7 +14,7 @@ import { promisify } from "node:util";
 import * as ortNode from "onnxruntime-node";
 import { runLoad, type ClientLoad, type LoadSpec } from "./load-client.ts";
 import { batchOf, binaryBody, CASES, jsonBody, modelBytes, prepareCases, rawInputs, shapesHeader, bareLoad, type Case } from "./cases.ts";
-import { batchStats, placement, root, startBare, startService, type Running } from "./workers.ts";
+import { adminCall, batchStats, placement, root, startBare, startService, type Running } from "./workers.ts";
 
 const execFileAsync = promisify(execFile);
 
@@ -100,12 +100,7 @@ async function drive(target: Running, url: string, opts: { body?: Buffer; header
   };
 }
 
-async function admin(svc: Running, method: string, path: string, body?: BodyInit, type = "application/json") {
-  const res = await fetch(`${svc.url}/admin${path}`, { method, headers: { authorization: `Bearer ${TOKEN}`, "content-type": type }, body });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-  return JSON.parse(text);
-}
+const admin = (svc: Running, method: string, path: string, body?: BodyInit, type?: string) => adminCall(svc, TOKEN, method, path, body, type);
 
 /** Publishes the models; returns a key of a tenant with exact admission and one with leased. */
 async function prepareService(svc: Running): Promise<{ exact: string; leased: string }> {
@@ -116,7 +111,6 @@ async function prepareService(svc: Running): Promise<{ exact: string; leased: st
   };
   return { exact: await keyOf("bench", "exact"), leased: await keyOf("bench-leased", "leased") };
 }
-
 
 interface Feed { shapes: string; body: Buffer }
 const feedOf = (c: Case): Feed => ({ shapes: shapesHeader(c), body: rawInputs(c) });

@@ -179,6 +179,14 @@ export function startBare(port: number, inspect = false): Promise<Running> {
   return start("bench/wrangler.bare.toml", port, "/heap", "-", {}, inspect);
 }
 
+/** An admin API call to a started service whose token is `token`: its JSON answer; throws naming the status if it failed. */
+export async function adminCall(svc: Running, token: string, method: string, path: string, body?: BodyInit, type = "application/json"): Promise<any> {
+  const res = await fetch(`${svc.url}/admin${path}`, { method, headers: { authorization: `Bearer ${token}`, "content-type": type }, body });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+  return JSON.parse(text);
+}
+
 /** One batch size's runs, from a model's statistics (Triton's batch_stats). */
 export interface BatchStat { batch_size: number; compute_infer: { count: number; ns: number } }
 
