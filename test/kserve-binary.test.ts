@@ -1,6 +1,6 @@
 /** The KServe/Triton binary tensor data extension, end to end against real models. */
 import { beforeAll, describe, expect, it } from "vitest";
-import { call, expectMatchesReference, json, post, reference, setup, type JsonTensor } from "./support/helpers";
+import { call, expectMatchesReference, json, post, reference, setup, streamed, type JsonTensor } from "./support/helpers";
 import { binaryBody, fromBytes, readBinaryResponse, toBytes } from "./support/binary-wire";
 import { irisBatch, prng, sileroInputs } from "./support/inputs";
 
@@ -52,17 +52,10 @@ describe("binary tensor data", () => {
       { id: "x", parameters: { binary_data_output: true }, inputs: [{ name: "features", datatype: "FP32", shape: input.shape, parameters: { binary_data_size: 7 * 16 } }] },
       [toBytes("FP32", input.data)],
     );
-    const chunks = (size: number) =>
-      new ReadableStream<Uint8Array>({
-        start(controller) {
-          for (let at = 0; at < body.byteLength; at += size) controller.enqueue(body.slice(at, at + size));
-          controller.close();
-        },
-      });
     const want = await reference(IRIS, [input]);
     const sent: { body: ReadableStream<Uint8Array>; headers: Record<string, string> }[] = [
-      { body: chunks(5), headers: { "content-length": String(body.byteLength) } },
-      { body: chunks(64), headers: {} },
+      { body: streamed(body, 5), headers: { "content-length": String(body.byteLength) } },
+      { body: streamed(body, 64), headers: {} },
     ];
     for (const init of sent) {
       const res = await postBinary("/v2/models/iris/infer", init.body, headerLength, init.headers);

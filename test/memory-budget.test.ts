@@ -8,7 +8,7 @@ import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../src/app";
-import { ADMIN_TOKEN, call, callRaw, expectMatchesReference, fixtureBytes, json, reference, setup, tenantKey, withContentLength, type JsonTensor } from "./support/helpers";
+import { ADMIN_TOKEN, call, callRaw, expectMatchesReference, fixtureBytes, json, reference, setup, streamed, tenantKey, withContentLength, type JsonTensor } from "./support/helpers";
 import { binaryBody, fromBytes, readBinaryResponse, toBytes } from "./support/binary-wire";
 import { irisBatch } from "./support/inputs";
 
@@ -40,15 +40,6 @@ async function irisRequest(rows: number) {
   const framed = binaryBody({ parameters: { binary_data_output: true }, inputs: [{ name: "features", datatype: "FP32", shape: input.shape, parameters: { binary_data_size: rows * 16 } }] }, [toBytes("FP32", input.data)]);
   return { ...framed, want: await reference("iris/1/model.onnx", [input]) };
 }
-
-/** A stream of `body` in chunks of `size`, as a client sends a body without Content-Length. */
-const streamed = (body: Uint8Array, size = 64 * 1024) =>
-  new ReadableStream<Uint8Array>({
-    start(controller) {
-      for (let at = 0; at < body.byteLength; at += size) controller.enqueue(body.slice(at, at + size));
-      controller.close();
-    },
-  });
 
 /** A binary request whose body stops after its first bytes until `finish()`: it holds its share meanwhile. */
 function held(body: Uint8Array, headerLength: number, waitMs: number) {

@@ -65,6 +65,16 @@ export function withContentLength(init: RequestInit = {}): RequestInit {
   return { ...init, headers };
 }
 
+/** `body` as a stream of chunks of `size` bytes, as a client sends a body it streams (no Content-Length of its own). */
+export function streamed(body: Uint8Array, size = 64 * 1024): ReadableStream<Uint8Array> {
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      for (let at = 0; at < body.byteLength; at += size) controller.enqueue(body.slice(at, at + size));
+      controller.close();
+    },
+  });
+}
+
 /** Calls the Worker over its fetch handler as an HTTP client would (no key added). */
 export function callRaw(path: string, init?: RequestInit): Promise<Response> {
   const worker = (exports as unknown as { default: { fetch(r: Request): Promise<Response> } }).default;
