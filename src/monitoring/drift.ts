@@ -35,31 +35,61 @@ export interface DriftDelta {
 
 export const emptySummary = (): Summary => ({ count: 0, sum: 0, sumsq: 0, min: null, max: null, bins: new Array<number>(DRIFT_EDGES.length + 1).fill(0) });
 
+/** The edges as a typed array, for the search in summarise's loop. */
+const EDGES = Float64Array.from(DRIFT_EDGES);
+/**
+ * One tensor's sampled elements as numbers, reused from call to call: summarise runs for every
+ * prediction's every tensor, and its loop then reads one kind of array whatever the tensor's type.
+ */
+const sampled = new Float64Array(SAMPLE);
+
+/** Copies `t`'s elements (every one up to SAMPLE, else evenly strided) into `sampled`; returns how many. */
+function sample(t: Tensor): number {
+  const data = t.data as ArrayLike<number> | BigInt64Array | BigUint64Array;
+  const n = data.length;
+  const stride = Math.max(1, Math.ceil(n / SAMPLE));
+  let k = 0;
+  if (data instanceof BigInt64Array || data instanceof BigUint64Array) {
+    for (let i = 0; i < n; i += stride) sampled[k++] = Number(data[i]!);
+  } else if (stride === 1) {
+    sampled.set(data);
+    k = n;
+  } else {
+    for (let i = 0; i < n; i += stride) sampled[k++] = data[i]!;
+  }
+  // FP16 elements are their bits: decoded for the sample only.
+  if (t.datatype === "FP16") sampled.set(fromFloat16Bits(Uint16Array.from(sampled.subarray(0, k))));
+  return k;
+}
+
 /** Adds a tensor's (sampled) numeric elements; BYTES and BOOL tensors are not summarised. */
 export function summarise(into: Summary, t: Tensor): void {
   if (t.datatype === "BYTES" || t.datatype === "BOOL" || Array.isArray(t.data)) return;
-  const data = t.data as ArrayLike<number | bigint>;
-  const stride = Math.max(1, Math.ceil(data.length / SAMPLE));
-  // Sampled straight from the typed array (FP16 bits decoded for the sample only), never copied whole.
-  const sample = t.datatype === "FP16" ? fromFloat16Bits(Uint16Array.from({ length: Math.ceil(data.length / stride) }, (_, k) => Number(data[k * stride]))) : null;
-  // Accumulated in locals and added once: this runs for every prediction's every tensor.
+  const n = sample(t);
+  // Accumulated in locals and added once.
   let count = 0;
   let sum = 0;
   let sumsq = 0;
   let min = Infinity;
   let max = -Infinity;
   const bins = into.bins;
-  for (let i = 0, k = 0; i < data.length; i += stride, k++) {
-    const v = sample ? sample[k]! : Number(data[i]);
+  for (let k = 0; k < n; k++) {
+    const v = sampled[k]!;
     if (!Number.isFinite(v)) continue;
     count++;
     sum += v;
     sumsq += v * v;
     if (v < min) min = v;
     if (v > max) max = v;
-    let bin = 0;
-    while (bin < DRIFT_EDGES.length && v > DRIFT_EDGES[bin]!) bin++;
-    bins[bin]!++;
+    // The bin: the first edge v does not exceed (the last bin past them all), by binary search.
+    let lo = 0;
+    let hi = EDGES.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (v > EDGES[mid]!) lo = mid + 1;
+      else hi = mid;
+    }
+    bins[lo]!++;
   }
   if (count === 0) return;
   into.count += count;

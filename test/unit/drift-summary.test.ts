@@ -1,7 +1,8 @@
 /** Drift summaries against a plain recomputation: counts, moments, extremes and bins. */
 import { describe, expect, it } from "vitest";
 import { DRIFT_EDGES, emptySummary, summarise, type Summary } from "../../src/monitoring/drift";
-import { toFloat16Bits } from "../../src/tensor/float16";
+import fc from "fast-check";
+import { fromFloat16Bits, toFloat16Bits } from "../../src/tensor/float16";
 import type { Tensor } from "../../src/tensor/tensor";
 import { prng } from "../support/inputs";
 
@@ -21,7 +22,9 @@ function naive(values: number[]): Summary {
 }
 
 const close = (a: Summary, b: Summary) => {
-  expect({ ...a, sum: 0, sumsq: 0 }).toEqual({ ...b, sum: 0, sumsq: 0 });
+  // -0 and 0 are one value here (the extremes of [-0, 0] may be either).
+  const plain = (s: Summary) => ({ ...s, sum: 0, sumsq: 0, min: s.min === null ? null : s.min + 0, max: s.max === null ? null : s.max + 0 });
+  expect(plain(a)).toEqual(plain(b));
   // Summed in another order: equal to within rounding.
   for (const k of ["sum", "sumsq"] as const) expect(Math.abs(a[k] - b[k])).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(b[k])));
 };
@@ -52,5 +55,34 @@ describe("drift summaries", () => {
     const halves = emptySummary();
     summarise(halves, { name: "h", datatype: "FP16", shape: [3], data: toFloat16Bits([0.5, -2, 300]) });
     close(halves, naive([0.5, -2, 300]));
+  });
+});
+
+describe("drift summaries (fast-check)", () => {
+  // Every numeric element type, each tensor's sample read through the one loop: a summary of any
+  // tensor, of any length (sampled past 1024), equals the definition's over its strided sample.
+  const kinds = [
+    { datatype: "FP32", make: (v: number[]) => Float32Array.from(v), read: (a: ArrayLike<number>) => Array.from(a) },
+    { datatype: "FP64", make: (v: number[]) => Float64Array.from(v), read: (a: ArrayLike<number>) => Array.from(a) },
+    { datatype: "INT8", make: (v: number[]) => Int8Array.from(v), read: (a: ArrayLike<number>) => Array.from(a) },
+    { datatype: "UINT16", make: (v: number[]) => Uint16Array.from(v), read: (a: ArrayLike<number>) => Array.from(a) },
+    { datatype: "INT32", make: (v: number[]) => Int32Array.from(v), read: (a: ArrayLike<number>) => Array.from(a) },
+    { datatype: "INT64", make: (v: number[]) => BigInt64Array.from(v.map((x) => BigInt(Math.trunc(x)))), read: (a: BigInt64Array) => Array.from(a, Number) },
+    { datatype: "UINT64", make: (v: number[]) => BigUint64Array.from(v.map((x) => BigInt(Math.abs(Math.trunc(x))))), read: (a: BigUint64Array) => Array.from(a, Number) },
+    { datatype: "FP16", make: (v: number[]) => toFloat16Bits(v), read: (a: Uint16Array) => fromFloat16Bits(a) },
+  ] as const;
+  it("equal the definition over the strided sample, for every numeric type and length", () => {
+    const value = fc.oneof(fc.double({ min: -5000, max: 5000 }), fc.constantFrom(...DRIFT_EDGES, NaN, Infinity, -Infinity, 0, -0));
+    fc.assert(
+      fc.property(fc.constantFrom(...kinds), fc.array(value, { maxLength: 40 }), fc.nat({ max: 3000 }), (kind, head, extra) => {
+        const values = [...head, ...Array.from({ length: extra }, (_, i) => Math.sin(i) * 2000)];
+        const data = kind.make(values.map((v) => (kind.datatype.startsWith("FP") ? v : Number.isFinite(v) ? v : 0)));
+        const s = emptySummary();
+        summarise(s, { name: "x", datatype: kind.datatype, shape: [data.length], data });
+        const stride = Math.max(1, Math.ceil(data.length / 1024));
+        close(s, naive((kind.read as (a: typeof data) => number[])(data).filter((_, i) => i % stride === 0)));
+      }),
+      { numRuns: 200 },
+    );
   });
 });
