@@ -94,20 +94,15 @@ export function createApp() {
     return next();
   });
 
-  /** Reads a body sent without Content-Length whole, within its limit (a declared one is left to its handler). */
+  /** The limit on what a body sent without Content-Length may read (a declared one is left to its handler). */
   const readUndeclared: MiddlewareHandler<AppEnv> = (c, next) => {
     const body = c.get("body");
     if (!body || body.declared !== null) return next();
     return bodyLimit({ maxSize: body.limit, onError: () => { throw body.overLimit(); } })(c, next);
   };
-  // Once the caller is known and admitted, and only then: its body is read if it came without a
-  // length, and holds its share of the isolate's memory for bodies until the response is made.
-  const memory = memoryBudget();
-  const admitBody: MiddlewareHandler<AppEnv> = async (c, next) => {
-    await readUndeclared(c, async () => {
-      await memory(c, next);
-    });
-  };
+  // Once the caller is known and admitted, and only then: the body holds its share of the
+  // isolate's memory for bodies until the response is made, and is read if it came without a length.
+  const admitBody = memoryBudget(readUndeclared);
 
   app.get("/", (c) =>
     c.json({

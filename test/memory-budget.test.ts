@@ -2,12 +2,13 @@
  * The isolate's memory for request bodies (REQUEST_MEMORY_BUDGET_BYTES), over the real Worker and
  * model: a body is held mid-stream to keep its share reserved, and the requests that would not fit
  * beside it wait their turn, then get a 503 in their protocol's error shape; nothing is left
- * reserved after.
+ * reserved after. A body sent without Content-Length holds its limit's share until it has arrived.
  */
 import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { createApp } from "../src/app";
+import { createApp, MAX_UNDECLARED_BYTES } from "../src/app";
+import { estimatedPeak } from "../src/http/memory-budget";
 import { ADMIN_TOKEN, call, callRaw, expectMatchesReference, fixtureBytes, json, reference, setup, streamed, tenantKey, withContentLength, type JsonTensor } from "./support/helpers";
 import { binaryBody, fromBytes, readBinaryResponse, toBytes } from "./support/binary-wire";
 import { irisBatch } from "./support/inputs";
@@ -114,20 +115,32 @@ describe("request memory budget", () => {
     expect(await requestMemory()).toMatchObject({ reserved_bytes: 0, waiting: 0 });
   });
 
-  it("reads a body sent without Content-Length only once the caller is admitted, reckons it by what arrived, and answers 411 past 1 MiB (a model upload excepted)", async () => {
-    // Beside a declared body holding most of the budget, a small one sent without a length fits.
-    const mid = await irisRequest(150);
-    const first = held(mid.body, mid.headerLength, 5000);
-    for (let i = 0; i < 100 && (await requestMemory()).reserved_bytes === 0; i++) await new Promise((r) => setTimeout(r, 10));
+  it("holds for a body sent without Content-Length its limit's share until it is read, reads it only once the caller is admitted, and answers 411 past 1 MiB (a model upload excepted)", async () => {
+    // Held mid-stream, a JSON body without a length holds the peak of its limit (3 × 1 MiB): more
+    // than this whole budget, so it runs alone, and a request behind it waits.
     const rows = irisBatch(1);
-    const small = await app.fetch(
-      new Request("https://edge.test/v2/models/iris/infer", { method: "POST", headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, body: streamed(new TextEncoder().encode(JSON.stringify({ inputs: [rows] }))) }),
-      envWith(200),
+    const text = new TextEncoder().encode(JSON.stringify({ inputs: [rows] }));
+    let finish!: () => void;
+    const rest = new Promise<void>((r) => (finish = r));
+    const stream = new ReadableStream<Uint8Array>({
+      async start(controller) {
+        controller.enqueue(text.slice(0, 16));
+        await rest;
+        controller.enqueue(text.slice(16));
+        controller.close();
+      },
+    });
+    const undeclared = app.fetch(
+      new Request("https://edge.test/v2/models/iris/infer", { method: "POST", headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, body: stream }),
+      envWith(5000),
       createExecutionContext(),
     );
-    expectMatchesReference((await json<{ outputs: JsonTensor[] }>(small)).outputs, await reference("iris/1/model.onnx", [rows]));
-    first.finish();
-    await expectPrediction(await first.response, mid.want);
+    for (let i = 0; i < 100 && (await requestMemory()).reserved_bytes === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect((await requestMemory()).reserved_bytes).toBe(estimatedPeak("json", MAX_UNDECLARED_BYTES));
+    const small = await send("/v2/models/iris/infer", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ inputs: [rows] }) }, 200);
+    expect((await json<{ error: string }>(small, 503)).error).toContain("REQUEST_MEMORY_BUDGET_BYTES");
+    finish();
+    expectMatchesReference((await json<{ outputs: JsonTensor[] }>(await undeclared)).outputs, await reference("iris/1/model.onnx", [rows]));
     expect(await requestMemory()).toMatchObject({ reserved_bytes: 0, waiting: 0 });
 
     // Through the Worker: 1.5 MiB without Content-Length is refused in each protocol's shape.

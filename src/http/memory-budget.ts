@@ -26,6 +26,14 @@ interface Waiter {
   grant: () => void;
 }
 
+/** Bytes held of a budget, until released. */
+export interface Reservation {
+  /** Gives the bytes back (safe to call twice). */
+  release(): void;
+  /** Lowers the bytes held to `cost` (never raises them), letting in those waiting that now fit. */
+  shrink(cost: number): void;
+}
+
 /** A byte budget shared by the requests in flight: first come, first admitted. */
 export class MemoryBudget {
   private reserved = 0;
@@ -36,9 +44,9 @@ export class MemoryBudget {
    * Reserves `cost` bytes of `capacity`: at once if they fit and nobody is waiting, else once the
    * requests ahead have been admitted and enough is released. A cost larger than the whole capacity
    * is admitted when nothing else is reserved (it would otherwise never run). Resolves to the
-   * function that releases the bytes (safe to call twice), or null after `waitMs`.
+   * reservation, or null after `waitMs`.
    */
-  acquire(cost: number, capacity: number, waitMs: number): Promise<(() => void) | null> {
+  acquire(cost: number, capacity: number, waitMs: number): Promise<Reservation | null> {
     if (this.queue.length === 0 && this.fits(cost, capacity)) return Promise.resolve(this.take(cost, capacity));
     return new Promise((resolve) => {
       const waiter: Waiter = {
@@ -69,14 +77,21 @@ export class MemoryBudget {
     return this.reserved === 0 || this.reserved + cost <= capacity;
   }
 
-  private take(cost: number, capacity: number): () => void {
+  private take(cost: number, capacity: number): Reservation {
     this.reserved += cost;
-    let held = true;
-    return () => {
-      if (!held) return;
-      held = false;
-      this.reserved -= cost;
-      this.admit(capacity);
+    let held = cost;
+    return {
+      release: () => {
+        this.reserved -= held;
+        held = 0;
+        this.admit(capacity);
+      },
+      shrink: (to) => {
+        if (to >= held) return;
+        this.reserved -= held - to;
+        held = to;
+        this.admit(capacity);
+      },
     };
   }
 
@@ -97,19 +112,17 @@ export function memoryBudgetStatus(env: Partial<Record<"REQUEST_MEMORY_BUDGET_BY
 /**
  * Holds the request's estimated peak (from its `body`, as the body limit set it; nothing for a
  * request without one) from before its body is read until its response is made. A body sent
- * without Content-Length has been read whole just before (app.ts, within MAX_UNDECLARED_BYTES but
- * for a model upload) and is reckoned by what arrived. Registered after authentication and the
- * rate limit, so only admitted callers draw on the budget.
+ * without Content-Length holds the peak of its limit (MAX_UNDECLARED_BYTES but for a model upload)
+ * while `readWithin` (the limit on what it may read) reads it whole, then the peak of what arrived.
+ * Registered after authentication and the rate limit, so only admitted callers draw on the budget.
  */
-export function memoryBudget(): MiddlewareHandler<AppEnv> {
+export function memoryBudget(readWithin: MiddlewareHandler<AppEnv>): MiddlewareHandler<AppEnv> {
   return async function memoryBudgetHandler(c, next) {
     const body = c.get("body");
     if (!body) return next();
-    // Read into Hono's cache of the body, which the handler then reads from.
-    const bytes = body.declared ?? (body.kind === "json" ? (await c.req.text()).length : (await c.req.arrayBuffer()).byteLength);
     const capacity = numberVar(c.env.REQUEST_MEMORY_BUDGET_BYTES, DEFAULT_BUDGET_BYTES);
-    const release = await budget.acquire(estimatedPeak(body.kind, bytes), capacity, numberVar(c.env.REQUEST_MEMORY_WAIT_MS, DEFAULT_WAIT_MS));
-    if (!release) {
+    const held = await budget.acquire(estimatedPeak(body.kind, body.declared ?? body.limit), capacity, numberVar(c.env.REQUEST_MEMORY_WAIT_MS, DEFAULT_WAIT_MS));
+    if (!held) {
       throw new ServingError(
         "unavailable",
         `this instance's memory for request bodies (REQUEST_MEMORY_BUDGET_BYTES, ${capacity} bytes) is in use by other requests; retry shortly, or send large tensors as binary data (about a third of JSON's memory)`,
@@ -117,9 +130,15 @@ export function memoryBudget(): MiddlewareHandler<AppEnv> {
       );
     }
     try {
-      await next();
+      if (body.declared !== null) return await next();
+      await readWithin(c, async () => {
+        // Read into Hono's cache of the body, which the handler then reads from.
+        const bytes = body.kind === "json" ? (await c.req.text()).length : (await c.req.arrayBuffer()).byteLength;
+        held.shrink(estimatedPeak(body.kind, bytes));
+        await next();
+      });
     } finally {
-      release();
+      held.release();
     }
   };
 }

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { estimatedPeak, MemoryBudget } from "../../src/http/memory-budget";
+import { estimatedPeak, MemoryBudget, type Reservation } from "../../src/http/memory-budget";
 
 const tick = () => new Promise((r) => setTimeout(r, 0));
 
@@ -16,13 +16,13 @@ describe("MemoryBudget", () => {
     await tick();
     expect(order).toEqual([]);
     expect(budget.status()).toEqual({ reserved_bytes: 60, waiting: 2, refused: 0 });
-    first!();
+    first!.release();
     const [b, s] = await Promise.all([big, small]);
     expect(order).toEqual(["big", "small"]);
     expect(budget.status()).toEqual({ reserved_bytes: 100, waiting: 0, refused: 0 });
-    b!();
-    s!();
-    s!(); // twice is harmless
+    b!.release();
+    s!.release();
+    s!.release(); // twice is harmless
     expect(budget.status().reserved_bytes).toBe(0);
   });
 
@@ -33,8 +33,8 @@ describe("MemoryBudget", () => {
     const huge = budget.acquire(500, 100, 5000).then((r) => ((admitted = true), r));
     await tick();
     expect(admitted).toBe(false);
-    small!();
-    (await huge)!();
+    small!.release();
+    (await huge)!.release();
     expect(admitted).toBe(true);
     expect(budget.status().reserved_bytes).toBe(0);
   });
@@ -48,39 +48,76 @@ describe("MemoryBudget", () => {
     const r = await behind;
     expect(r).not.toBeNull();
     expect(budget.status()).toEqual({ reserved_bytes: 100, waiting: 0, refused: 1 });
-    held!();
-    r!();
+    held!.release();
+    r!.release();
+    expect(budget.status().reserved_bytes).toBe(0);
+  });
+
+  it("lets those waiting in when a reservation shrinks, and releases only what is still held", async () => {
+    const budget = new MemoryBudget();
+    const undeclared = await budget.acquire(90, 100, 5000); // a body's limit, before it is read
+    let admitted = false;
+    const next = budget.acquire(50, 100, 5000).then((r) => ((admitted = true), r));
+    await tick();
+    expect(admitted).toBe(false);
+    undeclared!.shrink(120); // never raised
+    undeclared!.shrink(30); // what arrived
+    const r = await next;
+    expect(budget.status()).toEqual({ reserved_bytes: 80, waiting: 0, refused: 0 });
+    undeclared!.release();
+    undeclared!.release();
+    expect(budget.status().reserved_bytes).toBe(50);
+    r!.release();
     expect(budget.status().reserved_bytes).toBe(0);
   });
 
   it("never holds more than its capacity but for one body alone, and grants in arrival order (fast-check)", async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.tuple(fc.integer({ min: 1, max: 150 }), fc.integer({ min: 0, max: 3 })), { minLength: 1, maxLength: 25 }), async (steps) => {
-        const budget = new MemoryBudget();
-        const granted: number[] = [];
-        const releases: (() => void)[] = [];
-        let over = false;
-        steps.forEach(([cost], i) => {
-          void budget.acquire(cost, 100, 60_000).then((release) => {
-            granted.push(i);
+      fc.asyncProperty(
+        fc.array(fc.tuple(fc.integer({ min: 1, max: 150 }), fc.integer({ min: 0, max: 3 }), fc.boolean()), { minLength: 1, maxLength: 25 }),
+        async (steps) => {
+          const budget = new MemoryBudget();
+          const granted: number[] = [];
+          // Each granted reservation, what it holds, and whether it is still to shrink (to half) before its release.
+          const held: { r: Reservation; cost: number; shrinks: boolean }[] = [];
+          let over = false;
+          // Once every grant's callback has run (after a tick), the budget holds what they hold, within capacity but for one alone.
+          const check = () => {
             const reserved = budget.status().reserved_bytes;
-            if (reserved > 100 && reserved !== cost) over = true;
-            releases.push(release!);
+            if (reserved !== held.reduce((n, h) => n + h.cost, 0)) over = true;
+            if (reserved > 100 && held.filter((h) => h.cost > 0).length > 1) over = true;
+          };
+          steps.forEach(([cost, , shrinks], i) => {
+            void budget.acquire(cost, 100, 60_000).then((r) => {
+              granted.push(i);
+              held.push({ r: r!, cost, shrinks });
+              const reserved = budget.status().reserved_bytes;
+              if (reserved > 100 && reserved !== cost) over = true;
+            });
           });
-        });
-        // Release in a scrambled order until everything was granted.
-        let round = 0;
-        while (granted.length < steps.length || releases.length > 0) {
-          await tick();
-          const pick = releases.splice(steps[round % steps.length]![1] % Math.max(1, releases.length), 1)[0];
-          pick?.();
-          round++;
-          if (round > 1000) throw new Error("stuck");
-        }
-        expect(over).toBe(false);
-        expect(granted).toEqual(steps.map((_, i) => i));
-        expect(budget.status()).toEqual({ reserved_bytes: 0, waiting: 0, refused: 0 });
-      }),
+          // Shrink or release in a scrambled order until everything was granted.
+          let round = 0;
+          while (granted.length < steps.length || held.length > 0) {
+            await tick();
+            check();
+            const at = steps[round % steps.length]![1] % Math.max(1, held.length);
+            const pick = held[at];
+            if (pick?.shrinks) {
+              pick.shrinks = false;
+              pick.cost = Math.floor(pick.cost / 2);
+              pick.r.shrink(pick.cost);
+            } else if (pick) {
+              held.splice(at, 1);
+              pick.r.release();
+            }
+            round++;
+            if (round > 1000) throw new Error("stuck");
+          }
+          expect(over).toBe(false);
+          expect(granted).toEqual(steps.map((_, i) => i));
+          expect(budget.status()).toEqual({ reserved_bytes: 0, waiting: 0, refused: 0 });
+        },
+      ),
       { numRuns: 60 },
     );
   });
