@@ -1,66 +1,17 @@
 /**
- * The service with one more route, for `npm run bench:loop`: it repeats a request inside the
- * isolate, so the service's own cost per request is timed without sockets, HTTP parsing or a load
- * generator sharing the machine (their noise is larger than what one part of the service costs).
- *
- *   POST /__loop?n=K&path=P&method=M&headers={json}   body: the request's body
- *        → { us_per_request } for K calls of the service's fetch on that request, each read to the end
- *   POST /__loop?n=K&bare=MODEL&headers={json}        body: the inputs' raw bytes, X-Shapes in headers
- *        → the same for the bare Worker's handling (bench/bare-worker.ts's /run) of the same session,
- *          its bytes read from the service's bucket: the baseline, in the same isolate
- *   POST /__loop?n=K&floor=1                          → the same for building the Request, reading
- *        its body and answering an empty Response: what every loop pays before any handler
- *
- * Every other request goes to the service unchanged.
+ * The service with one more route, for `npm run bench:loop`: /__loop (bench/loop-route.ts) repeats
+ * a request inside the isolate, against the service, the bare Worker's handling of the same
+ * session, or nothing (the floor). Every other request goes to the service unchanged.
  */
 import service from "../src/index";
-import { loadSession, type LoadedSession } from "../src/serving/loader";
-import { bareRun } from "./bare-run";
+import { loopRoute } from "./loop-route";
 
 export { ModelStats, TenantLimiter } from "../src/index";
 
-const bareSessions = new Map<string, LoadedSession>();
-
-async function bareSession(env: Env, model: string): Promise<LoadedSession> {
-  let s = bareSessions.get(model);
-  if (!s) {
-    const object = await env.MODELS.get(`${model}/1/model.onnx`);
-    if (!object) throw new Error(`no ${model}/1/model.onnx`);
-    s = await loadSession(new Uint8Array(await object.arrayBuffer()));
-    bareSessions.set(model, s);
-  }
-  return s;
-}
-
-/** bench/bare-worker.ts's /run, on a Request. */
-async function bareRequest(session: LoadedSession, request: Request): Promise<Response> {
-  const shapes = JSON.parse(request.headers.get("x-shapes") ?? "[]") as number[][];
-  const out = await bareRun(session, shapes, new Uint8Array(await request.arrayBuffer()));
-  return new Response(out, { headers: { "content-type": "application/octet-stream" } });
-}
+const loop = loopRoute({ service });
 
 export default {
-  async fetch(request, env, ctx) {
-    const url = new URL(request.url);
-    if (url.pathname !== "/__loop") return service.fetch(request, env, ctx);
-    const n = Number(url.searchParams.get("n") ?? 1000);
-    const bare = url.searchParams.get("bare");
-    const method = url.searchParams.get("method") ?? "POST";
-    const headers = JSON.parse(url.searchParams.get("headers") ?? "{}") as Record<string, string>;
-    const target = new URL(url.searchParams.get("path") ?? "/", url.origin).toString();
-    const body = method === "GET" ? undefined : new Uint8Array(await request.arrayBuffer());
-    // As a client over HTTP sends it (a Request built from bytes has no content-length of its own).
-    if (body) headers["content-length"] = String(body.byteLength);
-    const session = bare ? await bareSession(env, bare) : undefined;
-    const floor = url.searchParams.get("floor") === "1";
-    let status = 0;
-    const started = performance.now();
-    for (let i = 0; i < n; i++) {
-      const r = new Request(target, { method, headers, body });
-      const res = floor ? new Response((await r.arrayBuffer()).byteLength ? null : null) : session ? await bareRequest(session, r) : await service.fetch(r, env, ctx);
-      await res.arrayBuffer();
-      status = res.status;
-    }
-    return Response.json({ n, status, us_per_request: ((performance.now() - started) * 1000) / n });
+  fetch(request, env, ctx) {
+    return new URL(request.url).pathname === "/__loop" ? loop(request, env, ctx) : service.fetch(request, env, ctx);
   },
 } satisfies ExportedHandler<Env>;

@@ -165,13 +165,14 @@ export function startService(state: string, port: number, token: string, vars: R
 /**
  * The service wrapped in bench/loop-worker.ts (its /__loop repeats a request in the isolate), from
  * wrangler.toml with only `main` changed: a copy in bench/.loop/, so its bindings never drift.
+ * bench/ab.ts passes its own directory and Worker (two services in one isolate).
  */
-export function startLoopService(state: string, port: number, token: string, vars: Record<string, string> = {}, inspect = false): Promise<Running> {
-  const dir = join(root, "bench", ".loop");
+export function startLoopService(state: string, port: number, token: string, vars: Record<string, string> = {}, inspect = false, at = { dir: ".loop", main: "../loop-worker.ts" }): Promise<Running> {
+  const dir = join(root, "bench", at.dir);
   mkdirSync(dir, { recursive: true });
-  const config = readFileSync(join(root, "wrangler.toml"), "utf8").replace(/^main = .*$/m, 'main = "../loop-worker.ts"');
+  const config = readFileSync(join(root, "wrangler.toml"), "utf8").replace(/^main = .*$/m, `main = "${at.main}"`);
   writeFileSync(join(dir, "wrangler.toml"), config);
-  return start(join("bench", ".loop", "wrangler.toml"), port, "/v2/health/ready", state, { ADMIN_TOKEN: token, MODEL_REFRESH_SECONDS: "60", ...vars }, inspect);
+  return start(join("bench", at.dir, "wrangler.toml"), port, "/v2/health/ready", state, { ADMIN_TOKEN: token, MODEL_REFRESH_SECONDS: "60", ...vars }, inspect);
 }
 
 /** The bare Worker (bench/bare-worker.ts). */
