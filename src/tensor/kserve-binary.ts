@@ -45,17 +45,24 @@ export function splitBody(body: Uint8Array, headerLength: string): SplitBody {
   return { kind: "json", json, binary: body.subarray(length) };
 }
 
-/** Frames a response: the JSON, then each binary output's bytes. */
+/**
+ * Frames a response: the JSON, padded with trailing spaces to a multiple of 8 bytes (still JSON,
+ * its length in the header), then each binary output's bytes. A client can then view the first
+ * output where it lies (a JavaScript typed array needs its offset aligned), and each one after
+ * it whose predecessors are whole multiples of its element size.
+ */
 export function frameBody(json: object, binaries: readonly Uint8Array[]): { body: Uint8Array; headerLength: number } {
-  const header = encoder.encode(JSON.stringify(json));
-  const body = new Uint8Array(header.byteLength + binaries.reduce((n, b) => n + b.byteLength, 0));
-  body.set(header, 0);
-  let at = header.byteLength;
+  const encoded = encoder.encode(JSON.stringify(json));
+  const headerLength = encoded.byteLength + ((8 - (encoded.byteLength % 8)) % 8);
+  const body = new Uint8Array(headerLength + binaries.reduce((n, b) => n + b.byteLength, 0));
+  body.set(encoded, 0);
+  body.fill(0x20, encoded.byteLength, headerLength);
+  let at = headerLength;
   for (const b of binaries) {
     body.set(b, at);
     at += b.byteLength;
   }
-  return { body, headerLength: header.byteLength };
+  return { body, headerLength };
 }
 
 /** Decodes a raw body (header length 0) as the single input of a model with these inputs. */

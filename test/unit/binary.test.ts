@@ -35,12 +35,24 @@ describe("binary tensors", () => {
     expect(s.data).toEqual(["a", "✓"]);
   });
 
-  it("frame and split a body", () => {
-    const { body, headerLength } = frameBody({ a: 1 }, [new Uint8Array([1, 2]), new Uint8Array([3])]);
-    const split = splitBody(body, String(headerLength));
-    expect(split).toMatchObject({ kind: "json", json: { a: 1 } });
-    expect(split.kind === "json" && Array.from(split.binary)).toEqual([1, 2, 3]);
-    expect(splitBody(body, "0")).toMatchObject({ kind: "raw" });
+  it("frame and split a body, the JSON header padded with spaces to a multiple of 8 bytes", () => {
+    for (const json of [{ a: 1 }, { ab: "✓✓" }, { abcdefghijklmnopqrst: 1 }]) {
+      const { body, headerLength } = frameBody(json, [new Uint8Array([1, 2]), new Uint8Array([3])]);
+      expect(headerLength % 8).toBe(0);
+      const text = new TextDecoder().decode(body.subarray(0, headerLength));
+      expect(text.trimEnd()).toBe(JSON.stringify(json));
+      expect(headerLength - new TextEncoder().encode(JSON.stringify(json)).byteLength).toBeLessThan(8);
+      const split = splitBody(body, String(headerLength));
+      expect(split).toMatchObject({ kind: "json", json });
+      expect(split.kind === "json" && Array.from(split.binary)).toEqual([1, 2, 3]);
+      expect(splitBody(body, "0")).toMatchObject({ kind: "raw" });
+    }
+  });
+
+  it("frame a response whose first output a client can view where it lies", () => {
+    const probabilities = Float64Array.of(0.25, 0.75);
+    const { body, headerLength } = frameBody({ model_name: "m" }, [new Uint8Array(probabilities.buffer)]);
+    expect(Array.from(new Float64Array(body.buffer, body.byteOffset + headerLength, 2))).toEqual([0.25, 0.75]);
   });
 
   it("read a request's tensors in place when its JSON header is padded to a multiple of 8 (README), else copy them", () => {
