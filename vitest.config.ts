@@ -45,38 +45,60 @@ async function fixtures(request: Request): Promise<Response> {
   return new Response("not found", { status: 404 });
 }
 
+/**
+ * The files that need a fresh isolate and storage: onnxruntime not yet started, its heap not yet
+ * grown, every statistic of a model counted from zero.
+ */
+const FRESH = ["test/runtime-start.test.ts", "test/heap-growth.test.ts", "test/monitoring.test.ts"];
+
+/** The Workers integration, as both workerd projects run it. */
+const workerd = () =>
+  cloudflareTest({
+    wrangler: { configPath: "./wrangler.toml" },
+    miniflare: {
+      // Tests look at R2 afresh on every request; the staleness bound itself is unit-tested.
+      bindings: {
+        MODEL_REFRESH_SECONDS: "0",
+        MAX_REQUEST_BYTES: String(4 * 1024 * 1024),
+        // Above the largest JSON a test sends on purpose (a 1×3×224×224 image, 2.9 MB).
+        MAX_JSON_REQUEST_BYTES: String(3.5 * 1024 * 1024),
+        MAX_MODEL_BYTES: String(8 * 1024 * 1024),
+        STATS_FLUSH_MS: "0",
+        ADMIN_TOKEN: "test-admin-token",
+      },
+      serviceBindings: { FIXTURES: fixtures },
+      outboundService: outbound,
+      // The payload log's consumer runs a second after a message, not five.
+      queueConsumers: { "edge-inference-payloads": { maxBatchTimeout: 1 } },
+    },
+  });
+
 export default defineConfig({
   test: {
     // The Worker logs a JSON line per request: show logs only for tests that fail.
     silent: "passed-only",
     projects: [
       {
-        // Everything that runs inside workerd: the Worker, its bindings, the real models.
-        plugins: [
-          cloudflareTest({
-            wrangler: { configPath: "./wrangler.toml" },
-            miniflare: {
-              // Tests look at R2 afresh on every request; the staleness bound itself is unit-tested.
-              bindings: {
-                MODEL_REFRESH_SECONDS: "0",
-                MAX_REQUEST_BYTES: String(4 * 1024 * 1024),
-                // Above the largest JSON a test sends on purpose (a 1×3×224×224 image, 2.9 MB).
-                MAX_JSON_REQUEST_BYTES: String(3.5 * 1024 * 1024),
-                MAX_MODEL_BYTES: String(8 * 1024 * 1024),
-                STATS_FLUSH_MS: "0",
-                ADMIN_TOKEN: "test-admin-token",
-              },
-              serviceBindings: { FIXTURES: fixtures },
-              outboundService: outbound,
-              // The payload log's consumer runs a second after a message, not five.
-              queueConsumers: { "edge-inference-payloads": { maxBatchTimeout: 1 } },
-            },
-          }),
-        ],
+        // Everything that runs inside workerd: the Worker, its bindings, the real models. The files
+        // share one Worker and its storage (each isolate would otherwise take in onnxruntime's 14 MB
+        // .wasm afresh, 5–10 s a file through the module fallback's JSON): what a file writes has
+        // names of its own, and whatever it reads of the demo repository it leaves as it was.
+        plugins: [workerd()],
         test: {
           name: "workers",
           include: ["test/**/*.test.ts"],
-          exclude: ["test/cli/**"],
+          exclude: ["test/cli/**", ...FRESH],
+          isolate: false,
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        // The files that need an isolate and storage of their own (FRESH), one each.
+        plugins: [workerd()],
+        test: {
+          name: "workers-fresh",
+          include: FRESH,
           testTimeout: 30_000,
           hookTimeout: 60_000,
         },

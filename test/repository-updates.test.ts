@@ -18,17 +18,19 @@ describe("version resolution", () => {
     expect(status.model_version_status.map((s) => s.version)).toEqual(["12", "3", "1"]);
   });
 
+  // On copies of iris: the demo model itself is shared with the other test files.
   it("serves config.json's default_version over the latest, and its labels", async () => {
-    await publish("iris/1/model.onnx", "iris/2/model.onnx");
-    await testEnv.MODELS.put("iris/config.json", JSON.stringify({ default_version: 1, labels: { stable: 1, canary: 2 } }));
-    expect(await servedVersion("/v2/models/iris/infer")).toBe("1");
-    const canary = await post("/v1/models/iris/labels/canary:predict", { instances: [[5.1, 3.5, 1.4, 0.2]] });
+    await publish("iris/1/model.onnx", "labelled/1/model.onnx");
+    await publish("iris/1/model.onnx", "labelled/2/model.onnx");
+    await testEnv.MODELS.put("labelled/config.json", JSON.stringify({ default_version: 1, labels: { stable: 1, canary: 2 } }));
+    expect(await servedVersion("/v2/models/labelled/infer")).toBe("1");
+    const canary = await post("/v1/models/labelled/labels/canary:predict", { instances: [[5.1, 3.5, 1.4, 0.2]] });
     expect(canary.headers.get("X-Model-Version")).toBe("2");
   });
 
   it("refuses a label or default that points at a missing version with 503, naming it", async () => {
-    await testEnv.MODELS.put("iris/config.json", JSON.stringify({ labels: { stable: 5 } }));
-    const res = await call("/v1/models/iris/labels/stable/metadata");
+    await testEnv.MODELS.put("labelled/config.json", JSON.stringify({ labels: { stable: 5 } }));
+    const res = await call("/v1/models/labelled/labels/stable/metadata");
     expect(res.status).toBe(503);
     expect(await res.text()).toMatch("version 5, which does not exist");
   });
