@@ -89,6 +89,8 @@ export default defineConfig({
           include: ["test/**/*.test.ts"],
           exclude: ["test/cli/**", ...FRESH],
           isolate: false,
+          // One file at a time: they share the isolate's state (the memory budget, caches) too.
+          fileParallelism: false,
           testTimeout: 30_000,
           hookTimeout: 60_000,
         },
