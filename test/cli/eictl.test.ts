@@ -3,65 +3,28 @@
  * directory), run as an operator would: `node bin/eictl.js ...` with URL and token from the
  * environment. Runs in Node, not workerd (vitest project "cli").
  */
-import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
-import { createRequire } from "node:module";
-import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ADMIN_TOKEN as TOKEN, root, startWranglerDev, type WranglerDev } from "./wrangler-dev.ts";
 
-const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-const require = createRequire(import.meta.url);
-const wranglerBin = join(dirname(require.resolve("wrangler/package.json")), "bin", "wrangler.js");
-const TOKEN = "eia_cli_test_token";
 const IRIS = join(root, "models/iris/1/model.onnx");
 const RETRAINED = join(root, "models/candidates/iris-retrained.onnx");
 const VAD = join(root, "node_modules/@ricky0123/vad-web/dist/silero_vad_v5.onnx");
 
-let worker: ChildProcess;
+let dev: WranglerDev;
 let state: string;
 let url: string;
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 beforeAll(async () => {
-  state = mkdtempSync(join(tmpdir(), "eictl-test-"));
-  const port = await freePort();
-  url = `http://127.0.0.1:${port}`;
-  worker = spawn(
-    process.execPath,
-    [wranglerBin, "dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", state, "--var", `ADMIN_TOKEN:${TOKEN}`, "--var", "MODEL_REFRESH_SECONDS:0"],
-    { cwd: root, stdio: "ignore", env: { ...process.env, WRANGLER_SEND_METRICS: "false" } },
-  );
-  for (let i = 0; i < 240; i++) {
-    try {
-      if ((await fetch(`${url}/v2/health/ready`)).ok) return;
-    } catch {
-      // not yet
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error("wrangler dev did not start");
+  dev = await startWranglerDev();
+  ({ state, url } = dev);
 }, 90_000);
 
 afterAll(async () => {
-  if (worker && worker.exitCode === null) {
-    const exited = new Promise((r) => worker.once("exit", r));
-    worker.kill("SIGTERM");
-    await exited;
-  }
-  rmSync(state, { recursive: true, force: true });
+  await dev?.stop();
 });
 
 /** Runs eictl; resolves with its exit code and output (never rejects on a non-zero exit). */

@@ -1,0 +1,63 @@
+/**
+ * A real `wrangler dev` for the tests that run in Node (vitest project "cli"): local R2, KV and
+ * Durable Objects in a temporary state directory, on a free port, with a known admin token.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+export const ADMIN_TOKEN = "eia_cli_test_token";
+const require = createRequire(import.meta.url);
+const wranglerBin = join(dirname(require.resolve("wrangler/package.json")), "bin", "wrangler.js");
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface WranglerDev {
+  url: string;
+  /** The state directory (R2, KV, Durable Objects), removed by stop(). */
+  state: string;
+  stop(): Promise<void>;
+}
+
+/** Starts `wrangler dev` and waits until the Worker answers its readiness probe. */
+export async function startWranglerDev(): Promise<WranglerDev> {
+  const state = mkdtempSync(join(tmpdir(), "edge-inference-cli-"));
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const worker: ChildProcess = spawn(
+    process.execPath,
+    [wranglerBin, "dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", state, "--var", `ADMIN_TOKEN:${ADMIN_TOKEN}`, "--var", "MODEL_REFRESH_SECONDS:0"],
+    { cwd: root, stdio: "ignore", env: { ...process.env, WRANGLER_SEND_METRICS: "false" } },
+  );
+  const stop = async () => {
+    if (worker.exitCode === null) {
+      const exited = new Promise((r) => worker.once("exit", r));
+      worker.kill("SIGTERM");
+      await exited;
+    }
+    rmSync(state, { recursive: true, force: true });
+  };
+  for (let i = 0; i < 240; i++) {
+    try {
+      if ((await fetch(`${url}/v2/health/ready`)).ok) return { url, state, stop };
+    } catch {
+      // not yet
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  await stop();
+  throw new Error("wrangler dev did not start");
+}
