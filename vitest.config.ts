@@ -106,7 +106,7 @@ export default defineConfig({
         },
       },
       {
-        // The operators' command line, in Node, against a real `wrangler dev`.
+        // The operators' command line and the README's JavaScript client, in Node, against a real `wrangler dev`.
         test: {
           name: "cli",
           include: ["test/cli/**/*.test.ts"],
