@@ -42,8 +42,8 @@ async function irisRequest(rows: number) {
   return { ...framed, want: await reference("iris/1/model.onnx", [input]) };
 }
 
-/** A binary request whose body stops after its first bytes until `finish()`: it holds its share meanwhile. */
-function held(body: Uint8Array, headerLength: number, waitMs: number) {
+/** A body that stops after its first 16 bytes until `finish()`: its request holds its share meanwhile. */
+function paused(body: Uint8Array) {
   let finish!: () => void;
   const rest = new Promise<void>((r) => (finish = r));
   const stream = new ReadableStream<Uint8Array>({
@@ -54,12 +54,23 @@ function held(body: Uint8Array, headerLength: number, waitMs: number) {
       controller.close();
     },
   });
+  return { stream, finish };
+}
+
+/** A binary request whose body is held (`paused`) until `finish()`. */
+function held(body: Uint8Array, headerLength: number, waitMs: number) {
+  const { stream, finish } = paused(body);
   const response = send("/v2/models/iris/infer", {
     method: "POST",
     headers: { "content-type": "application/octet-stream", "content-length": String(body.byteLength), "Inference-Header-Content-Length": String(headerLength) },
     body: stream,
   }, waitMs);
   return { response, finish };
+}
+
+/** Waits (up to a second) until the budget holds something. */
+async function untilReserved(): Promise<void> {
+  for (let i = 0; i < 100 && (await requestMemory()).reserved_bytes === 0; i++) await new Promise((r) => setTimeout(r, 10));
 }
 
 const postBinary = (body: Uint8Array, headerLength: number, waitMs: number) =>
@@ -75,8 +86,7 @@ describe("request memory budget", () => {
   it("lets what fits run beside a body in flight, refuses what does not after the wait with a 503, and serves it once the body is done", async () => {
     const big = await irisRequest(150); // 2,400 bytes of tensor: most of the 4,096
     const first = held(big.body, big.headerLength, 5000);
-    const reserved = async () => (await requestMemory()).reserved_bytes;
-    for (let i = 0; i < 100 && (await reserved()) === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    await untilReserved();
     expect(await requestMemory()).toMatchObject({ budget_bytes: BUDGET, reserved_bytes: big.body.byteLength, waiting: 0 });
 
     // A small JSON request fits beside it (3× its bytes) and is answered at once.
@@ -119,23 +129,13 @@ describe("request memory budget", () => {
     // Held mid-stream, a JSON body without a length holds the peak of its limit (3 × 1 MiB): more
     // than this whole budget, so it runs alone, and a request behind it waits.
     const rows = irisBatch(1);
-    const text = new TextEncoder().encode(JSON.stringify({ inputs: [rows] }));
-    let finish!: () => void;
-    const rest = new Promise<void>((r) => (finish = r));
-    const stream = new ReadableStream<Uint8Array>({
-      async start(controller) {
-        controller.enqueue(text.slice(0, 16));
-        await rest;
-        controller.enqueue(text.slice(16));
-        controller.close();
-      },
-    });
+    const { stream, finish } = paused(new TextEncoder().encode(JSON.stringify({ inputs: [rows] })));
     const undeclared = app.fetch(
       new Request("https://edge.test/v2/models/iris/infer", { method: "POST", headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, body: stream }),
       envWith(5000),
       createExecutionContext(),
     );
-    for (let i = 0; i < 100 && (await requestMemory()).reserved_bytes === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    await untilReserved();
     expect((await requestMemory()).reserved_bytes).toBe(estimatedPeak("json", MAX_UNDECLARED_BYTES));
     const small = await send("/v2/models/iris/infer", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ inputs: [rows] }) }, 200);
     expect((await json<{ error: string }>(small, 503)).error).toContain("REQUEST_MEMORY_BUDGET_BYTES");
