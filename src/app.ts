@@ -1,6 +1,5 @@
 /** @module app: the composition root. Builds the Hono app and mounts each protocol's sub-app. */
 import { Hono, type Context, type MiddlewareHandler } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import type { AppEnv } from "./env";
 import { deferrer } from "./defer";
 import { ServingError } from "./errors";
@@ -76,7 +75,7 @@ export function createApp() {
             : `request body is larger than ${max} bytes`,
       );
     // A declared length is checked here, before anything is read. A body sent without one is
-    // read whole, within its limit, once the caller is known and admitted (readUndeclared), so it
+    // read whole, within its limit, once the caller is known and admitted (memoryBudget), so it
     // may be no larger than MAX_UNDECLARED_BYTES (a model upload, behind the admin token, excepted).
     const declared = c.req.header("content-length");
     const kind = upload ? "upload" : json ? "json" : "binary";
@@ -94,15 +93,9 @@ export function createApp() {
     return next();
   });
 
-  /** The limit on what a body sent without Content-Length may read (a declared one is left to its handler). */
-  const readUndeclared: MiddlewareHandler<AppEnv> = (c, next) => {
-    const body = c.get("body");
-    if (!body || body.declared !== null) return next();
-    return bodyLimit({ maxSize: body.limit, onError: () => { throw body.overLimit(); } })(c, next);
-  };
   // Once the caller is known and admitted, and only then: the body holds its share of the
   // isolate's memory for bodies until the response is made, and is read if it came without a length.
-  const admitBody = memoryBudget(readUndeclared);
+  const admitBody = memoryBudget();
 
   app.get("/", (c) =>
     c.json({

@@ -8,6 +8,7 @@
  * such requests at once from taking an isolate past its 128 MB, which ends every request in it.
  */
 import type { MiddlewareHandler } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import type { AppEnv, BodyKind } from "../env";
 import { ServingError } from "../errors";
 import { numberVar } from "../vars";
@@ -113,10 +114,10 @@ export function memoryBudgetStatus(env: Partial<Record<"REQUEST_MEMORY_BUDGET_BY
  * Holds the request's estimated peak (from its `body`, as the body limit set it; nothing for a
  * request without one) from before its body is read until its response is made. A body sent
  * without Content-Length holds the peak of its limit (MAX_UNDECLARED_BYTES but for a model upload)
- * while `readWithin` (the limit on what it may read) reads it whole, then the peak of what arrived.
- * Registered after authentication and the rate limit, so only admitted callers draw on the budget.
+ * while it is read whole within that limit, then the peak of what arrived. Registered after
+ * authentication and the rate limit, so only admitted callers draw on the budget.
  */
-export function memoryBudget(readWithin: MiddlewareHandler<AppEnv>): MiddlewareHandler<AppEnv> {
+export function memoryBudget(): MiddlewareHandler<AppEnv> {
   return async function memoryBudgetHandler(c, next) {
     const body = c.get("body");
     if (!body) return next();
@@ -131,7 +132,8 @@ export function memoryBudget(readWithin: MiddlewareHandler<AppEnv>): MiddlewareH
     }
     try {
       if (body.declared !== null) return await next();
-      await readWithin(c, async () => {
+      const within = bodyLimit({ maxSize: body.limit, onError: () => { throw body.overLimit(); } });
+      await within(c, async () => {
         // Read into Hono's cache of the body, which the handler then reads from.
         const bytes = body.kind === "json" ? (await c.req.text()).length : (await c.req.arrayBuffer()).byteLength;
         held.shrink(estimatedPeak(body.kind, bytes));
