@@ -18,7 +18,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { binaryBody, CASES, modelBytes, prepareCases, type Case } from "./cases.ts";
-import { adminCall, root, startLoopService, type Running } from "./workers.ts";
+import { adminCall, root, startLoopService, timeLoop, varsFrom, type Running } from "./workers.ts";
 
 const PORT = 8851;
 const TOKEN = "eia_ab_token";
@@ -69,20 +69,12 @@ export default {
 
 interface Loop { label: string; variant: "base" | "current"; query: Record<string, string>; body?: Buffer }
 
-/** One loop's µs per request: the isolate's clock, and workerd's CPU time over the call. */
-async function time(svc: Running, loop: Loop, n: number): Promise<{ wall: number; cpu: number }> {
-  const before = svc.cpu().workerd;
-  const q = new URLSearchParams({ ...loop.query, variant: loop.variant, n: String(n) });
-  const res = await fetch(`${svc.url}/__loop?${q}`, { method: "POST", body: loop.body });
-  const out = (await res.json()) as { status: number; us_per_request: number; error?: string };
-  if (!res.ok || out.status >= 300) throw new Error(`${loop.label} (${loop.variant}): ${out.error ?? `status ${out.status}`}`);
-  return { wall: out.us_per_request, cpu: ((svc.cpu().workerd - before) * 1e6) / n };
-}
+const time = (svc: Running, loop: Loop, n: number) => timeLoop(svc, `${loop.label} (${loop.variant})`, { ...loop.query, variant: loop.variant }, n, loop.body);
 
 const commit = prepare();
 await prepareCases();
 const state = mkdtempSync(join(tmpdir(), "edge-inference-ab-"));
-const vars = Object.fromEntries((process.env.AB_VARS ?? "REQUEST_LOG=off").split(",").filter(Boolean).map((v) => [v.slice(0, v.indexOf("=")), v.slice(v.indexOf("=") + 1)]));
+const vars = varsFrom(process.env.AB_VARS ?? "REQUEST_LOG=off");
 const svc = await startLoopService(state, PORT, TOKEN, vars, false, { dir: ".ab", main: "ab-worker.ts" });
 try {
   const admin = (method: string, path: string, body?: BodyInit, type?: string) => adminCall(svc, TOKEN, method, path, body, type);

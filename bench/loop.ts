@@ -15,7 +15,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { binaryBody, CASES, modelBytes, prepareCases, rawInputs, shapesHeader, type Case } from "./cases.ts";
-import { adminCall, startLoopService, type Running } from "./workers.ts";
+import { adminCall, startLoopService, timeLoop, varsFrom, type Running } from "./workers.ts";
 
 const PORT = 8841;
 const TOKEN = "eia_loop_token";
@@ -29,21 +29,12 @@ const admin = (svc: Running, method: string, path: string, body?: BodyInit, type
 
 interface Loop { label: string; query: Record<string, string>; body?: Buffer }
 
-/** One loop's µs per request: the isolate's clock, and workerd's CPU time over the call. */
-async function time(svc: Running, loop: Loop, n: number): Promise<{ wall: number; cpu: number }> {
-  const before = svc.cpu().workerd;
-  const q = new URLSearchParams({ ...loop.query, n: String(n) });
-  const res = await fetch(`${svc.url}/__loop?${q}`, { method: "POST", body: loop.body });
-  const out = (await res.json()) as { status: number; us_per_request: number };
-  const cpu = ((svc.cpu().workerd - before) * 1e6) / n;
-  if (out.status >= 300) throw new Error(`${loop.label}: status ${out.status}`);
-  return { wall: out.us_per_request, cpu };
-}
+const time = (svc: Running, loop: Loop, n: number) => timeLoop(svc, loop.label, loop.query, n, loop.body);
 
 await prepareCases();
 const state = mkdtempSync(join(tmpdir(), "edge-inference-loop-"));
 // LOOP_VARS="REQUEST_LOG=off,..." overrides the service's vars.
-const vars = Object.fromEntries((process.env.LOOP_VARS ?? "").split(",").filter(Boolean).map((v) => [v.slice(0, v.indexOf("=")), v.slice(v.indexOf("=") + 1)]));
+const vars = varsFrom(process.env.LOOP_VARS ?? "");
 const svc = await startLoopService(state, PORT, TOKEN, vars);
 try {
   const cases = models.map((m) => {

@@ -18,7 +18,7 @@ import { join } from "node:path";
 import autocannon from "autocannon";
 import WebSocket from "ws";
 import { binaryBody, CASES, modelBytes, rawInputs, shapesHeader, bareLoad, type Case } from "./cases.ts";
-import { adminCall, batchStats, root, startBare, startLoopService, startService, type Running } from "./workers.ts";
+import { adminCall, batchStats, root, startBare, startLoopService, startService, timeLoop, type Running } from "./workers.ts";
 
 const [modelName = "iris", admission = "leased", requestLog = "on"] = process.argv.slice(2);
 if (!["exact", "leased", "bare"].includes(admission)) throw new Error(`admission: exact, leased or bare, not ${admission}`);
@@ -82,19 +82,17 @@ async function serviceTarget(state: string): Promise<{ svc: Running; opts: autoc
   return { svc, opts, key };
 }
 
-/** Repeats the load's request in the isolate (bench/loop-worker.ts's /__loop) for `seconds`: autocannon's figures that are read. */
+/** Repeats the load's request in the isolate (bench/loop-route.ts's /__loop) for `seconds`: autocannon's figures that are read. */
 async function inLoop(svc: Running, opts: autocannon.Options, seconds: number): Promise<{ requests: { total: number; average: number } }> {
   const url = new URL(String(opts.url));
   // The bare Worker's handling, in the same isolate: the loop's baseline (loop-worker.ts).
-  const q = new URLSearchParams(BARE
-    ? { n: "200", bare: c.model, headers: JSON.stringify({ "x-shapes": shapesHeader(c) }) }
-    : { n: "200", path: url.pathname, headers: JSON.stringify(opts.headers ?? {}) });
+  const query: Record<string, string> = BARE
+    ? { bare: c.model, headers: JSON.stringify({ "x-shapes": shapesHeader(c) }) }
+    : { path: url.pathname, headers: JSON.stringify(opts.headers ?? {}) };
   const started = performance.now();
   let total = 0;
   while (performance.now() - started < seconds * 1000) {
-    const res = await fetch(`${svc.url}/__loop?${q}`, { method: "POST", body: BARE ? rawInputs(c) : (opts.body as Buffer) });
-    if (!res.ok) throw new Error(`loop: ${res.status} ${await res.text()}`);
-    await res.arrayBuffer();
+    await timeLoop(svc, "loop", query, 200, BARE ? rawInputs(c) : (opts.body as Buffer));
     total += 200;
   }
   return { requests: { total, average: Math.round(total / ((performance.now() - started) / 1000)) } };
@@ -181,7 +179,7 @@ try {
   // By origin: this project's code, its dependencies' JavaScript, ORT's WebAssembly, the runtime.
   const byOrigin = new Map<string, number>();
   for (const [group, us] of byModule) {
-    const origin = group.startsWith("src/") ? "src/ (this project)" : group === "bare-worker.ts" ? "the bare Worker" : group === "loop-worker.ts" ? "the loop (bench/loop-worker.ts)" : group.startsWith("wasm://") ? "onnxruntime's WebAssembly" : group.startsWith("(native)") || group.startsWith("node-internal") ? "workerd (native)" : "dependencies' JavaScript";
+    const origin = group.startsWith("src/") ? "src/ (this project)" : group === "bare-worker.ts" ? "the bare Worker" : group === "loop-worker.ts" || group === "loop-route.ts" ? "the loop (bench/loop-route.ts)" : group.startsWith("wasm://") ? "onnxruntime's WebAssembly" : group.startsWith("(native)") || group.startsWith("node-internal") ? "workerd (native)" : "dependencies' JavaScript";
     byOrigin.set(origin, (byOrigin.get(origin) ?? 0) + us);
   }
   console.table(top(byOrigin, 5));

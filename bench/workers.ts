@@ -188,6 +188,23 @@ export async function adminCall(svc: Running, token: string, method: string, pat
   return JSON.parse(text);
 }
 
+/**
+ * One call of a loop Worker's /__loop (bench/loop-route.ts) repeating a request `n` times: µs per
+ * request by the isolate's clock, and workerd's CPU time over the call; throws naming `label` if
+ * the loop or its requests failed.
+ */
+export async function timeLoop(svc: Running, label: string, query: Record<string, string>, n: number, body?: Buffer): Promise<{ wall: number; cpu: number }> {
+  const before = svc.cpu().workerd;
+  const res = await fetch(`${svc.url}/__loop?${new URLSearchParams({ ...query, n: String(n) })}`, { method: "POST", body });
+  const out = (await res.json()) as { status: number; us_per_request: number; error?: string };
+  if (!res.ok || out.status >= 300) throw new Error(`${label}: ${out.error ?? `status ${out.status}`}`);
+  return { wall: out.us_per_request, cpu: ((svc.cpu().workerd - before) * 1e6) / n };
+}
+
+/** Vars given as "NAME=value,NAME=value" (LOOP_VARS, AB_VARS). */
+export const varsFrom = (spec: string): Record<string, string> =>
+  Object.fromEntries(spec.split(",").filter(Boolean).map((v) => [v.slice(0, v.indexOf("=")), v.slice(v.indexOf("=") + 1)]));
+
 /** One batch size's runs, from a model's statistics (Triton's batch_stats). */
 export interface BatchStat { batch_size: number; compute_infer: { count: number; ns: number } }
 
