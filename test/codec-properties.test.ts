@@ -14,7 +14,8 @@ import { DATATYPES, datatypeInfo, integerRange, type Datatype } from "../src/ten
 import { decodeRawInput, splitBody } from "../src/tensor/kserve-binary";
 import { decodeInferRequest } from "../src/tensor/kserve-json";
 import { decodePredictRequest } from "../src/tensor/tf-json";
-import { elementCount, fromJsonValues, toJsonValues, type Tensor } from "../src/tensor/tensor";
+import { fromJsonValues, toJsonValues } from "../src/tensor/json-values";
+import { elementCount, type Tensor } from "../src/tensor/tensor";
 
 const RUNS = { numRuns: 300 };
 const FIXED = DATATYPES.filter((d) => d !== "BYTES");

@@ -5,7 +5,8 @@
  * version and day in the batch: `<model>/<version>/<YYYY-MM-DD>/<time>-<id>.ndjson`. A failure to
  * enqueue (a full or unavailable queue) is logged and never touches the prediction.
  */
-import { toJsonValues, type Tensor } from "../tensor/tensor";
+import { toJsonValues } from "../tensor/json-values";
+import type { Tensor } from "../tensor/tensor";
 
 /** One logged prediction. */
 export interface PayloadRecord {

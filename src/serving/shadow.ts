@@ -2,7 +2,8 @@
  * @module serving/shadow: shadow traffic. Which requests are mirrored to the config's shadow
  * version, and how the shadow's outputs are compared with the answer the caller got. Pure.
  */
-import { toJsonValues, type Tensor } from "../tensor/tensor";
+import { toJsonValues } from "../tensor/json-values";
+import type { Tensor } from "../tensor/tensor";
 import type { ModelSnapshot, VersionEntry } from "./repository";
 
 /** Two values agree when |a - b| <= ABS_TOLERANCE + REL_TOLERANCE * |a|. */

@@ -8,7 +8,8 @@ import { z } from "zod";
 import { invalid } from "../errors";
 import { DATATYPES } from "./datatype";
 import { fromBinary, toBinary } from "./binary";
-import { flatten, fromJsonValues, MAX_RANK, toJsonValues, type Tensor } from "./tensor";
+import { fromJsonValues, toJsonValues } from "./json-values";
+import { flatten, MAX_RANK, type Tensor } from "./tensor";
 import { zodMessage } from "./zod-message";
 
 const Parameters = z.record(z.string(), z.unknown());

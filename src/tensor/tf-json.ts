@@ -5,7 +5,8 @@
 import { invalid } from "../errors";
 import { decodeBase64Text, encodeBase64Text } from "./base64";
 import type { Datatype } from "./datatype";
-import { flatten, formatShape, fromJsonValues, inferShape, MAX_RANK, nest, nestedTooDeep, toJsonValues, type Tensor } from "./tensor";
+import { fromJsonValues, toJsonValues } from "./json-values";
+import { flatten, formatShape, inferShape, MAX_RANK, nest, nestedTooDeep, type Tensor } from "./tensor";
 
 /** What the codec needs to know of a model input: TF requests carry no datatypes. */
 export interface InputSpec {

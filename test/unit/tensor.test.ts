@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { decodeInferRequest } from "../../src/tensor/kserve-json";
-import { elementCount, flatten, fromJsonValues, inferShape, nest, toJsonValues } from "../../src/tensor/tensor";
+import { fromJsonValues, toJsonValues } from "../../src/tensor/json-values";
+import { elementCount, flatten, inferShape, nest } from "../../src/tensor/tensor";
 import { decodePredictRequest, encodePredictResponse } from "../../src/tensor/tf-json";
 
 describe("tensor shapes", () => {
