@@ -7,7 +7,7 @@
 import fc from "fast-check";
 import { f16round } from "@petamoriken/float16";
 import { describe, expect, it } from "vitest";
-import { ServingError } from "../src/errors";
+import { invalid, ServingError } from "../src/errors";
 import { concatAlong, sliceAlong } from "../src/tensor/axis";
 import { fromBinary, shapeFromByteCount, toBinary } from "../src/tensor/binary";
 import { DATATYPES, datatypeInfo, integerRange, type Datatype } from "../src/tensor/datatype";
@@ -15,7 +15,7 @@ import { decodeRawInput, splitBody } from "../src/tensor/kserve-binary";
 import { decodeInferRequest } from "../src/tensor/kserve-json";
 import { decodePredictRequest } from "../src/tensor/tf-json";
 import { fromJsonValues, toJsonValues } from "../src/tensor/json-values";
-import { elementCount, type Tensor } from "../src/tensor/tensor";
+import { elementCount, flatten, inferShape, nest, type Tensor } from "../src/tensor/tensor";
 
 const RUNS = { numRuns: 300 };
 const FIXED = DATATYPES.filter((d) => d !== "BYTES");
@@ -128,6 +128,20 @@ function jsonValues(d: Datatype): fc.Arbitrary<{ sent: unknown[]; stored: unknow
   }
 }
 
+/** One in-range JSON value of a datatype. */
+const element = (d: Datatype) => jsonValues(d).filter(({ sent }) => sent.length > 0).map(({ sent }) => sent[0]);
+
+/** Values just past what the datatype holds, and values of other types. */
+const unfit = (d: Datatype) => {
+  const range = integerRange(d);
+  const edges =
+    range ? [Number(range.min) - 1, Number(range.max) + 1, 0.5, 2 ** 53, -(2 ** 53)]
+    : d === "FP32" ? [3.5e38, -3.5e38]
+    : d === "FP16" ? [65520, -65520]
+    : [];
+  return fc.constantFrom(...edges, d === "BYTES" ? 1 : "1", d === "BOOL" ? 1 : true, null, [d === "BYTES" ? "" : 1], { b: 1 });
+};
+
 describe("JSON tensor values", () => {
   it("come back as sent for every datatype, floats rounded to the type's precision", () => {
     for (const d of DATATYPES) {
@@ -137,6 +151,19 @@ describe("JSON tensor values", () => {
           expect(toJsonValues(tensor)).toEqual(stored);
         }),
         { numRuns: 100 },
+      );
+    }
+  });
+
+  it("refuse a value just past the datatype's range, or of another type, with a 400 naming it", () => {
+    for (const d of DATATYPES) {
+      fc.assert(
+        fc.property(element(d), unfit(d), fc.nat({ max: 3 }), (fine, bad, at) => {
+          const values = [fine, fine, fine, fine];
+          values[at] = bad;
+          expect(() => fromJsonValues("x", d, [4], values)).toThrow(`input 'x': element ${at} (`);
+        }),
+        { numRuns: 40 },
       );
     }
   });
@@ -210,6 +237,77 @@ describe("decoding what a client sends", () => {
       fc.property(body, fc.boolean(), (b, one) => onlyBadRequest(() => decodePredictRequest(b, one ? specs.slice(0, 1) : specs))),
       { numRuns: 2000 },
     );
+  });
+});
+
+/**
+ * Data laid out as its shape says (flat, or nested exactly to it) is read in one pass
+ * (fromJsonLaidOut); anything else takes the general path (flatten, then fromJsonValues). These
+ * check the one-pass reading against that path on the same data, laid out every way, with now and
+ * then a value just past what the datatype holds, or of another type: the same tensor, or the same 400.
+ */
+describe("JSON data read in one pass", () => {
+  const outcome = (read: () => Tensor) => {
+    try {
+      const t = read();
+      return { shape: t.shape, data: t.data };
+    } catch (e) {
+      if (!(e instanceof ServingError)) throw e;
+      return { status: e.status, error: e.message };
+    }
+  };
+  /** A shape, its elements (now and then an unfit one), and those elements laid out one of several ways. */
+  const laidOut = (d: Datatype) =>
+    fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 1, maxLength: 3 }).chain((shape) =>
+      fc.tuple(
+        fc.constant(shape),
+        fc.array(fc.oneof({ weight: 10, arbitrary: element(d) }, { weight: 1, arbitrary: unfit(d) }), { minLength: elementCount(shape), maxLength: elementCount(shape) }),
+        fc.constantFrom("flat", "nested", "extra level", "ragged", "one more"),
+      ).map(([shape, values, layout]) => {
+        const data =
+          layout === "flat" ? values
+          : layout === "extra level" ? [nest(values, shape)]
+          : layout === "ragged" ? (nest(values, shape) as unknown[]).map((row, i) => (i === 0 && Array.isArray(row) ? row.slice(1) : row))
+          : layout === "one more" ? [...(nest(values, shape) as unknown[]), values[0] ?? 0]
+          : nest(values, shape);
+        return { shape, data };
+      }),
+    );
+
+  it("decodes KServe data as flattening it first would, for every datatype", () => {
+    for (const d of DATATYPES) {
+      fc.assert(
+        fc.property(laidOut(d), ({ shape, data }) => {
+          const general = outcome(() => fromJsonValues("x", d, shape, flatten(data)));
+          expect(outcome(() => decodeInferRequest({ inputs: [{ name: "x", datatype: d, shape, data }] }).inputs[0]!)).toEqual(general);
+        }),
+        { numRuns: 150 },
+      );
+    }
+  });
+
+  it("decodes TF Serving columns and rows as inferring their shape and flattening them would", () => {
+    for (const d of DATATYPES.filter((d) => d !== "BYTES")) {
+      const specs = [{ name: "x", datatype: d }];
+      fc.assert(
+        fc.property(laidOut(d), ({ data }) => {
+          const columns = outcome(() => fromJsonValues("x", d, inferShape(data, "input 'x'"), flatten(data)));
+          expect(outcome(() => decodePredictRequest({ inputs: data }, specs).inputs[0]!)).toEqual(columns);
+          // Rows: every instance of the first's shape, joined along a new first dimension.
+          const list = data as unknown[];
+          const rows = outcome(() => {
+            if (list.length === 0) throw invalid("no instances");
+            const row = inferShape(list[0], "x");
+            for (const r of list) if (JSON.stringify(inferShape(r, "x")) !== JSON.stringify(row)) throw invalid("instances differ");
+            return fromJsonValues("x", d, [list.length, ...row], flatten(list));
+          });
+          const decoded = outcome(() => decodePredictRequest({ instances: data }, specs).inputs[0]!);
+          if ("data" in rows) expect(decoded).toEqual(rows);
+          else expect(decoded).toMatchObject({ status: 400 });
+        }),
+        { numRuns: 150 },
+      );
+    }
   });
 });
 

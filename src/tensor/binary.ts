@@ -11,7 +11,7 @@ const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 const encoder = new TextEncoder();
 
 /** The platform's byte order must be the wire's (it is on every Workers host; checked once). */
-const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+export const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** Builds a tensor from its binary form, checking the byte count against the shape and datatype. */
 export function fromBinary(name: string, datatype: Datatype, shape: number[], bytes: Uint8Array): Tensor {

@@ -8,7 +8,7 @@ import { z } from "zod";
 import { invalid } from "../errors";
 import { DATATYPES } from "./datatype";
 import { fromBinary, toBinary } from "./binary";
-import { fromJsonValues, toJsonValues } from "./json-values";
+import { fromJsonLaidOut, fromJsonValues, toJsonValues } from "./json-values";
 import { flatten, MAX_RANK, type Tensor } from "./tensor";
 import { zodMessage } from "./zod-message";
 
@@ -71,7 +71,7 @@ export function decodeInferRequest(body: unknown, binary: Uint8Array = new Uint8
     const size = parameter(input.parameters, "binary_data_size", BinarySize, `input '${input.name}'`);
     if (size === undefined) {
       if (input.data === undefined || input.data === null) throw invalid(`inference request field 'inputs[${i}].data': data is required`);
-      return fromJsonValues(input.name, input.datatype, input.shape, flatten(input.data));
+      return fromJsonLaidOut(input.name, input.datatype, input.shape, input.data) ?? fromJsonValues(input.name, input.datatype, input.shape, flatten(input.data));
     }
     if (input.data !== undefined) throw invalid(`input '${input.name}' has both data and binary_data_size; send one`);
     if (offset + size > binary.byteLength) {

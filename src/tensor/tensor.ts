@@ -55,19 +55,26 @@ export function flatten(value: unknown): unknown[] {
   return out;
 }
 
+/** The lengths along `value`'s first items at each depth (its shape, if it is rectangular); undefined past MAX_RANK levels. */
+export function leadingShape(value: unknown): number[] | undefined {
+  const shape: number[] = [];
+  let level: unknown = value;
+  while (Array.isArray(level)) {
+    if (shape.length === MAX_RANK) return undefined;
+    shape.push(level.length);
+    if (level.length === 0) break;
+    level = level[0];
+  }
+  return shape;
+}
+
 /**
  * Shape of a nested JSON array (TF Serving infers shapes from nesting). Throws when the nesting is
  * ragged, naming `what`.
  */
 export function inferShape(value: unknown, what: string): number[] {
-  const shape: number[] = [];
-  let level: unknown = value;
-  while (Array.isArray(level)) {
-    if (shape.length === MAX_RANK) throw nestedTooDeep(what);
-    shape.push(level.length);
-    if (level.length === 0) break;
-    level = level[0];
-  }
+  const shape = leadingShape(value);
+  if (shape === undefined) throw nestedTooDeep(what);
   checkRectangular(value, shape, 0, what);
   return shape;
 }

@@ -5,8 +5,8 @@
 import { invalid } from "../errors";
 import { decodeBase64Text, encodeBase64Text } from "./base64";
 import type { Datatype } from "./datatype";
-import { fromJsonValues, toJsonValues } from "./json-values";
-import { flatten, formatShape, inferShape, MAX_RANK, nest, nestedTooDeep, type Tensor } from "./tensor";
+import { fromJsonLaidOut, fromJsonValues, toJsonValues } from "./json-values";
+import { flatten, formatShape, inferShape, leadingShape, MAX_RANK, nest, nestedTooDeep, type Tensor } from "./tensor";
 
 /** What the codec needs to know of a model input: TF requests carry no datatypes. */
 export interface InputSpec {
@@ -34,6 +34,17 @@ function decodeB64(value: unknown, what: string, depth = 0): unknown {
   if (!Array.isArray(value)) return value;
   if (depth === MAX_RANK) throw nestedTooDeep(what);
   return value.map((v) => decodeB64(v, what, depth + 1));
+}
+
+/**
+ * A tensor read in one pass from lists that are already rectangular (fromJsonLaidOut), or
+ * undefined: then the general way (b64 values decoded, the shape inferred and checked, the lists
+ * flattened) reads it or words what is wrong. BYTES always goes that way, for its b64 values.
+ */
+function readLaidOut(name: string, datatype: Datatype, value: unknown): Tensor | undefined {
+  if (datatype === "BYTES") return undefined;
+  const shape = leadingShape(value);
+  return shape && fromJsonLaidOut(name, datatype, shape, value);
 }
 
 /** Validates a parsed `:predict` body against the model's inputs and decodes its tensors. */
@@ -68,6 +79,8 @@ function decodeRows(instances: unknown, specs: readonly InputSpec[]): TfPredictR
   const names = named ? [...new Set(instances.flatMap((i) => Object.keys(i as object)))] : [soleInput(specs, '"instances"').name];
   const tensors = names.map((name) => {
     const spec = specFor(name, specs);
+    const laidOut = readLaidOut(name, spec.datatype, named ? instances.map((inst) => (inst as Record<string, unknown>)[name]) : instances);
+    if (laidOut) return laidOut;
     const rows = instances.map((inst, i) => {
       const v = named ? (inst as Record<string, unknown>)[name] : inst;
       if (v === undefined) throw invalid(`instances[${i}] has no value for input '${name}'`);
@@ -93,6 +106,8 @@ function decodeColumns(inputs: unknown, specs: readonly InputSpec[]): TfPredictR
     : [[soleInput(specs, '"inputs"').name, inputs]];
   const tensors = entries.map(([name, raw]) => {
     const spec = specFor(name, specs);
+    const laidOut = readLaidOut(name, spec.datatype, raw);
+    if (laidOut) return laidOut;
     const value = decodeB64(raw, `input '${name}'`);
     const shape = inferShape(value, `input '${name}'`);
     return fromJsonValues(name, spec.datatype, shape, flatten(value));
