@@ -10,19 +10,23 @@
  * share one onnxruntime; each keeps its own caches and sessions. The Durable Object classes are the
  * working tree's: a ref whose calls to them differ cannot be compared this way.
  *
- * Environment: AB_ROUNDS (default 16), AB_N (requests per loop; default ~1 s of each),
+ * Environment: AB_FORMATS (the requests: binary, json, json-nested, tf; default binary),
+ * AB_ROUNDS (default 16), AB_N (requests per loop; default ~1 s of each),
  * AB_VARS ("NAME=value,...": both services' vars; default REQUEST_LOG=off).
  */
 import { execFileSync, execSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { binaryBody, CASES, modelBytes, prepareCases, type Case } from "./cases.ts";
+import { binaryBody, CASES, jsonBody, modelBytes, nestedJsonBody, prepareCases, tfBody, type Case } from "./cases.ts";
 import { adminCall, root, startLoopService, timeLoop, varsFrom, type Running } from "./workers.ts";
 
 const PORT = 8851;
 const TOKEN = "eia_ab_token";
 const ROUNDS = Math.max(2, Number(process.env.AB_ROUNDS ?? 16));
+/** Which requests: KServe binary, JSON with flat or nested data, TF Serving columns. */
+const FORMATS = (process.env.AB_FORMATS ?? "binary").split(",");
+for (const f of FORMATS) if (!["binary", "json", "json-nested", "tf"].includes(f)) throw new Error(`AB_FORMATS: binary, json, json-nested or tf, not ${f}`);
 const [ref = "HEAD", ...rest] = process.argv.slice(2);
 const models = rest.length ? rest : ["iris", "silero-vad"];
 const cases = models.map((m) => {
@@ -86,8 +90,16 @@ try {
   const both = (label: string, query: Record<string, string>, body?: Buffer) =>
     pairs.push([{ label, variant: "base", query, body }, { label, variant: "current", query, body }]);
   for (const c of cases as Case[]) {
-    const { body, headerLength } = binaryBody(c);
-    both(`${c.model}: binary inference`, { path: `/v2/models/${c.model}/versions/1/infer`, headers: JSON.stringify({ ...auth, "inference-header-content-length": String(headerLength), "content-type": "application/octet-stream" }) }, body);
+    const infer = `/v2/models/${c.model}/versions/1/infer`;
+    const json = JSON.stringify({ ...auth, "content-type": "application/json" });
+    for (const format of FORMATS) {
+      if (format === "binary") {
+        const { body, headerLength } = binaryBody(c);
+        both(`${c.model}: binary inference`, { path: infer, headers: JSON.stringify({ ...auth, "inference-header-content-length": String(headerLength), "content-type": "application/octet-stream" }) }, body);
+      } else if (format === "json") both(`${c.model}: JSON inference`, { path: infer, headers: json }, jsonBody(c));
+      else if (format === "json-nested") both(`${c.model}: JSON inference, nested data`, { path: infer, headers: json }, nestedJsonBody(c));
+      else both(`${c.model}: TF Serving predict, nested columns`, { path: `/v1/models/${c.model}/versions/1:predict`, headers: json }, tfBody(c));
+    }
   }
   both("GET /v2 (key)", { method: "GET", path: "/v2", headers: JSON.stringify(auth) });
 

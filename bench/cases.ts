@@ -101,6 +101,19 @@ export const shapesHeader = (c: Case) => JSON.stringify(c.inputs.map((i) => i.sh
 /** A KServe JSON inference request. */
 export const jsonBody = (c: Case) => Buffer.from(JSON.stringify({ inputs: c.inputs }));
 
+/** Flat row-major values as lists nested to `shape`. */
+function nest(flat: number[], shape: number[]): unknown {
+  if (shape.length <= 1) return shape.length === 0 ? flat[0] : flat;
+  const inner = flat.length / shape[0]!;
+  return Array.from({ length: shape[0]! }, (_, i) => nest(flat.slice(i * inner, (i + 1) * inner), shape.slice(1)));
+}
+
+/** The same request with each input's data nested to its shape, as many clients send it. */
+export const nestedJsonBody = (c: Case) => Buffer.from(JSON.stringify({ inputs: c.inputs.map((i) => ({ ...i, data: nest(i.data, i.shape) })) }));
+
+/** A TF Serving columnar predict request: each input's data nested to its shape. */
+export const tfBody = (c: Case) => Buffer.from(JSON.stringify({ inputs: Object.fromEntries(c.inputs.map((i) => [i.name, nest(i.data, i.shape)])) }));
+
 /** A KServe binary inference request (binary inputs, binary outputs) and its header length. */
 export function binaryBody(c: Case): { body: Buffer; headerLength: number } {
   const header = Buffer.from(
