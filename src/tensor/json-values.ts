@@ -43,11 +43,7 @@ export function fromJsonLaidOut(name: string, datatype: Datatype, shape: readonl
   if (runs === undefined) return undefined;
   try {
     const writer = new ElementWriter(name, datatype, n);
-    let at = 0;
-    for (const run of runs) {
-      writer.put(run, at);
-      at += run.length;
-    }
+    writer.putRuns(runs);
     return { name, datatype, shape: [...shape], data: writer.data() };
   } catch {
     return undefined;
@@ -58,10 +54,19 @@ export function fromJsonLaidOut(name: string, datatype: Datatype, shape: readonl
 function innermostLists(data: unknown, shape: readonly number[]): unknown[][] | undefined {
   const runs: unknown[][] = [];
   const last = shape.length - 1;
+  const width = shape[last];
   const walk = (list: unknown, depth: number): boolean => {
     if (!Array.isArray(list) || list.length !== shape[depth]) return false;
     if (depth === last) {
       runs.push(list);
+      return true;
+    }
+    // The level above the innermost checked in place: images' innermost lists can be 3 long (HWC).
+    if (depth === last - 1) {
+      for (const run of list) {
+        if (!Array.isArray(run) || run.length !== width) return false;
+        runs.push(run);
+      }
       return true;
     }
     for (const item of list) if (!walk(item, depth + 1)) return false;
@@ -106,6 +111,16 @@ class ElementWriter {
     const bad = this.write(this.out as never, values, at);
     if (bad >= 0) {
       throw invalid(`input '${this.name}': element ${at + bad} (${preview(values[bad])}) ${this.unfit(values[bad])} for datatype ${this.datatype}`);
+    }
+  }
+
+  /** Writes `runs` one after another from element 0. */
+  putRuns(runs: readonly (readonly unknown[])[]): void {
+    const write = this.write;
+    let at = 0;
+    for (const run of runs) {
+      if (write(this.out as never, run, at) >= 0) this.put(run, at); // throws, naming the value
+      at += run.length;
     }
   }
 
