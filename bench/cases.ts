@@ -101,7 +101,10 @@ export const shapesHeader = (c: Case) => JSON.stringify(c.inputs.map((i) => i.sh
 /** A KServe JSON inference request. */
 export const jsonBody = (c: Case) => Buffer.from(JSON.stringify({ inputs: c.inputs }));
 
-/** Flat row-major values as lists nested to `shape`. */
+/**
+ * Flat row-major values as lists nested to `shape` (src/tensor/tensor.ts's `nest`, which this file,
+ * run by Node as it is, cannot import: src's imports have no extensions).
+ */
 function nest(flat: number[], shape: number[]): unknown {
   if (shape.length <= 1) return shape.length === 0 ? flat[0] : flat;
   const inner = flat.length / shape[0]!;

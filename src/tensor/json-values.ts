@@ -82,7 +82,10 @@ function innermostLists(data: unknown, shape: readonly number[]): unknown[][] | 
 class ElementWriter {
   private readonly out: TensorData | number[];
   private readonly bounds?: { min: bigint; max: bigint };
-  /** Writes a run; returns the index of its first unfit value, or -1. One loop per kind of datatype. */
+  /**
+   * Writes a run; returns the index of its first unfit value, or -1. One loop per kind of datatype
+   * (the write* functions below), alike in shape on purpose: each stays monomorphic in its array.
+   */
   private readonly write: (out: never, values: readonly unknown[], at: number) => number;
 
   constructor(
@@ -109,17 +112,16 @@ class ElementWriter {
   /** Writes `values` as elements `at`, `at + 1`, ...; a value of the wrong type or out of range is a 400 naming its index. */
   put(values: readonly unknown[], at: number): void {
     const bad = this.write(this.out as never, values, at);
-    if (bad >= 0) {
-      throw invalid(`input '${this.name}': element ${at + bad} (${preview(values[bad])}) ${this.unfit(values[bad])} for datatype ${this.datatype}`);
-    }
+    if (bad >= 0) throw this.unfitError(values, at, bad);
   }
 
-  /** Writes `runs` one after another from element 0. */
+  /** Writes `runs` one after another from element 0, as `put` does each. */
   putRuns(runs: readonly (readonly unknown[])[]): void {
     const write = this.write;
     let at = 0;
     for (const run of runs) {
-      if (write(this.out as never, run, at) >= 0) this.put(run, at); // throws, naming the value
+      const bad = write(this.out as never, run, at);
+      if (bad >= 0) throw this.unfitError(run, at, bad);
       at += run.length;
     }
   }
@@ -127,6 +129,11 @@ class ElementWriter {
   /** The elements written. */
   data(): TensorData {
     return this.datatype === "FP16" ? toFloat16Bits(this.out as number[]) : (this.out as TensorData);
+  }
+
+  /** The 400 for `values[bad]`, element `at + bad`. */
+  private unfitError(values: readonly unknown[], at: number, bad: number) {
+    return invalid(`input '${this.name}': element ${at + bad} (${preview(values[bad])}) ${this.unfit(values[bad])} for datatype ${this.datatype}`);
   }
 
   /** Why `v` is no element of this datatype. */
