@@ -170,6 +170,16 @@ describe("binary tensor data", () => {
     expect(body.length * 3).toBeLessThan(asJson.length);
     const { json: head, parts } = await readBinaryResponse(await postBinary("/v2/models/cnn/infer", body, headerLength));
     expectMatchesReference(head.outputs.map((o) => decoded(o, parts.get(o.name)!)), expected);
+    // The header padded to every length modulo 8: the image's bytes land at every alignment.
+    for (let pad = 1; pad < 8; pad++) {
+      const padded = binaryBody(
+        { parameters: { binary_data_output: true }, inputs: [{ name: "image", datatype: "FP32", shape: image.shape, parameters: { binary_data_size: 3 * 224 * 224 * 4 } }] },
+        [toBytes("FP32", image.data)],
+        pad,
+      );
+      const answer = await readBinaryResponse(await postBinary("/v2/models/cnn/infer", padded.body, padded.headerLength));
+      expectMatchesReference(answer.json.outputs.map((o) => decoded(o, answer.parts.get(o.name)!)), expected);
+    }
   });
 
   it("says so in the server metadata", async () => {

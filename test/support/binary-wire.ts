@@ -76,9 +76,9 @@ export function fromBytes(datatype: string, bytes: Uint8Array): unknown[] {
   return out;
 }
 
-/** A request body: JSON header then binary parts; returns it with the header's length. */
-export function binaryBody(header: object, parts: readonly Uint8Array[]): { body: Uint8Array; headerLength: number } {
-  const json = enc.encode(JSON.stringify(header));
+/** A request body: JSON header (then `pad` spaces) then binary parts; returns it with the header's length. */
+export function binaryBody(header: object, parts: readonly Uint8Array[], pad = 0): { body: Uint8Array; headerLength: number } {
+  const json = enc.encode(JSON.stringify(header) + " ".repeat(pad));
   const body = new Uint8Array(json.length + parts.reduce((n, p) => n + p.length, 0));
   body.set(json);
   let at = json.length;
