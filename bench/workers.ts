@@ -157,9 +157,12 @@ async function start(config: string, port: number, ready: string, persist = "-",
   throw new Error(`the Worker of ${config} did not become ready`);
 }
 
-/** The service, on a state directory that keeps R2, KV, Durable Objects and the cache. */
-export function startService(state: string, port: number, token: string, vars: Record<string, string> = {}, inspect = false): Promise<Running> {
-  return start("wrangler.toml", port, "/v2/health/ready", state, { ADMIN_TOKEN: token, MODEL_REFRESH_SECONDS: "60", ...vars }, inspect);
+/**
+ * The service, on a state directory that keeps R2, KV, Durable Objects and the cache; `config`
+ * (relative to the root) another copy's wrangler.toml (bench/ab-http.ts: the service at a ref).
+ */
+export function startService(state: string, port: number, token: string, vars: Record<string, string> = {}, inspect = false, config = "wrangler.toml"): Promise<Running> {
+  return start(config, port, "/v2/health/ready", state, { ADMIN_TOKEN: token, MODEL_REFRESH_SECONDS: "60", ...vars }, inspect);
 }
 
 /**
