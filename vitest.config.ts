@@ -87,7 +87,7 @@ export default defineConfig({
         test: {
           name: "workers",
           include: ["test/**/*.test.ts"],
-          exclude: ["test/cli/**", ...FRESH],
+          exclude: ["test/cli/**", "test/bench/**", ...FRESH],
           isolate: false,
           // One file at a time: they share the isolate's state (the memory budget, caches) too.
           fileParallelism: false,
@@ -104,6 +104,10 @@ export default defineConfig({
           testTimeout: 30_000,
           hookTimeout: 60_000,
         },
+      },
+      {
+        // The benchmarks' own logic that needs no Worker (how a run is judged against the targets), in Node.
+        test: { name: "bench", include: ["test/bench/**/*.test.ts"], environment: "node" },
       },
       {
         // The operators' command line and the README's JavaScript client, in Node, against a real `wrangler dev`.

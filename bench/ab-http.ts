@@ -84,7 +84,7 @@ try {
   started.push(baseSvc, currentSvc);
   const variants = [await setUp("base", baseSvc), await setUp("current", currentSvc)] as const;
   const kinds = cases.flatMap((c) =>
-    FORMATS.map((format) => {
+    FORMATS.map((format): { label: string; path: string; body: Buffer; headers: Record<string, string> } => {
       const path = `/v2/models/${c.model}/versions/1/infer`;
       if (format === "json") return { label: `${c.model}: JSON`, path, body: jsonBody(c), headers: { "content-type": "application/json" } };
       const { body, headerLength } = binaryBody(c);

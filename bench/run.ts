@@ -15,6 +15,7 @@ import * as ortNode from "onnxruntime-node";
 import { runLoad, type ClientLoad, type LoadSpec } from "./load-client.ts";
 import { batchOf, binaryBody, CASES, jsonBody, modelBytes, nestedJsonBody, prepareCases, rawInputs, shapesHeader, bareLoad, type Case } from "./cases.ts";
 import { adminCall, batchStats, placement, root, startBare, startService, type Running } from "./workers.ts";
+import { targets, type RunResults } from "./targets.ts";
 
 const execFileAsync = promisify(execFile);
 
@@ -554,6 +555,9 @@ try {
   await Promise.all([service?.stop(), bare?.stop()]);
   rmSync(state, { recursive: true, force: true });
 }
+
+results.targets = targets(results as RunResults);
+table("Targets (issue 5), judged on this run", results.targets as Record<string, unknown>[]);
 
 const dir = join(root, "bench", "results");
 mkdirSync(dir, { recursive: true });

@@ -1,0 +1,41 @@
+/** The speed targets as bench/targets.ts judges a run: on the full runs kept in bench/runs/, and on partial ones. */
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { targets, type RunResults } from "../../bench/targets.ts";
+
+const runs = fileURLToPath(new URL("../../bench/runs", import.meta.url));
+const kept = readdirSync(runs).filter((f) => f.endsWith(".json")).sort();
+const load = (f: string) => JSON.parse(readFileSync(join(runs, f), "utf8")) as RunResults;
+
+describe("the targets judged on a run", () => {
+  it("judges every target on each kept full run, each verdict following its figure", () => {
+    expect(kept.length).toBeGreaterThan(0);
+    for (const f of kept) {
+      const run = load(f);
+      const rows = targets(run);
+      expect(rows.map((r) => r.verdict), f).not.toContain("not measured");
+      const binary = run.json_binary!.find((r) => r.model === "image-linear")!;
+      expect(rows[1]!.verdict, f).toBe((binary["binary/JSON throughput"] as number) >= 5 ? "met" : "not met");
+      const mlp = run.batching!.find((r) => r.model === "mlp" && r.connections === 32)!;
+      expect(rows[2]!.verdict, f).toBe((mlp["on/off (median)"] as number) >= 2 ? "met" : "not met");
+    }
+  });
+
+  it("reads the eleventh run as the README does: binary and batching met, the overhead met for the MLP only", () => {
+    const rows = targets(load("2026-12-01T04-17-38-625Z.json"));
+    expect(rows.map((r) => r.verdict)).toEqual(["partly met", "met", "met", "reported", "reported"]);
+    expect(rows[0]!["this run"]).toContain("mlp 1.18");
+    expect(rows[1]!["this run"]).toMatch(/^7\.9× flat JSON, 8\.6× nested$/);
+    expect(rows[2]!["this run"]).toMatch(/^2\.15× \(pairs 1\.94–2\.19\)/);
+  });
+
+  it("says which targets a partial run did not measure", () => {
+    const full = load(kept.at(-1)!);
+    const rows = targets({ batching: full.batching });
+    expect(rows.map((r) => r.verdict)).toEqual(["not measured", "not measured", rows[2]!.verdict, "not measured", "not measured"]);
+    expect(["met", "not met"]).toContain(rows[2]!.verdict);
+    expect(targets({}).every((r) => r.verdict === "not measured")).toBe(true);
+  });
+});
