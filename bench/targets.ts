@@ -4,7 +4,7 @@
  * last; `npm run bench:targets [results.json ...]` prints it for kept runs (default
  * bench/results/latest.json). A target whose section did not run says so.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 /** The model the batching target is judged on: small, and its runs gain from rows (matrix products). */
@@ -94,6 +94,10 @@ export function targets(r: RunResults): TargetRow[] {
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const files = process.argv.slice(2);
+  if (files.length === 0 && !existsSync("bench/results/latest.json")) {
+    console.error("no run in bench/results/ yet: `npm run bench`, or judge the kept runs: npm run bench:targets bench/runs/*.json");
+    process.exit(1);
+  }
   for (const file of files.length ? files : ["bench/results/latest.json"]) {
     console.log(`\n## Targets: ${file}`);
     console.table(targets(JSON.parse(readFileSync(file, "utf8")) as RunResults));
