@@ -103,6 +103,18 @@ function pinWorkerd(pid: number | undefined): void {
   }
 }
 
+/** The Workers started and not yet exited: stopped with this process (one listener for them all). */
+const running = new Set<ChildProcess>();
+process.once("exit", () => {
+  for (const child of running) {
+    try {
+      if (child.exitCode === null) process.kill(-child.pid!, "SIGTERM");
+    } catch {
+      // gone already
+    }
+  }
+});
+
 async function start(config: string, port: number, ready: string, persist = "-", vars: Record<string, string> = {}, inspect = false): Promise<Running> {
   // workerd's inspector (port + 1000) only for the profiler: the loads run without one.
   const inspector = inspect ? String(port + 1000) : "-";
@@ -112,13 +124,8 @@ async function start(config: string, port: number, ready: string, persist = "-",
     // Its own process group, so that stopping it stops esbuild and workerd with it.
     { cwd: root, stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, WRANGLER_SEND_METRICS: "false" }, detached: true },
   );
-  process.once("exit", () => {
-    try {
-      if (child.exitCode === null) process.kill(-child.pid!, "SIGTERM");
-    } catch {
-      // gone already
-    }
-  });
+  running.add(child);
+  child.once("exit", () => running.delete(child));
   const stop = async () => {
     if (child.exitCode !== null) return;
     const exited = new Promise((r) => child.once("exit", r));
