@@ -482,7 +482,6 @@ try {
       ["graph disabled", { graphOptimizationLevel: "disabled" }],
       ["no mem pattern", { enableMemPattern: false }],
       ["no CPU arena", { enableCpuMemArena: false }],
-      ["preallocated outputs", { preallocateOutputs: true }],
       ["no prepacking", { disablePrepacking: true }],
       // Only for models whose first dimension is the symbolic 'batch' (not Silero's).
       ["batch fixed to 1", { freeDimensionOverrides: { batch: 1 } }],

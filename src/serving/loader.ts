@@ -127,10 +127,10 @@ function toOrt(t: Tensor): ort.Tensor {
   return new ort.Tensor(type as "float32", t.data as Float32Array, t.shape);
 }
 
-function fromOrt(name: string, value: ort.Tensor, copy = false): Tensor {
+function fromOrt(name: string, value: ort.Tensor): Tensor {
   const datatype = fromOrtType(value.type);
   if (!datatype) throw new OrtError(`output '${name}' has element type ${value.type}, which this service does not support`);
-  let data = (copy ? (value.data as Float32Array).slice() : value.data) as Tensor["data"];
+  let data = value.data as Tensor["data"];
   // Float16Array where the platform has one, Uint16Array otherwise: keep the bits either way.
   if (datatype === "FP16") {
     const view = data as unknown as ArrayBufferView;
@@ -141,14 +141,12 @@ function fromOrt(name: string, value: ort.Tensor, copy = false): Tensor {
 
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
-/** onnxruntime's levers for one session (the defaults are what the service uses). */
+/** onnxruntime's levers for one session (a model's config may set some: serving/session-options). */
 export interface SessionTuning {
   graphOptimizationLevel?: "disabled" | "basic" | "extended" | "all";
   enableMemPattern?: boolean;
   enableCpuMemArena?: boolean;
   executionMode?: "sequential" | "parallel";
-  /** Reuse output buffers between runs with the same input shapes (outputs are copied out). */
-  preallocateOutputs?: boolean;
   /** Keep weights as loaded instead of also keeping a copy repacked for faster matrix products. */
   disablePrepacking?: boolean;
   /** Symbolic dimensions fixed to a size (e.g. `{ batch: 1 }`), so ORT can plan memory ahead. */
@@ -184,27 +182,22 @@ export async function loadSession(bytes: Uint8Array, tuning: SessionTuning = {})
     throw e;
   }
   let queue: Promise<unknown> = Promise.resolve();
-  const outputBuffers = new Map<string, Record<string, ort.Tensor>>();
   return {
     inputs,
     outputs,
     run(feeds, fetches) {
       const result = queue.then(async () => {
         const ortFeeds = Object.fromEntries(feeds.map((t) => [t.name, toOrt(t)]));
-        const shapeKey = tuning.preallocateOutputs ? `${feeds.map((t) => `${t.name}:${t.shape.join(",")}`).join(";")}|${fetches.join(",")}` : "";
-        const preallocated = tuning.preallocateOutputs ? outputBuffers.get(shapeKey) : undefined;
+        // Outputs are never pre-allocated: onnxruntime-web's WebAssembly backend copies a
+        // pre-allocated CPU tensor into its heap and does not copy the results back, so every run
+        // after the first would hand out the first one's outputs (docs/performance.md).
         let out: ort.InferenceSession.ReturnType;
         try {
-          out = await session.run(ortFeeds, preallocated ?? [...fetches]);
+          out = await session.run(ortFeeds, [...fetches]);
         } catch (e) {
           throw new OrtError(message(e));
         }
-        if (tuning.preallocateOutputs && !preallocated && outputBuffers.size < 8) {
-          const buffers = Object.fromEntries(fetches.map((name) => [name, out[name]!.type === "string" ? null : new ort.Tensor(out[name]!.type as "float32", (out[name]!.data as Float32Array).slice(), out[name]!.dims)]));
-          if (Object.values(buffers).every((b) => b !== null)) outputBuffers.set(shapeKey, buffers as Record<string, ort.Tensor>);
-        }
-        // Preallocated buffers are reused by the next run: hand out copies.
-        return fetches.map((name) => fromOrt(name, out[name]!, preallocated !== undefined));
+        return fetches.map((name) => fromOrt(name, out[name]!));
       });
       queue = result.catch(() => undefined);
       return result;
