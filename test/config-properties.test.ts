@@ -39,6 +39,12 @@ const config = fc.record(
       },
       { requiredKeys: ["max_batch_size", "max_queue_delay_ms"] },
     ),
+    onnxruntime: fc.record({
+      graph_optimization_level: mostly(fc.constantFrom("disabled", "basic", "extended", "all"), fc.constant("fast")),
+      enable_mem_pattern: fc.boolean(),
+      enable_cpu_mem_arena: fc.boolean(),
+      disable_prepacking: mostly(fc.boolean(), fc.constant("yes")),
+    }, { requiredKeys: [] }),
     alerts: fc.record({
       webhook: mostly(fc.constant("http://webhook.test/ok/cfg"), fc.constantFrom("ftp://nowhere", "not a url")),
       rules: fc.array(

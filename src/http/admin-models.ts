@@ -7,6 +7,7 @@ import { Hono, type Context } from "hono";
 import type { AppEnv } from "../env";
 import { invalid, ServingError } from "../errors";
 import { ModelConfigUpdateSchema } from "../serving/config";
+import { sessionOptionsOf } from "../serving/session-options";
 import { parseModelName, parseVersion } from "../serving/names";
 import { deleteVersion, publishVersion, putConfig } from "../serving/publisher";
 import type { ModelSnapshot, VersionEntry } from "../serving/repository";
@@ -21,8 +22,10 @@ const modelOf = (c: C) => parseModelName(c.req.param("model")!);
 const statsOf = (c: C, model: string) => c.env.MODEL_STATS.get(c.env.MODEL_STATS.idFromName(model));
 
 function versionView(c: C, snapshot: ModelSnapshot, v: VersionEntry) {
-  const state = c.get("service").loadStates(snapshot.name).find((s) => s.version === v.version && s.etag === v.etag);
   const { config } = snapshot;
+  // This isolate's session of the version as the config now builds it (another options' session is on its way out).
+  const options = sessionOptionsOf(config);
+  const state = c.get("service").loadStates(snapshot.name).find((s) => s.version === v.version && s.etag === v.etag && (s.options ?? "") === options);
   return {
     version: v.version,
     size: v.size,
@@ -38,6 +41,7 @@ function versionView(c: C, snapshot: ModelSnapshot, v: VersionEntry) {
     isolate_state: state?.state ?? "not_loaded",
     ...(state?.error ? { load_error: state.error } : {}),
     ...(state?.load ? { load: state.load } : {}),
+    ...(state?.options ? { session_options: JSON.parse(state.options) as unknown } : {}),
     ...(c.get("service").batchStats(snapshot.name, v) ? { batching: c.get("service").batchStats(snapshot.name, v) } : {}),
   };
 }

@@ -61,6 +61,20 @@ const ConfigFields = z.object({
     .object({ sample_rate: z.number().min(0).max(1) })
     .strict()
     .optional(),
+  /**
+   * onnxruntime's session options for this model's sessions (the levers `npm run bench` tries):
+   * a change reloads them. Unset, onnxruntime's defaults with every graph optimisation.
+   */
+  onnxruntime: z
+    .object({
+      graph_optimization_level: z.enum(["disabled", "basic", "extended", "all"]).optional(),
+      enable_mem_pattern: z.boolean().optional(),
+      enable_cpu_mem_arena: z.boolean().optional(),
+      /** Keeps weights as stored instead of repacking them for the matrix kernels (less heap). */
+      disable_prepacking: z.boolean().optional(),
+    })
+    .strict()
+    .optional(),
   /** Joins concurrent requests into one run along the batch dimension (the first, unless named). */
   dynamic_batching: z
     .object({

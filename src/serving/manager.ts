@@ -1,15 +1,17 @@
 /**
  * @module serving/manager: the isolate's cache of loaded model versions. Loads are single-flight,
- * entries are keyed by model, version and object etag, the total is bounded by estimated bytes
+ * entries are keyed by model, version, object etag and session options, the total is bounded by estimated bytes
  * (least recently used evicted first), and a session is released only when no lease holds it.
  */
 import type { LoadedSession } from "./loader";
 
-/** Identifies the bytes a session was built from. */
+/** Identifies the bytes a session was built from, and the options it was built with. */
 export interface SessionKey {
   model: string;
   version: number;
   etag: string;
+  /** onnxruntime's session options from the model's config (serving/session-options); absent for the defaults. */
+  options?: string;
 }
 
 /** A claim on a loaded session for the length of one request. Release it exactly once. */
@@ -23,6 +25,7 @@ export interface EntryStatus {
   model: string;
   version: number;
   etag: string;
+  options?: string;
   state: "loading" | "ready" | "failed";
   estimatedBytes: number;
   leases: number;
@@ -42,7 +45,9 @@ interface Entry {
   evicted: boolean;
 }
 
-const id = (k: SessionKey) => `${k.model}/${k.version}@${k.etag}`;
+/** A session key as one string. */
+export const sessionId = (k: SessionKey) => `${k.model}/${k.version}@${k.etag}${k.options ? `#${k.options}` : ""}`;
+const id = sessionId;
 
 /** Options for a ModelManager. */
 export interface ManagerOptions {
@@ -72,7 +77,8 @@ export class ModelManager {
 
   /**
    * Leases the session for `key`, loading it with `load` if no one has (concurrent callers share
-   * the load). Entries for other etags of the same version are evicted: their bytes were replaced.
+   * the load). Entries for other etags or options of the same version are evicted: their bytes or
+   * their options were replaced.
    */
   async acquire(key: SessionKey, estimatedBytes: number, load: () => Promise<LoadedSession>): Promise<Lease> {
     let entry = this.entries.get(id(key));
@@ -85,7 +91,7 @@ export class ModelManager {
     entry.leases++;
     entry.lastUsed = this.now();
     if (fresh) {
-      this.evictOtherEtags(key);
+      this.evictOtherBuilds(key);
       this.enforceBudget();
     }
     let session: LoadedSession;
@@ -123,7 +129,7 @@ export class ModelManager {
     }
     if (existing) this.entries.delete(id(key));
     this.start(key, estimatedBytes, async () => session);
-    this.evictOtherEtags(key);
+    this.evictOtherBuilds(key);
     this.enforceBudget();
   }
 
@@ -173,7 +179,7 @@ export class ModelManager {
     entry.loading.then(
       (session) => {
         entry.session = session;
-        // Evicted while loading (its etag was replaced, or the budget needed the room).
+        // Evicted while loading (its etag or options were replaced, or the budget needed the room).
         if (entry.evicted && entry.leases === 0) void this.dispose(entry);
       },
       (error) => {
@@ -189,9 +195,9 @@ export class ModelManager {
     return entry;
   }
 
-  private evictOtherEtags(key: SessionKey): void {
+  private evictOtherBuilds(key: SessionKey): void {
     for (const entry of this.entries.values()) {
-      if (entry.key.model === key.model && entry.key.version === key.version && entry.key.etag !== key.etag) {
+      if (entry.key.model === key.model && entry.key.version === key.version && id(entry.key) !== id(key)) {
         this.evict(entry);
       }
     }

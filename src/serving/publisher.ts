@@ -9,6 +9,7 @@ import { unbatchableReason } from "./batcher";
 import { batchedInputs } from "./signature";
 import { checkConfigVersions, referencedVersions, type ModelConfig } from "./config";
 import { loadSession, OrtError } from "./loader";
+import { sessionOptionsOf, tuningOf } from "./session-options";
 import { hex } from "../hex";
 import type { PutVersionResult, Signature, VersionEntry } from "./repository";
 import type { ModelService } from "./service";
@@ -38,7 +39,8 @@ export async function publishVersion(service: ModelService, model: string, versi
   const sha256 = hex(await crypto.subtle.digest("SHA-256", bytes));
 
   // An idempotent retry needs no second load; a different file under a taken version is refused early.
-  const existing = (await service.models.snapshot(model))?.versions.find((v) => v.version === version);
+  const current = await service.models.snapshot(model);
+  const existing = current?.versions.find((v) => v.version === version);
   if (existing?.sha256 !== undefined) {
     if (existing.sha256 !== sha256) throw conflict(model, version, existing.sha256, sha256);
     return { created: false, entry: existing, sha256, signature: existing.signature };
@@ -47,9 +49,11 @@ export async function publishVersion(service: ModelService, model: string, versi
   if (!looksLikeOnnx(bytes)) {
     throw invalid(`the body is not an ONNX model (it does not start like an ONNX protobuf); onnxruntime was not asked to load it`);
   }
+  const options = sessionOptionsOf(current?.config);
   let session;
   try {
-    session = await loadSession(bytes);
+    // With the options the model's config sets, so the session can serve (its first request needs no load).
+    session = await loadSession(bytes, tuningOf(options));
   } catch (e) {
     const reason = e instanceof Error ? e.message : String(e);
     throw invalid(`onnxruntime cannot load this model, so it was not published: ${reason}`);
@@ -74,7 +78,7 @@ export async function publishVersion(service: ModelService, model: string, versi
     return { created: false, entry: result.entry, sha256, signature: result.entry.signature ?? signature };
   }
   // This isolate already holds the session: keep it, so the first request here needs no load.
-  service.adopt(model, result.entry, session);
+  service.adopt(model, result.entry, session, options);
   return { created: true, entry: result.entry, sha256, signature };
 }
 

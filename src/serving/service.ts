@@ -6,7 +6,7 @@
 import { invalid, notFound, ServingError } from "../errors";
 import type { Tensor } from "../tensor/tensor";
 import { loadSession, OrtError, runtimeStatus, startRuntime, wasmHeapBytes, type LoadedSession, type TensorSpec } from "./loader";
-import { ModelManager, type EntryStatus, type Lease, type SessionKey } from "./manager";
+import { ModelManager, sessionId, type EntryStatus, type Lease, type SessionKey } from "./manager";
 import { BytesCache, type BytesSource } from "./bytes-cache";
 import { ModelRepository, type ModelSnapshot, type VersionEntry } from "./repository";
 import { Availability } from "./availability";
@@ -15,6 +15,7 @@ import { batchable, batcherFor, batcherOf, type Batcher } from "./batcher";
 import { Inbound } from "./inbound";
 import { checkBatchLimit, checkInputs, selectOutputs } from "./signature";
 import { heapGrowth, noteHeap } from "./heap-watch";
+import { sessionOptionsOf, tuningOf } from "./session-options";
 import { TtlCache } from "../ttl-cache";
 import { numberVar } from "../vars";
 
@@ -55,7 +56,14 @@ const manager = new ModelManager({
   // Bytes ORT rejected stay rejected: remember that. An R2 hiccup is retried by the next request.
   remembers: (e) => e instanceof ServingError && e.cause instanceof OrtError,
 });
-const availability = new Availability((model, e) => manager.isReady({ model, version: e.version, etag: e.etag }));
+/** Each model's session options, from its config as last listed: part of every session key. */
+const optionsByModel = new Map<string, string>();
+/** The key of a version's session built with `options` ("" for the defaults). */
+const keyWith = (model: string, e: VersionEntry, options: string): SessionKey =>
+  options ? { model, version: e.version, etag: e.etag, options } : { model, version: e.version, etag: e.etag };
+/** The key of a version's session, with the options the model's config now asks for. */
+const sessionKey = (model: string, e: VersionEntry): SessionKey => keyWith(model, e, optionsByModel.get(model) ?? "");
+const availability = new Availability((model, e) => manager.isReady(sessionKey(model, e)));
 
 /** How a session was loaded: where its bytes came from and how long each step took. */
 export interface LoadTiming {
@@ -71,7 +79,7 @@ const loadTimings = new Map<string, LoadTiming>();
 function recordLoad(id: string, timing: LoadTiming): void {
   loadTimings.set(id, timing);
   if (loadTimings.size > 256) {
-    const live = new Set(manager.status().map((s) => `${s.model}/${s.version}@${s.etag}`));
+    const live = new Set(manager.status().map(sessionId));
     for (const key of loadTimings.keys()) if (!live.has(key)) loadTimings.delete(key);
   }
 }
@@ -111,7 +119,7 @@ function hasBatchDimension(session: LoadedSession): boolean {
   return has;
 }
 
-const keyOf = (t: Target): SessionKey => ({ model: t.snapshot.name, version: t.entry.version, etag: t.entry.etag });
+const keyOf = (t: Target): SessionKey => sessionKey(t.snapshot.name, t.entry);
 
 /** What the serving core tells monitoring, which it never imports. */
 export interface ServingObserver {
@@ -154,7 +162,14 @@ export class ModelService {
 
   /** The model as the repository has it (cached for the refresh interval); 404 when it has no version. */
   async snapshot(model: string): Promise<ModelSnapshot> {
-    const snapshot = await snapshots.get(model, this.settings.refreshMs, () => this.shared(this.repository.snapshot(model)));
+    const snapshot = await snapshots.get(model, this.settings.refreshMs, () =>
+      this.shared(
+        this.repository.snapshot(model).then((s) => {
+          optionsByModel.set(model, sessionOptionsOf(s?.config));
+          return s;
+        }),
+      ),
+    );
     if (!snapshot) throw notFound(`model '${model}' not found`);
     return snapshot;
   }
@@ -203,11 +218,13 @@ export class ModelService {
   }
 
   private leaseEntry(name: string, entry: VersionEntry): Promise<Lease> {
-    return manager.acquire({ model: name, version: entry.version, etag: entry.etag }, estimateSessionBytes(entry.size), () => this.shared(this.loadVersion(name, entry)));
+    const key = sessionKey(name, entry);
+    return manager.acquire(key, estimateSessionBytes(entry.size), () => this.shared(this.loadVersion(key, entry)));
   }
 
-  /** Reads a version's bytes and creates its session, recording how long each took. */
-  private async loadVersion(name: string, entry: VersionEntry): Promise<LoadedSession> {
+  /** Reads a version's bytes and creates its session with the key's options, recording how long each took. */
+  private async loadVersion(key: SessionKey, entry: VersionEntry): Promise<LoadedSession> {
+    const { model: name } = key;
     const { version } = entry;
     let read: { bytes: Uint8Array; source: BytesSource };
     const started = performance.now();
@@ -219,9 +236,9 @@ export class ModelService {
     }
     const readAt = performance.now();
     try {
-      const session = await loadSession(read.bytes);
+      const session = await loadSession(read.bytes, tuningOf(key.options ?? ""));
       const timing = { source: read.source, read_ms: round(readAt - started), create_ms: round(performance.now() - readAt), at: new Date().toISOString() };
-      recordLoad(`${name}/${version}@${entry.etag}`, timing);
+      recordLoad(sessionId(key), timing);
       this.observer.load(name, version, false);
       noteHeap(name, version, null);
       console.log(JSON.stringify({ level: "info", event: "model_load", model: name, version, bytes: entry.size, ...timing, wasm_heap_bytes: wasmHeapBytes() }));
@@ -331,7 +348,7 @@ export class ModelService {
   /** What this isolate knows of the target's session: loaded, loading, failed, or nothing. */
   loadState(target: Target): EntryStatus | undefined {
     const key = keyOf(target);
-    return manager.status().find((s) => s.model === key.model && s.version === key.version && s.etag === key.etag);
+    return manager.status().find((s) => sessionId(s) === sessionId(key));
   }
 
   /** What this isolate knows of every session of `model`, with how each was loaded. */
@@ -340,7 +357,7 @@ export class ModelService {
       .status()
       .filter((s) => s.model === model)
       .map((s) => {
-        const load = loadTimings.get(`${s.model}/${s.version}@${s.etag}`);
+        const load = loadTimings.get(sessionId(s));
         return load ? { ...s, load } : s;
       });
   }
@@ -354,7 +371,7 @@ export class ModelService {
 
   /** This isolate's batching counters for a session, when it has a batcher. */
   batchStats(model: string, entry: VersionEntry): Batcher["stats"] | undefined {
-    const lease = manager.peek({ model, version: entry.version, etag: entry.etag });
+    const lease = manager.peek(sessionKey(model, entry));
     return lease ? batcherOf(lease)?.stats : undefined;
   }
 
@@ -370,8 +387,8 @@ export class ModelService {
     };
   }
 
-  /** Hands a session validated by a publish to this isolate's cache. */
-  adopt(model: string, entry: VersionEntry, session: LoadedSession): void {
-    manager.adopt({ model, version: entry.version, etag: entry.etag }, estimateSessionBytes(entry.size), session);
+  /** Hands a session validated by a publish (built with `options`) to this isolate's cache. */
+  adopt(model: string, entry: VersionEntry, session: LoadedSession, options: string): void {
+    manager.adopt(keyWith(model, entry, options), estimateSessionBytes(entry.size), session);
   }
 }
