@@ -31,6 +31,14 @@ describe("the targets judged on a run", () => {
     expect(rows[2]!["this run"]).toMatch(/^2\.15× \(pairs 1\.94–2\.19\)/);
   });
 
+  it("names the levers past the default at one row and, where measured, at 8 rows a run", () => {
+    const [, , , , levers] = targets({
+      levers: [{ model: "mlp", "default ms (median)": 1.5, "no prepacking": 0.75, "graph basic": 1.02 }],
+      levers_at_8_rows: [{ model: "mlp", "default ms a row (median)": 0.9, "no prepacking": 2.4, "graph basic": 0.85 }],
+    });
+    expect(levers!["this run"]).toBe("2 levers on 1 models; below 0.9 of the default this run: mlp no prepacking 0.75; at 8 rows a run, below 0.9: mlp graph basic 0.85; above 1.1: mlp no prepacking 2.40");
+  });
+
   it("says which targets a partial run did not measure", () => {
     const full = load(kept.at(-1)!);
     const rows = targets({ batching: full.batching });
