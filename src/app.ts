@@ -58,6 +58,16 @@ export function createApp() {
   app.use("*", (c, next) => {
     c.set("service", new ModelService(c.env.MODELS, servingSettings(c.env), deferrer(c), isolateStats));
     if (c.req.method !== "POST" && c.req.method !== "PUT") return next();
+    // Bodies are read as sent: a Worker is handed a compressed request body compressed, and would
+    // misread it (a tensor client's gzip option, say). 415 with the codings accepted (RFC 7694).
+    const coding = c.req.header("content-encoding")?.trim().toLowerCase();
+    if (coding && coding !== "identity") {
+      throw new ServingError(
+        "unsupported_media_type",
+        `request bodies are read as sent: Content-Encoding '${coding.slice(0, 40)}' is not supported; send the body uncompressed (binary tensors, with Inference-Header-Content-Length, are the compact form)`,
+        { headers: { "Accept-Encoding": "identity" } },
+      );
+    }
     const upload = isModelUpload(c.req.method, c.req.path);
     const requestMax = Number(c.env.MAX_REQUEST_BYTES) || DEFAULT_MAX_REQUEST_BYTES;
     // Every body but a model upload or a KServe binary one (Inference-Header-Content-Length on a

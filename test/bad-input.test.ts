@@ -68,6 +68,19 @@ describe("KServe V2 rejects bad requests with 400 naming the problem", () => {
     await expectError(await post("/v2/models/silero-vad/infer", { inputs: [input, state, sr] }), 400, "could not run on this input");
   });
 
+  it("a compressed body is 415 naming the coding, in either protocol: bodies are read as sent", async () => {
+    const body = JSON.stringify({ inputs: [irisBatch(2)] });
+    const gzipped = new Uint8Array(await new Response(new Blob([body]).stream().pipeThrough(new CompressionStream("gzip"))).arrayBuffer());
+    const headers = { "content-type": "application/json", "content-encoding": "gzip" };
+    let res = await call("/v2/models/iris/infer", { method: "POST", body: gzipped, headers });
+    expect(res.headers.get("Accept-Encoding")).toBe("identity");
+    await expectError(res, 415, "Content-Encoding 'gzip'", "uncompressed");
+    res = await call("/v1/models/iris:predict", { method: "POST", body: gzipped, headers: { ...headers, "content-encoding": "deflate, gzip" } });
+    await expectError(res, 415, "'deflate, gzip'");
+    // identity is the body as sent.
+    await json(await call("/v2/models/iris/infer", { method: "POST", body, headers: { ...headers, "content-encoding": "identity" } }), 200);
+  });
+
   it("a body over the size limit is 413", async () => {
     const big = JSON.stringify({ inputs: [{ name: "features", datatype: "FP32", shape: [1, 4], data: [1, 2, 3, 4] }], pad: "x".repeat(5 * 1024 * 1024) });
     await expectError(await call("/v2/models/iris/infer", { method: "POST", body: big }), 413, "larger than");

@@ -66,6 +66,12 @@ describe("publishing a version", () => {
     await expectError(await upload("lc-bad", 1, bytes.slice(0, bytes.byteLength / 2)), 400, "invalid_argument", "onnxruntime cannot load");
     await expectError(await upload("lc-bad", 1, new Uint8Array(0)), 400, "invalid_argument", "empty");
     await expectError(await upload("lc-bad", 1, bytes, "text/plain"), 415, "unsupported_media_type");
+    const compressed = await callRaw("/admin/models/lc-bad/versions/1", {
+      method: "PUT",
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/octet-stream", "content-encoding": "br" },
+      body: bytes,
+    });
+    await expectError(compressed, 415, "unsupported_media_type", "Content-Encoding 'br'");
     for (const version of ["0", "-1", "1.5", "abc", "01"]) {
       await expectError(await upload("lc-bad", version, bytes), 400, "invalid_argument", "positive integers");
     }
