@@ -1,7 +1,8 @@
 /**
  * @module serving/manager: the isolate's cache of loaded model versions. Loads are single-flight,
- * entries are keyed by model, version, object etag and session options, the total is bounded by estimated bytes
- * (least recently used evicted first), and a session is released only when no lease holds it.
+ * entries are keyed by model, version, object etag and session options, the total is bounded by
+ * estimated bytes (least recently used evicted first), and a session is released only when no
+ * lease holds it.
  */
 import type { LoadedSession } from "./loader";
 

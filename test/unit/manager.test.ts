@@ -69,6 +69,20 @@ describe("ModelManager", () => {
     expect(m.status().map((s) => s.etag)).toEqual(["new"]);
   });
 
+  it("builds the same bytes anew for other session options, and drops the old build once idle", async () => {
+    const log: string[] = [];
+    const m = new ModelManager({ maxBytes: 1000, failureTtlMs: 1000 });
+    const plain = await m.acquire(key("a"), 10, async () => fakeSession(log, "plain"));
+    const tuned = await m.acquire({ ...key("a"), options: '{"disable_prepacking":true}' }, 10, async () => fakeSession(log, "tuned"));
+    expect(tuned.session).not.toBe(plain.session);
+    plain.release();
+    tuned.release();
+    await tick();
+    expect(log).toEqual(["release plain"]);
+    expect(m.status().map((s) => s.options)).toEqual(['{"disable_prepacking":true}']);
+    expect(m.isReady(key("a"))).toBe(false);
+  });
+
   it("remembers a failed load for failureTtlMs, then tries again", async () => {
     let now = 0;
     let attempts = 0;
