@@ -33,6 +33,11 @@ Models
                                            an input (kept from the config if none given); 'off' stops
   max-batch <model> <rows>                 refuse requests carrying more rows than this (max_batch_size),
                                            the guard for onnxruntime's heap; 'max-batch <model> off' lifts it
+  session-options <model> <option>=<value> ...
+                                           onnxruntime's session options for the model's sessions:
+                                           graph_optimization_level=disabled|basic|extended|all,
+                                           enable_mem_pattern, enable_cpu_mem_arena, disable_prepacking
+                                           =true|false; 'session-options <model> off' restores the defaults
   isolate                                  the instance that answers: onnxruntime's state and heap (of its
                                            128 MB), loaded sessions, the runs that grew the heap, and the
                                            request bodies in flight against REQUEST_MEMORY_BUDGET_BYTES
@@ -321,6 +326,16 @@ async function run(args) {
       return editConfig(arg(0), (c) => {
         if (arg(1) === "off") delete c.max_batch_size;
         else c.max_batch_size = int(arg(1), "rows");
+      });
+    case "session-options":
+      need(2, "session-options <model> <option>=<value> ... | session-options <model> off");
+      return editConfig(arg(0), (c) => {
+        if (arg(1) === "off") delete c.onnxruntime;
+        else {
+          const set = rest.slice(1).map((a) => /^([a-z_]+)=(.+)$/.exec(a) ?? fail(`'${a}' is not <option>=<value>`));
+          // true and false are booleans; anything else (a graph level) a string. The service checks them.
+          c.onnxruntime = { ...(c.onnxruntime ?? {}), ...Object.fromEntries(set.map((x) => [x[1], x[2] === "true" ? true : x[2] === "false" ? false : x[2]])) };
+        }
       });
     case "isolate":
       return api("GET", "/isolate");

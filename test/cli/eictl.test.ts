@@ -117,6 +117,20 @@ describe("eictl", () => {
     expect(JSON.parse((await eictl("config", "vad")).stdout).config).toEqual({});
   });
 
+  it("sets onnxruntime's session options, which the service checks, and shows the loaded session's", async () => {
+    expect((await eictl("push", "opts", "1", IRIS)).code).toBe(0);
+    expect((await eictl("session-options", "opts", "disable_prepacking=true", "graph_optimization_level=extended")).code).toBe(0);
+    expect(JSON.parse((await eictl("config", "opts")).stdout).config).toEqual({ onnxruntime: { disable_prepacking: true, graph_optimization_level: "extended" } });
+    expect((await eictl("session-options", "opts", "enable_mem_pattern=false")).code).toBe(0); // adds to those set
+    expect(JSON.parse((await eictl("config", "opts")).stdout).config.onnxruntime).toEqual({ disable_prepacking: true, graph_optimization_level: "extended", enable_mem_pattern: false });
+    const wrong = await eictl("session-options", "opts", "graph_optimization_level=fast");
+    expect(wrong.code).not.toBe(0);
+    expect(wrong.stderr).toContain("onnxruntime.graph_optimization_level");
+    expect((await eictl("session-options", "opts", "prepacking")).stderr).toContain("is not <option>=<value>");
+    expect((await eictl("session-options", "opts", "off")).code).toBe(0);
+    expect(JSON.parse((await eictl("config", "opts")).stdout).config).toEqual({});
+  });
+
   it("puts tenants and creates, lists and revokes keys; the key it prints works", async () => {
     // Exact admission, so the revocation below is seen by the very next request.
     expect((await eictl("tenant", "put", "acme", "--rpm", "120", "--models", "iris", "--admission", "exact")).code).toBe(0);
