@@ -14,12 +14,12 @@
  * (each load; default 3), AB_CONNECTIONS (default 4), AB_VARS ("NAME=value,...": both services'
  * vars; default REQUEST_LOG=off).
  */
-import { execFileSync, execSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runLoad } from "./load-client.ts";
-import { binaryBody, CASES, jsonBody, modelBytes, prepareCases } from "./cases.ts";
+import { casesNamed, checkOut, median } from "./ab-common.ts";
+import { binaryBody, jsonBody, modelBytes, prepareCases } from "./cases.ts";
 import { adminCall, placement, root, startService, varsFrom, type Running } from "./workers.ts";
 
 const PORTS = { base: 8861, current: 8862 } as const;
@@ -30,28 +30,11 @@ const CONNECTIONS = Math.max(1, Number(process.env.AB_CONNECTIONS ?? 4));
 const FORMATS = (process.env.AB_FORMATS ?? "binary").split(",");
 for (const f of FORMATS) if (!["binary", "json"].includes(f)) throw new Error(`AB_FORMATS: binary or json, not ${f}`);
 const [ref = "HEAD", ...rest] = process.argv.slice(2);
-const cases = (rest.length ? rest : ["iris", "image-linear"]).map((m) => {
-  const c = CASES.find((x) => x.model === m);
-  if (!c) throw new Error(`no case ${m}; cases: ${CASES.map((x) => x.model).join(", ")}`);
-  return c;
-});
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
+const cases = casesNamed(rest.length ? rest : ["iris", "image-linear"]);
 const round = (x: number, d = 3) => Math.round(x * 10 ** d) / 10 ** d;
 
-/** The ref's service (bench/.ab/http-base/, not committed); its wrangler.toml, relative to the root. */
-function prepare(): string {
-  const commit = execFileSync("git", ["rev-parse", "--verify", `${ref}^{commit}`], { cwd: root, encoding: "utf8" }).trim();
-  const base = join(root, "bench", ".ab", "http-base");
-  rmSync(base, { recursive: true, force: true });
-  mkdirSync(base, { recursive: true });
-  execSync(`git archive ${commit} src package.json wrangler.toml | tar -x -C "${base}"`, { cwd: root });
-  symlinkSync(join(root, "node_modules"), join(base, "node_modules"));
-  return commit;
-}
+/** The ref's service, with its own wrangler.toml (bench/.ab/http-base/, not committed). */
+const prepare = () => checkOut(ref, join(root, "bench", ".ab", "http-base"), ["src", "package.json", "wrangler.toml"]);
 
 interface Variant { name: "base" | "current"; svc: Running; auth: Record<string, string> }
 

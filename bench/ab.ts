@@ -14,11 +14,11 @@
  * AB_ROUNDS (default 16), AB_N (requests per loop; default ~1 s of each),
  * AB_VARS ("NAME=value,...": both services' vars; default REQUEST_LOG=off).
  */
-import { execFileSync, execSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { binaryBody, CASES, jsonBody, modelBytes, nestedJsonBody, prepareCases, tfBody, type Case } from "./cases.ts";
+import { casesNamed, checkOut, median } from "./ab-common.ts";
+import { binaryBody, jsonBody, modelBytes, nestedJsonBody, prepareCases, tfBody, type Case } from "./cases.ts";
 import { adminCall, root, startLoopService, timeLoop, varsFrom, type Running } from "./workers.ts";
 
 const PORT = 8851;
@@ -28,28 +28,13 @@ const ROUNDS = Math.max(2, Number(process.env.AB_ROUNDS ?? 16));
 const FORMATS = (process.env.AB_FORMATS ?? "binary").split(",");
 for (const f of FORMATS) if (!["binary", "json", "json-nested", "tf"].includes(f)) throw new Error(`AB_FORMATS: binary, json, json-nested or tf, not ${f}`);
 const [ref = "HEAD", ...rest] = process.argv.slice(2);
-const models = rest.length ? rest : ["iris", "silero-vad"];
-const cases = models.map((m) => {
-  const c = CASES.find((x) => x.model === m);
-  if (!c) throw new Error(`no case ${m}; cases: ${CASES.map((x) => x.model).join(", ")}`);
-  return c;
-});
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
+const cases = casesNamed(rest.length ? rest : ["iris", "silero-vad"]);
 const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 
 /** The ref's service, beside the working tree's, in one Worker (bench/.ab/, not committed). */
 function prepare(): string {
-  const commit = execFileSync("git", ["rev-parse", "--verify", `${ref}^{commit}`], { cwd: root, encoding: "utf8" }).trim();
   const dir = join(root, "bench", ".ab");
-  const base = join(dir, "base");
-  rmSync(base, { recursive: true, force: true });
-  mkdirSync(base, { recursive: true });
-  execSync(`git archive ${commit} src package.json | tar -x -C "${base}"`, { cwd: root });
-  symlinkSync(join(root, "node_modules"), join(base, "node_modules"));
+  const commit = checkOut(ref, join(dir, "base"), ["src", "package.json"]);
   writeFileSync(
     join(dir, "ab-worker.ts"),
     `// Written by bench/ab.ts: the service at ${ref} (${commit.slice(0, 12)}) and the working tree's, one /__loop over both.
