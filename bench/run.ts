@@ -507,8 +507,9 @@ try {
           bases.push(base);
           if (atEight) batchedBases.push(base8 / 8);
           await bareLoad(bare, c, tuning);
-          (ratios.get(name) ?? ratios.set(name, []).get(name)!).push((await perInference(bare, c)) / base);
-          if (atEight) (ratios.get(`${name} @8`) ?? ratios.set(`${name} @8`, []).get(`${name} @8`)!).push((await perInference(bare, c, 8)) / base8);
+          const add = (key: string, ratio: number) => ratios.set(key, [...(ratios.get(key) ?? []), ratio]);
+          add(name, (await perInference(bare, c)) / base);
+          if (atEight) add(`${name} @8`, (await perInference(bare, c, 8)) / base8);
         }
       }
       await bareLoad(bare, c);
