@@ -7,6 +7,7 @@ import { adminAuth, apiKeyAuth } from "./auth/middleware";
 import { admin } from "./http/admin";
 import { adminIsolate } from "./http/admin-isolate";
 import { adminModels } from "./http/admin-models";
+import { requestCoding } from "./http/content-coding";
 import { kserveV2 } from "./http/kserve-v2";
 import { memoryBudget } from "./http/memory-budget";
 import { SERVER_NAME, SERVER_VERSION } from "./http/server-info";
@@ -58,16 +59,10 @@ export function createApp() {
   app.use("*", (c, next) => {
     c.set("service", new ModelService(c.env.MODELS, servingSettings(c.env), deferrer(c), isolateStats));
     if (c.req.method !== "POST" && c.req.method !== "PUT") return next();
-    // Bodies are read as sent: a Worker is handed a compressed request body compressed, and would
-    // misread it (a tensor client's gzip option, say). 415 with the codings accepted (RFC 7694).
-    const coding = c.req.header("content-encoding")?.trim().toLowerCase();
-    if (coding && coding !== "identity") {
-      throw new ServingError(
-        "unsupported_media_type",
-        `request bodies are read as sent: Content-Encoding '${coding.slice(0, 40)}' is not supported; send the body uncompressed (binary tensors, with Inference-Header-Content-Length, are the compact form)`,
-        { headers: { "Accept-Encoding": "identity" } },
-      );
-    }
+    // A Worker is handed a request body as sent: a compressed one is decompressed once the caller
+    // is admitted (memoryBudget), within the same limit as an uncompressed one; a coding other
+    // than gzip or deflate is a 415 here.
+    const coding = requestCoding(c.req.header("content-encoding"));
     const upload = isModelUpload(c.req.method, c.req.path);
     const requestMax = Number(c.env.MAX_REQUEST_BYTES) || DEFAULT_MAX_REQUEST_BYTES;
     // Every body but a model upload or a KServe binary one (Inference-Header-Content-Length on a
@@ -89,9 +84,18 @@ export function createApp() {
     // may be no larger than MAX_UNDECLARED_BYTES (a model upload, behind the admin token, excepted).
     const declared = c.req.header("content-length");
     const kind = upload ? "upload" : json ? "json" : "binary";
+    const compressed = coding
+      ? {
+          coding: {
+            name: coding,
+            limit: max,
+            overLimit: () => new ServingError("payload_too_large", `${tooLarge().message} (its size decompressed, from Content-Encoding: ${coding})`),
+          },
+        }
+      : {};
     if (declared !== undefined && !c.req.header("transfer-encoding")) {
       if (Number(declared) > max) throw tooLarge();
-      c.set("body", { kind, declared: Number(declared) });
+      c.set("body", { kind, declared: Number(declared), ...compressed });
       return next();
     }
     const limit = upload ? max : Math.min(max, MAX_UNDECLARED_BYTES);
@@ -99,7 +103,7 @@ export function createApp() {
       limit < max
         ? new ServingError("length_required", `a request body without Content-Length may be at most ${limit} bytes; send Content-Length (up to ${max} bytes)`)
         : tooLarge();
-    c.set("body", { kind, declared: null, limit, overLimit });
+    c.set("body", { kind, declared: null, limit, overLimit, ...compressed });
     return next();
   });
 

@@ -5,6 +5,9 @@ import type { ModelService } from "./serving/service";
 /** What a request body is, for its estimated peak in memory (http/memory-budget). */
 export type BodyKind = "json" | "binary" | "upload";
 
+/** The codings a request body may be sent in, besides identity (http/content-coding). */
+export type Coding = "gzip" | "deflate";
+
 /** Bindings from wrangler.toml; per-request variables set by the composition root. */
 export interface AppEnv {
   Bindings: Env;
@@ -20,8 +23,12 @@ export interface AppEnv {
     /**
      * The request's body, when it has one (set by the body limit): its kind and declared length,
      * or, sent without one, the most it may be and the error past that (read after admission).
+     * A compressed body (`coding`) has these for the bytes as sent, and the most it may
+     * decompress to and the error past that.
      */
-    body?: { kind: BodyKind; declared: number } | { kind: BodyKind; declared: null; limit: number; overLimit: () => Error };
+    body?: ({ kind: BodyKind; declared: number } | { kind: BodyKind; declared: null; limit: number; overLimit: () => Error }) & {
+      coding?: { name: Coding; limit: number; overLimit: () => Error };
+    };
     /** The model and version that answered, for the request's log line; `inference` when it was a prediction (counted in statistics). */
     served?: { model: string; version: number; inference?: boolean };
   };

@@ -2,7 +2,8 @@
  * The isolate's memory for request bodies (REQUEST_MEMORY_BUDGET_BYTES), over the real Worker and
  * model: a body is held mid-stream to keep its share reserved, and the requests that would not fit
  * beside it wait their turn, then get a 503 in their protocol's error shape; nothing is left
- * reserved after. A body sent without Content-Length holds its limit's share until it has arrived.
+ * reserved after. A body sent without Content-Length holds its limit's share until it has arrived;
+ * a compressed one, its compressed size.
  */
 import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
@@ -122,6 +123,26 @@ describe("request memory budget", () => {
     const rows = irisBatch(150);
     const huge = await send("/v2/models/iris/infer", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ inputs: [rows] }) }, 200);
     expectMatchesReference((await json<{ outputs: JsonTensor[] }>(huge)).outputs, await reference("iris/1/model.onnx", [rows]));
+    expect(await requestMemory()).toMatchObject({ reserved_bytes: 0, waiting: 0 });
+  });
+
+  it("holds for a compressed body its compressed size while it arrives, so that others run beside a slow one, and nothing once answered", async () => {
+    const big = await irisRequest(150);
+    const gzipped = new Uint8Array(await new Response(new Blob([big.body]).stream().pipeThrough(new CompressionStream("gzip"))).arrayBuffer());
+    const { stream, finish } = paused(gzipped);
+    const slow = send("/v2/models/iris/infer", {
+      method: "POST",
+      headers: { "content-type": "application/octet-stream", "content-encoding": "gzip", "content-length": String(gzipped.byteLength), "Inference-Header-Content-Length": String(big.headerLength) },
+      body: stream,
+    }, 5000);
+    await untilReserved();
+    expect((await requestMemory()).reserved_bytes).toBe(gzipped.byteLength);
+    // Decompressing it would hold the share of its limit (MAX_REQUEST_BYTES), more than this whole
+    // budget; while it arrives, a request that fits beside its compressed size is answered at once.
+    const small = await send("/v2/models/iris/infer", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ inputs: [irisBatch(1)] }) }, 200);
+    expect(small.status).toBe(200);
+    finish();
+    await expectPrediction(await slow, big.want);
     expect(await requestMemory()).toMatchObject({ reserved_bytes: 0, waiting: 0 });
   });
 

@@ -11,6 +11,7 @@ import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { AppEnv, BodyKind } from "../env";
 import { ServingError } from "../errors";
+import { decompress } from "./content-coding";
 import { numberVar } from "../vars";
 
 /** Peak memory per body byte, measured (`npm run bench -- heap`: JSON 1.9–3.0×, binary 0.6–1.0×). */
@@ -114,30 +115,54 @@ export function memoryBudgetStatus(env: Partial<Record<"REQUEST_MEMORY_BUDGET_BY
  * Holds the request's estimated peak (from its `body`, as the body limit set it; nothing for a
  * request without one) from before its body is read until its response is made. A body sent
  * without Content-Length holds the peak of its limit (MAX_UNDECLARED_BYTES but for a model upload)
- * while it is read whole within that limit, then the peak of what arrived. Registered after
- * authentication and the rate limit, so only admitted callers draw on the budget.
+ * while it is read whole within that limit, then the peak of what arrived. A compressed body is
+ * read as sent holding its size (or its limit), then decompressed holding the peak of the most it
+ * may decompress to besides, then holds the peak of what it decompressed to: a slow upload holds
+ * only its compressed size, and the large share only for as long as decompressing takes.
+ * Registered after authentication and the rate limit, so only admitted callers draw on the budget.
  */
 export function memoryBudget(): MiddlewareHandler<AppEnv> {
   return async function memoryBudgetHandler(c, next) {
     const body = c.get("body");
     if (!body) return next();
     const capacity = numberVar(c.env.REQUEST_MEMORY_BUDGET_BYTES, DEFAULT_BUDGET_BYTES);
-    const held = await budget.acquire(estimatedPeak(body.kind, body.declared ?? body.limit), capacity, numberVar(c.env.REQUEST_MEMORY_WAIT_MS, DEFAULT_WAIT_MS));
-    if (!held) {
+    const hold = async (cost: number): Promise<Reservation> => {
+      const held = await budget.acquire(cost, capacity, numberVar(c.env.REQUEST_MEMORY_WAIT_MS, DEFAULT_WAIT_MS));
+      if (held) return held;
       throw new ServingError(
         "unavailable",
         `this instance's memory for request bodies (REQUEST_MEMORY_BUDGET_BYTES, ${capacity} bytes) is in use by other requests; retry shortly, or send large tensors as binary data (about a third of JSON's memory)`,
         { headers: { "Retry-After": "1" } },
       );
-    }
+    };
+    const sent = body.declared ?? body.limit;
+    let held = await hold(body.coding ? sent : estimatedPeak(body.kind, sent));
     try {
-      if (body.declared !== null) return await next();
-      const within = bodyLimit({ maxSize: body.limit, onError: () => { throw body.overLimit(); } });
-      await within(c, async () => {
-        // Read into Hono's cache of the body, which the handler then reads from.
-        const bytes = body.kind === "json" ? (await c.req.text()).length : (await c.req.arrayBuffer()).byteLength;
-        held.shrink(estimatedPeak(body.kind, bytes));
-        await next();
+      if (body.declared !== null && !body.coding) return await next();
+      /** The body as sent, read whole: within its limit when sent without a length. */
+      const read = async (use: (bytes: ArrayBuffer | string) => Promise<void>) => {
+        // Uncompressed, into Hono's cache of the body, which the handler then reads from.
+        const whole = () => (body.coding ? c.req.raw.arrayBuffer() : body.kind === "json" ? c.req.text() : c.req.arrayBuffer());
+        if (body.declared !== null) return use(await whole());
+        const within = bodyLimit({ maxSize: body.limit, onError: () => { throw body.overLimit(); } });
+        await within(c, async () => use(await whole()));
+      };
+      await read(async (bytes) => {
+        if (!body.coding) {
+          held.shrink(estimatedPeak(body.kind, typeof bytes === "string" ? bytes.length : bytes.byteLength));
+          return next();
+        }
+        const { name, limit, overLimit } = body.coding;
+        const compressed = bytes as ArrayBuffer;
+        held.release();
+        held = await hold(compressed.byteLength + estimatedPeak(body.kind, limit));
+        const plain = await decompress(compressed, name, limit, overLimit);
+        // The handler reads the decompressed body from Hono's cache of it (which holds promises).
+        const cache = c.req.bodyCache as Record<string, Promise<unknown>>;
+        if (body.kind === "json") cache.text = Promise.resolve(new TextDecoder().decode(plain));
+        else cache.arrayBuffer = Promise.resolve(plain.buffer as ArrayBuffer);
+        held.shrink(estimatedPeak(body.kind, plain.byteLength));
+        return next();
       });
     } finally {
       held.release();
