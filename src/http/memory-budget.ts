@@ -160,7 +160,7 @@ export function memoryBudget(): MiddlewareHandler<AppEnv> {
         // The handler reads the decompressed body from Hono's cache of it (which holds promises).
         const cache = c.req.bodyCache as Record<string, Promise<unknown>>;
         if (body.kind === "json") cache.text = Promise.resolve(new TextDecoder().decode(plain));
-        else cache.arrayBuffer = Promise.resolve(plain.buffer as ArrayBuffer);
+        else cache.arrayBuffer = Promise.resolve(plain);
         held.shrink(estimatedPeak(body.kind, plain.byteLength));
         return next();
       });
