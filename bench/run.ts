@@ -11,6 +11,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { gzipSync } from "node:zlib";
 import * as ortNode from "onnxruntime-node";
 import { runLoad, type ClientLoad, type LoadSpec } from "./load-client.ts";
 import { batchOf, binaryBody, CASES, jsonBody, modelBytes, nestedJsonBody, prepareCases, rawInputs, shapesHeader, bareLoad, type Case } from "./cases.ts";
@@ -349,6 +350,9 @@ try {
       // The same data nested to its shape, as many clients send it (read in one pass, as flat data is).
       const asNested = await drive(service, inferUrl(c), { body: nestedJsonBody(c), headers: { ...auth, "content-type": "application/json" }, connections: 1 });
       const asBinary = await drive(service, inferUrl(c), { body: bin.body, headers: { ...auth, "content-type": "application/octet-stream", "Inference-Header-Content-Length": String(bin.headerLength) }, connections: 1 });
+      // The JSON gzip-compressed (Content-Encoding: gzip): fewer bytes on a slow link, more CPU in the Worker.
+      const gzipped = gzipSync(json);
+      const asGzip = await drive(service, inferUrl(c), { body: gzipped, headers: { ...auth, "content-type": "application/json", "content-encoding": "gzip" }, connections: 1 });
       // Floors: the bare Worker running the session on the raw bytes (what binary could reach at
       // best), and merely reading each body (what moving the bytes costs the Worker).
       const floor = await drive(bare, `${bare.url}/run/${c.model}`, { body: rawInputs(c), headers: { "x-shapes": shapesHeader(c) }, connections: 1 });
@@ -370,6 +374,8 @@ try {
         model: c.model, input: "1×3×224×224 FP32", "JSON bytes": json.length, "binary bytes": bin.body.length,
         "JSON req/s": asJson.rps, "binary req/s": asBinary.rps, "binary/JSON throughput": round(asBinary.rps / asJson.rps, 2),
         "nested JSON req/s": asNested.rps, "binary/nested JSON": round(asBinary.rps / asNested.rps, 2),
+        "gzip JSON bytes": gzipped.length, "gzip JSON req/s": asGzip.rps, "gzip JSON/JSON throughput": round(asGzip.rps / asJson.rps, 2),
+        "gzip JSON/JSON, workerd CPU": round(asGzip.workerdMs / asJson.workerdMs, 2),
         "bare req/s (binary's ceiling)": floor.rps, "bare/JSON (best possible)": round(floor.rps / asJson.rps, 2),
         "p50 ms: JSON, binary, bare": `${asJson.p50}, ${asBinary.p50}, ${floor.p50}`,
         "workerd ms/req: JSON, binary, bare": `${asJson.workerdMs}, ${asBinary.workerdMs}, ${floor.workerdMs}`,
@@ -377,7 +383,7 @@ try {
         "binary/JSON, workerd CPU beyond reading the body": round(beyond(asJson, sinkJson) / beyond(asBinary, sinkBinary), 2),
         "Worker's own ms per request (codec, run, encode): JSON, binary": `${round(jsonWork, 3)}, ${round(binaryWork, 3)}`,
         "binary/JSON, the Worker's own work": round(jsonWork / binaryWork, 2),
-        errors: asJson.errors + asJson.non2xx + asNested.errors + asNested.non2xx + asBinary.errors + asBinary.non2xx,
+        errors: [asJson, asNested, asBinary, asGzip].reduce((n, l) => n + l.errors + l.non2xx, 0),
       });
     }
     results.json_binary = rows;
