@@ -2,6 +2,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { mulberry32 } from "../scripts/prng.ts";
+import { ENCODER_FILE, ensureEncoder, SEQUENCE, WIDTH } from "./encoder-model.ts";
 import { ensureMlp, MLP_FILE } from "./mlp-model.ts";
 import { root, type Running } from "./workers.ts";
 
@@ -55,10 +56,17 @@ export const CASES: Case[] = [
     model: "mlp", file: MLP_FILE, what: "MLP 256→2048→2048→16, 18.9 MB of weights", loop: 100,
     inputs: [{ name: "features", datatype: "FP32", shape: [1, 256], data: floats(256, 4) }],
   },
+  {
+    model: "encoder", file: ENCODER_FILE, what: "transformer encoder (BERT-tiny's: 2 layers, width 128) over 16 vectors, 1.6 MB", loop: 200,
+    inputs: [{ name: "hidden", datatype: "FP32", shape: [1, SEQUENCE, WIDTH], data: floats(SEQUENCE * WIDTH, 5) }],
+  },
 ];
 
-/** Builds the models the benchmark makes rather than keeps (the MLP). */
-export const prepareCases = ensureMlp;
+/** Builds the models the benchmark makes rather than keeps (the MLP, the encoder). */
+export function prepareCases(): void {
+  ensureMlp();
+  ensureEncoder();
+}
 
 export const modelBytes = (c: Case) => readFileSync(join(root, c.file));
 

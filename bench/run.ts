@@ -423,7 +423,7 @@ try {
       const after = await inferred(model);
       return { load: result, inferMs: (after.ns - before.ns) / 1e6 / Math.max(1, after.rows - before.rows) };
     };
-    const plans: [string, "json" | "binary", number][] = [["iris", "json", 64], ["mlp", "binary", 32], ["silero-vad", "binary", 32], ["cnn", "binary", 32]];
+    const plans: [string, "json" | "binary", number][] = [["iris", "json", 64], ["mlp", "binary", 32], ["silero-vad", "binary", 32], ["cnn", "binary", 32], ["encoder", "binary", 32]];
     for (const [model, codec, planMax] of plans.filter(([m]) => !BATCH_MODELS || BATCH_MODELS.includes(m))) {
       const maxBatch = BATCH_MAX ?? planMax;
       const c = CASES.find((x) => x.model === model)!;
