@@ -32,9 +32,12 @@ describe("decompressing a request body within a limit", () => {
     );
   });
 
-  it("answers bytes that are not of the coding with a 400", async () => {
+  it("answers bytes that are not of the coding with a 400, gzip files concatenated among them (README)", async () => {
     const gz = await compress(new TextEncoder().encode("x".repeat(10_000)), "gzip");
-    for (const [bytes, coding] of [[gz, "deflate"], [gz.slice(0, gz.byteLength - 8), "gzip"], [new TextEncoder().encode("plain").buffer, "gzip"]] as const) {
+    const twice = new Uint8Array(2 * gz.byteLength);
+    twice.set(new Uint8Array(gz));
+    twice.set(new Uint8Array(gz), gz.byteLength);
+    for (const [bytes, coding] of [[gz, "deflate"], [gz.slice(0, gz.byteLength - 8), "gzip"], [new TextEncoder().encode("plain").buffer, "gzip"], [twice.buffer, "gzip"]] as const) {
       const err = await decompress(bytes as ArrayBuffer, coding, 1 << 20, () => new OverLimit()).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(ServingError);
       expect((err as ServingError).status).toBe(400);
