@@ -7,9 +7,8 @@
  * gain depends on its weights not fitting the CPU's cache. Built here (deterministically) rather
  * than committed.
  */
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { encodeModel, floatTensor, intAttribute, onnx, T, valueInfo, type Graph } from "../scripts/onnx-build.ts";
+import { join } from "node:path";
+import { encodeModel, floatAttribute, floatTensor, int64Tensor, intAttribute, intsAttribute, T, valueInfo, writeModelOnce, type Graph } from "../scripts/onnx-build.ts";
 import { mulberry32 } from "../scripts/prng.ts";
 import { root } from "./workers.ts";
 
@@ -20,11 +19,6 @@ const LAYERS = 2;
 const HEADS = 2;
 const FFN = 512;
 const CLASSES = 8;
-
-const int64s = (name: string, values: number[]) =>
-  onnx.TensorProto.create({ name, dims: [values.length], dataType: T.INT64, int64Data: values });
-const floatsAttribute = (name: string, f: number) => ({ name, type: onnx.AttributeProto.AttributeType.FLOAT, f });
-const intsAttribute = (name: string, ints: number[]) => ({ name, type: onnx.AttributeProto.AttributeType.INTS, ints });
 
 function encoderGraph(): Graph {
   const rand = mulberry32(128);
@@ -42,7 +36,7 @@ function encoderGraph(): Graph {
     initializer.push(floatTensor(name, dims, new Float32Array(dims.reduce((n, d) => n * d, 1)).fill(value)));
     return name;
   };
-  initializer.push(int64s("heads_shape", [0, SEQUENCE, HEADS, headWidth]), int64s("merged_shape", [0, SEQUENCE, WIDTH]));
+  initializer.push(int64Tensor("heads_shape", [4], [0, SEQUENCE, HEADS, headWidth]), int64Tensor("merged_shape", [3], [0, SEQUENCE, WIDTH]));
   constant("scale", [], 1 / Math.sqrt(headWidth));
   let n = 0;
   const op = (opType: string, input: string[], attribute: object[] = []) => {
@@ -51,7 +45,7 @@ function encoderGraph(): Graph {
     return output;
   };
   const dense = (x: string, name: string, fanIn: number, fanOut: number) => op("Add", [op("MatMul", [x, weight(`${name}_w`, fanIn, fanOut)]), constant(`${name}_b`, [fanOut], 0)]);
-  const norm = (x: string, name: string) => op("LayerNormalization", [x, constant(`${name}_g`, [WIDTH], 1), constant(`${name}_b`, [WIDTH], 0)], [intAttribute("axis", -1), floatsAttribute("epsilon", 1e-12)]);
+  const norm = (x: string, name: string) => op("LayerNormalization", [x, constant(`${name}_g`, [WIDTH], 1), constant(`${name}_b`, [WIDTH], 0)], [intAttribute("axis", -1), floatAttribute("epsilon", 1e-12)]);
   /** [batch, S, W] → [batch, heads, S, W/heads], or with `keysLast` [batch, heads, W/heads, S]. */
   const split = (x: string, keysLast = false) => op("Transpose", [op("Reshape", [x, "heads_shape"])], [intsAttribute("perm", keysLast ? [0, 2, 3, 1] : [0, 2, 1, 3])]);
 
@@ -81,8 +75,5 @@ function encoderGraph(): Graph {
 
 /** Writes the encoder to ENCODER_FILE unless it is there already. */
 export function ensureEncoder(): void {
-  const path = join(root, ENCODER_FILE);
-  if (existsSync(path)) return;
-  mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, encodeModel(encoderGraph(), "Transformer encoder, BERT-tiny's encoder dimensions over 16 vectors, seeded random weights (for benchmarks).", "edge-inference/bench/encoder-model.ts"));
+  writeModelOnce(join(root, ENCODER_FILE), () => encodeModel(encoderGraph(), "Transformer encoder, BERT-tiny's encoder dimensions over 16 vectors, seeded random weights (for benchmarks).", "edge-inference/bench/encoder-model.ts"));
 }

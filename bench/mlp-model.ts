@@ -9,9 +9,8 @@
  * 1.52–2.48× end to end at 32 clients, in the same day's sittings. Built here (deterministically)
  * rather than committed.
  */
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { encodeModel, floatTensor, intAttribute, T, valueInfo, type Graph } from "../scripts/onnx-build.ts";
+import { join } from "node:path";
+import { encodeModel, floatTensor, intAttribute, T, valueInfo, writeModelOnce, type Graph } from "../scripts/onnx-build.ts";
 import { mulberry32 } from "../scripts/prng.ts";
 import { root } from "./workers.ts";
 
@@ -48,8 +47,5 @@ function mlpGraph(): Graph {
 
 /** Writes the MLP to MLP_FILE unless it is there already. */
 export function ensureMlp(): void {
-  const path = join(root, MLP_FILE);
-  if (existsSync(path)) return;
-  mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, encodeModel(mlpGraph(), "MLP 256-2048-2048-16 with seeded random weights (for benchmarks).", "edge-inference/bench/mlp-model.ts"));
+  writeModelOnce(join(root, MLP_FILE), () => encodeModel(mlpGraph(), "MLP 256-2048-2048-16 with seeded random weights (for benchmarks).", "edge-inference/bench/mlp-model.ts"));
 }

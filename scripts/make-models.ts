@@ -22,7 +22,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-import { encodeModel, floatTensor, onnx, T, valueInfo, type Graph } from "./onnx-build.ts";
+import { encodeModel, floatTensor, intsAttribute, onnx, T, valueInfo, type Graph } from "./onnx-build.ts";
 import { mulberry32 } from "./prng.ts";
 
 const require = createRequire(import.meta.url);
@@ -167,10 +167,9 @@ function cnnModel() {
   const rand = mulberry32(224);
   /** He-style initialisation: uniform in ±sqrt(6 / fan_in). */
   const weights = (n: number, fanIn: number) => Array.from({ length: n }, () => (rand() * 2 - 1) * Math.sqrt(6 / fanIn));
-  const ints = (name: string, values: number[]) => ({ name, type: onnx.AttributeProto.AttributeType.INTS, ints: values });
   const conv = (name: string, input: string, w: string, b: string, output: string) => ({
     opType: "Conv", input: [input, w, b], output: [output], name,
-    attribute: [ints("kernel_shape", [3, 3]), ints("strides", [2, 2]), ints("pads", [1, 1, 1, 1])],
+    attribute: [intsAttribute("kernel_shape", [3, 3]), intsAttribute("strides", [2, 2]), intsAttribute("pads", [1, 1, 1, 1])],
   });
   const graph: Graph = {
     name: "small_cnn_224",
