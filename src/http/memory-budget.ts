@@ -139,31 +139,25 @@ export function memoryBudget(): MiddlewareHandler<AppEnv> {
     let held = await hold(body.coding ? sent : estimatedPeak(body.kind, sent));
     try {
       if (body.declared !== null && !body.coding) return await next();
-      /** The body as sent, read whole: within its limit when sent without a length. */
-      const read = async (use: (bytes: ArrayBuffer | string) => Promise<void>) => {
-        // Uncompressed, into Hono's cache of the body, which the handler then reads from.
-        const whole = () => (body.coding ? c.req.raw.arrayBuffer() : body.kind === "json" ? c.req.text() : c.req.arrayBuffer());
-        if (body.declared !== null) return use(await whole());
-        const within = bodyLimit({ maxSize: body.limit, onError: () => { throw body.overLimit(); } });
-        await within(c, async () => use(await whole()));
-      };
-      await read(async (bytes) => {
-        if (!body.coding) {
-          held.shrink(estimatedPeak(body.kind, typeof bytes === "string" ? bytes.length : bytes.byteLength));
-          return next();
-        }
-        const { name, limit, overLimit } = body.coding;
-        const compressed = bytes as ArrayBuffer;
-        held.release();
-        held = await hold(compressed.byteLength + estimatedPeak(body.kind, limit));
-        const plain = await decompress(compressed, name, limit, overLimit);
-        // The handler reads the decompressed body from Hono's cache of it (which holds promises).
-        const cache = c.req.bodyCache as Record<string, Promise<unknown>>;
-        if (body.kind === "json") cache.text = Promise.resolve(new TextDecoder().decode(plain));
-        else cache.arrayBuffer = Promise.resolve(plain);
-        held.shrink(estimatedPeak(body.kind, plain.byteLength));
-        return next();
-      });
+      // A body sent without a length is read whole first, within its limit (Hono's bodyLimit).
+      if (body.declared === null) await bodyLimit({ maxSize: body.limit, onError: () => { throw body.overLimit(); } })(c, async () => {});
+      if (!body.coding) {
+        // Into Hono's cache of the body, which the handler then reads from.
+        const size = body.kind === "json" ? (await c.req.text()).length : (await c.req.arrayBuffer()).byteLength;
+        held.shrink(estimatedPeak(body.kind, size));
+        return await next();
+      }
+      const { name, limit, overLimit } = body.coding;
+      const compressed = await c.req.raw.arrayBuffer();
+      held.release();
+      held = await hold(compressed.byteLength + estimatedPeak(body.kind, limit));
+      const plain = await decompress(compressed, name, limit, overLimit);
+      // The handler reads the decompressed body from Hono's cache of it (which holds promises).
+      const cache = c.req.bodyCache as Record<string, Promise<unknown>>;
+      if (body.kind === "json") cache.text = Promise.resolve(new TextDecoder().decode(plain));
+      else cache.arrayBuffer = Promise.resolve(plain);
+      held.shrink(estimatedPeak(body.kind, plain.byteLength));
+      return await next();
     } finally {
       held.release();
     }
