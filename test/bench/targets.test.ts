@@ -39,6 +39,16 @@ describe("the targets judged on a run", () => {
     expect(levers!["this run"]).toBe("2 levers on 1 models; below 0.9 of the default this run: mlp no prepacking 0.75; at 8 rows a run, below 0.9: mlp graph basic 0.85; above 1.1: mlp no prepacking 2.40");
   });
 
+  it("sets the batching figure beside what inference alone, and native onnxruntime, gain from 32 rows", () => {
+    const batching = [{ model: "mlp", connections: 32, "on/off (median)": 1.43, "on/off range": "1.36–1.47" }];
+    const bound = { model: "mlp", "inference speed-up at 32": 1.51 };
+    expect(targets({ batching })[2]!["this run"]).toBe("1.43× (pairs 1.36–1.47)");
+    expect(targets({ batching, batching_inference: [bound] })[2]!["this run"]).toBe("1.43× (pairs 1.36–1.47); inference alone 1.51× a row at 32 rows");
+    const withNative = targets({ batching, batching_inference: [{ ...bound, "native speed-up at 32": 4 }] })[2]!;
+    expect(withNative["this run"]).toBe("1.43× (pairs 1.36–1.47); inference alone 1.51× a row at 32 rows (native onnxruntime 4.00×)");
+    expect(withNative.verdict).toBe("not met");
+  });
+
   it("says which targets a partial run did not measure", () => {
     const full = load(kept.at(-1)!);
     const rows = targets({ batching: full.batching });
