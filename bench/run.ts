@@ -148,31 +148,36 @@ async function perInference(bare: Running, c: Case, rows = 1): Promise<number> {
 }
 
 /**
- * Per-inference time in native onnxruntime-node on one thread, same file and inputs; with `rows`,
- * one run is a batch of that many rows (the same batch the bare Worker runs) and the loop shrinks to match.
+ * Per-run time in native onnxruntime-node on one thread, same file and inputs, for each of
+ * `rowCounts`: one run is a batch of that many rows (the same batch the bare Worker runs), the
+ * loop shrinking to match. One session serves them all.
  */
-async function nativePerInference(c: Case, rows = 1): Promise<number> {
+async function nativePerRun<const R extends readonly number[]>(c: Case, rowCounts: R): Promise<{ [K in keyof R]: number }> {
   const session = await ortNode.InferenceSession.create(join(root, c.file), { intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: "all" });
-  const { shapes, bytes } = batchOf(c, rows);
-  let at = 0;
-  const feeds = Object.fromEntries(
-    c.inputs.map((i, k) => {
-      const shape = shapes[k]!;
-      const size = shape.reduce((n, d) => n * d, 1) * (i.datatype === "INT64" ? 8 : 4);
-      const own = new Uint8Array(bytes.subarray(at, (at += size))).buffer;
-      return [i.name, i.datatype === "INT64" ? new ortNode.Tensor("int64", new BigInt64Array(own), shape) : new ortNode.Tensor("float32", new Float32Array(own), shape)];
-    }),
-  );
-  const loop = Math.max(4, Math.ceil(c.loop / rows));
-  for (let i = 0; i < 5; i++) await session.run(feeds);
-  const samples: number[] = [];
-  for (let r = 0; r < 5; r++) {
-    const started = performance.now();
-    for (let i = 0; i < loop; i++) await session.run(feeds);
-    samples.push((performance.now() - started) / loop);
+  const times: number[] = [];
+  for (const rows of rowCounts) {
+    const { shapes, bytes } = batchOf(c, rows);
+    let at = 0;
+    const feeds = Object.fromEntries(
+      c.inputs.map((i, k) => {
+        const shape = shapes[k]!;
+        const size = shape.reduce((n, d) => n * d, 1) * (i.datatype === "INT64" ? 8 : 4);
+        const own = new Uint8Array(bytes.subarray(at, (at += size))).buffer;
+        return [i.name, i.datatype === "INT64" ? new ortNode.Tensor("int64", new BigInt64Array(own), shape) : new ortNode.Tensor("float32", new Float32Array(own), shape)];
+      }),
+    );
+    const loop = Math.max(4, Math.ceil(c.loop / rows));
+    for (let i = 0; i < 5; i++) await session.run(feeds);
+    const samples: number[] = [];
+    for (let r = 0; r < 5; r++) {
+      const started = performance.now();
+      for (let i = 0; i < loop; i++) await session.run(feeds);
+      samples.push((performance.now() - started) / loop);
+    }
+    times.push(median(samples));
   }
   await session.release();
-  return median(samples);
+  return times as { [K in keyof R]: number };
 }
 
 function table(title: string, rows: Record<string, unknown>[]): void {
@@ -407,7 +412,7 @@ try {
     for (const c of CASES) {
       const [one, eight, many] = [await perInference(bare, c, 1), await perInference(bare, c, 8), (await perInference(bare, c, 32))];
       // The same batches in native onnxruntime on the same CPU: what its kernels make of rows run together.
-      const [nativeOne, nativeMany] = [await nativePerInference(c, 1), await nativePerInference(c, 32)];
+      const [nativeOne, nativeMany] = await nativePerRun(c, [1, 32]);
       bound.push({
         model: c.model, "ms per row, batch 1": round(one, 3), "batch 8": round(eight / 8, 3), "batch 32": round(many / 32, 3),
         "inference speed-up at 32": round(one / (many / 32), 2),
@@ -488,7 +493,7 @@ try {
     const rows = [];
     for (const c of CASES) {
       const worker = await perInference(bare, c);
-      const native = await nativePerInference(c);
+      const [native] = await nativePerRun(c, [1]);
       rows.push({ model: c.model, what: c.what, "workerd ms": round(worker, 3), "native ms": round(native, 3), "workerd/native": round(worker / native, 2) });
     }
     results.native = rows;
