@@ -15,9 +15,15 @@ import { mulberry32 } from "../scripts/prng.ts";
 import { root } from "./workers.ts";
 
 export const MLP_FILE = "bench/.models/mlp.onnx";
-const LAYERS = [256, 2048, 2048, 16];
+/** The benchmark's MLP's hidden width; `npm run bench:kernel` builds others. */
+export const MLP_WIDTH = 2048;
+export const MLP_FEATURES = 256;
 
-function mlpGraph(): Graph {
+/** Where the MLP of hidden width `width` is written: MLP_FILE for the benchmark's own. */
+export const mlpFile = (width: number) => (width === MLP_WIDTH ? MLP_FILE : `bench/.models/mlp-${width}.onnx`);
+
+function mlpGraph(width: number): Graph {
+  const LAYERS = [MLP_FEATURES, width, width, 16];
   const rand = mulberry32(256);
   const initializer = [];
   const node = [];
@@ -37,7 +43,7 @@ function mlpGraph(): Graph {
   }
   node.push({ opType: "Softmax", input: [x], output: ["probabilities"], name: "softmax", attribute: [intAttribute("axis", 1)] });
   return {
-    name: "mlp_256_2048_2048_16",
+    name: `mlp_${LAYERS.join("_")}`,
     input: [valueInfo("features", T.FLOAT, ["batch", LAYERS[0]!])],
     output: [valueInfo("probabilities", T.FLOAT, ["batch", LAYERS.at(-1)!])],
     initializer,
@@ -45,7 +51,9 @@ function mlpGraph(): Graph {
   };
 }
 
-/** Writes the MLP to MLP_FILE unless it is there already. */
-export function ensureMlp(): void {
-  writeModelOnce(join(root, MLP_FILE), () => encodeModel(mlpGraph(), "MLP 256-2048-2048-16 with seeded random weights (for benchmarks).", "edge-inference/bench/mlp-model.ts"));
+/** Writes the MLP of hidden width `width` to mlpFile(width) unless it is there already; its path. */
+export function ensureMlp(width = MLP_WIDTH): string {
+  const file = mlpFile(width);
+  writeModelOnce(join(root, file), () => encodeModel(mlpGraph(width), `MLP ${MLP_FEATURES}-${width}-${width}-16 with seeded random weights (for benchmarks).`, "edge-inference/bench/mlp-model.ts"));
+  return file;
 }
