@@ -6,8 +6,10 @@
  * inference alone, on the machines of the first thirteen full runs). Where a cache nearly holds
  * them (the 32 MiB L3, shared with other machines' work, of the fourteenth run's), a row's run is
  * 7–8× faster and the gain depends on how much of them stays cached: 1.44–1.77× at 32 rows, and
- * 1.52–2.48× end to end at 32 clients, in the same day's sittings. Built here (deterministically)
- * rather than committed.
+ * 1.52–2.48× end to end at 32 clients, in the same day's sittings. (`npm run bench:kernel`, which
+ * builds it at other widths, found the cache only part of it: there onnxruntime-web's kernel runs a
+ * batch at about twice a lone row's rate at any width.) Built here (deterministically) rather than
+ * committed.
  */
 import { join } from "node:path";
 import { encodeModel, floatTensor, intAttribute, T, valueInfo, writeModelOnce, type Graph } from "../scripts/onnx-build.ts";
