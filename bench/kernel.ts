@@ -10,13 +10,14 @@
  * show where the gain goes once the weights no longer fit any cache.
  *
  * Environment: KERNEL_WIDTHS (hidden widths, comma-separated; default 1024,2048,3072,4096).
- * Written to bench/results/kernel-<time>.json (not committed).
+ * Written to bench/results/kernel-<time>.json (not committed); the sittings docs/performance.md
+ * quotes are kept in bench/runs/kernel/.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CASES, bareLoad, type Case } from "./cases.ts";
 import { nativePerRun, perInference } from "./inference-time.ts";
-import { ensureMlp, MLP_FEATURES, MLP_WIDTH } from "./mlp-model.ts";
+import { ensureMlp, MLP_FEATURES, MLP_WIDTH, mlpLayers } from "./mlp-model.ts";
 import { placement, root, startBare } from "./workers.ts";
 
 const PORT = 8831;
@@ -26,8 +27,14 @@ const ROWS = 32;
 const round = (x: number, d = 2) => Number(x.toFixed(d));
 const mlp = CASES.find((c) => c.model === "mlp")!;
 
-/** Multiply-adds of one row through 256→H→H→16. */
-const macs = (h: number) => MLP_FEATURES * h + h * h + h * 16;
+/** Each layer's (inputs, outputs) in the MLP of hidden width `h`. */
+function layerPairs(h: number): (readonly [number, number])[] {
+  const widths = mlpLayers(h);
+  return widths.slice(1).map((out, i) => [widths[i]!, out] as const);
+}
+/** Multiply-adds of one row through it, and its parameters (weights and biases). */
+const macs = (h: number) => layerPairs(h).reduce((n, [fanIn, out]) => n + fanIn * out, 0);
+const parameters = (h: number) => layerPairs(h).reduce((n, [fanIn, out]) => n + fanIn * out + out, 0);
 
 console.log(placement ? `kernel: workerd on core ${placement.workerd}, this process (native onnxruntime) on ${placement.rest}` : "kernel: processes placed by the scheduler");
 const bare = await startBare(PORT);
@@ -45,7 +52,7 @@ try {
     const [nativeOne, nativeMany] = await nativePerRun(c, [1, ROWS]);
     const gflops = (ms: number) => round((2 * macs(width)) / (ms * 1e6), 1);
     rows.push({
-      width, "weights MiB": round((4 * (macs(width) + 2 * width + 16)) / 2 ** 20, 1), "heap MiB": round(wasm_heap_bytes / 2 ** 20, 1),
+      width, "weights MiB": round((4 * parameters(width)) / 2 ** 20, 1), "heap MiB": round(wasm_heap_bytes / 2 ** 20, 1),
       "workerd ms a row: 1, 32": `${round(one, 3)}, ${round(many, 3)}`, "workerd gain at 32": round(one / many),
       "workerd GFLOP/s: 1, 32": `${gflops(one)}, ${gflops(many)}`,
       "native ms a row: 1, 32": `${round(nativeOne, 3)}, ${round(nativeMany / ROWS, 3)}`, "native gain at 32": round(nativeOne / (nativeMany / ROWS)),

@@ -24,8 +24,11 @@ export const MLP_FEATURES = 256;
 /** Where the MLP of hidden width `width` is written: MLP_FILE for the benchmark's own. */
 export const mlpFile = (width: number) => (width === MLP_WIDTH ? MLP_FILE : `bench/.models/mlp-${width}.onnx`);
 
+/** The MLP's layer widths, input to output, at hidden width `width`. */
+export const mlpLayers = (width: number) => [MLP_FEATURES, width, width, 16];
+
 function mlpGraph(width: number): Graph {
-  const LAYERS = [MLP_FEATURES, width, width, 16];
+  const LAYERS = mlpLayers(width);
   const rand = mulberry32(256);
   const initializer = [];
   const node = [];
