@@ -53,4 +53,18 @@ describe("traffic splits over HTTP", () => {
     expect(res.status).toBe(503);
     expect(await res.text()).toContain("sum to 100");
   });
+
+  it("answer 404 for a label named like a member every JavaScript object inherits, in both protocols", async () => {
+    await publishSplit({ labels: { stable: 1 } });
+    for (const label of ["constructor", "toString", "valueOf", "hasOwnProperty"]) {
+      const kserve = await infer({ "X-Model-Label": label });
+      expect(kserve.status, label).toBe(404);
+      expect(await kserve.json()).toEqual({ error: `model 'split' has no label '${label}'` });
+      expect((await call("/v2/models/split", { headers: { "X-Model-Label": label } })).status, label).toBe(404);
+      const tf = await post(`/v1/models/split/labels/${label}:predict`, { instances: [[5.1, 3.5, 1.4, 0.2]] });
+      expect(tf.status, label).toBe(404);
+      expect(await tf.json()).toEqual({ error: `model 'split' has no label '${label}'` });
+      expect((await call(`/v1/models/split/labels/${label}`)).status, label).toBe(404);
+    }
+  });
 });

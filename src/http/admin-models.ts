@@ -13,6 +13,7 @@ import { deleteVersion, publishVersion, putConfig } from "../serving/publisher";
 import type { ModelSnapshot, VersionEntry } from "../serving/repository";
 import { labelsOf } from "../serving/router";
 import { zodMessage } from "../tensor/zod-message";
+import { own } from "../own";
 import { flushNow } from "../monitoring/request-log";
 import { readJson } from "./body";
 
@@ -34,7 +35,7 @@ function versionView(c: C, snapshot: ModelSnapshot, v: VersionEntry) {
     uploaded: v.uploaded.toISOString(),
     signature: v.signature ?? null,
     labels: labelsOf(snapshot, v.version),
-    traffic_weight: config.traffic?.[String(v.version)] ?? null,
+    traffic_weight: own(config.traffic, String(v.version)) ?? null,
     default: config.default_version === v.version,
     shadow: config.shadow?.version === v.version,
     /** In the isolate that answered: sessions are per isolate. */

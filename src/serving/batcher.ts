@@ -10,6 +10,7 @@
 import { concatAlong, sliceAlong } from "../tensor/axis";
 import type { Tensor } from "../tensor/tensor";
 import type { LoadedSession, TensorSpec } from "./loader";
+import { own } from "../own";
 
 /** A model's batching settings (config.json `dynamic_batching`). */
 export interface BatchingOptions {
@@ -31,7 +32,7 @@ export interface BatchingOptions {
 const MAX_SHARED_ELEMENTS = 64;
 
 /** The dimension of tensor `name` that holds the batch: the one `batch_axes` names, else the first. */
-export const axisOf = (options: Pick<BatchingOptions, "batch_axes"> | undefined, name: string) => options?.batch_axes?.[name] ?? 0;
+export const axisOf = (options: Pick<BatchingOptions, "batch_axes"> | undefined, name: string) => own(options?.batch_axes, name) ?? 0;
 /** Whether input `name` is shared by a batch (`unbatched_inputs`) rather than batched. */
 export const isShared = (options: Pick<BatchingOptions, "unbatched_inputs"> | undefined, name: string) => options?.unbatched_inputs?.includes(name) ?? false;
 
@@ -46,7 +47,7 @@ export function unbatchableReason(inputs: readonly TensorSpec[], outputs: readon
   }
   for (const name of options?.unbatched_inputs ?? []) {
     if (!inputs.some((s) => s.name === name)) return `'${name}' is an output; only inputs can be unbatched`;
-    if (options?.batch_axes?.[name] !== undefined) return `'${name}' cannot be both unbatched and batched along an axis`;
+    if (own(options?.batch_axes, name) !== undefined) return `'${name}' cannot be both unbatched and batched along an axis`;
   }
   for (const s of [...inputs.filter((i) => !isShared(options, i.name)), ...outputs]) {
     const axis = axisOf(options, s.name);

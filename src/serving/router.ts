@@ -4,6 +4,7 @@
  * latest version.
  */
 import { notFound, ServingError } from "../errors";
+import { own } from "../own";
 import type { ModelSnapshot, VersionEntry } from "./repository";
 
 /** What the caller asked for. */
@@ -27,7 +28,7 @@ export function resolveVersion(snapshot: ModelSnapshot, selector: VersionSelecto
       return entry;
     }
     case "label": {
-      const version = config.labels?.[selector.label];
+      const version = own(config.labels, selector.label);
       if (version === undefined) throw notFound(`model '${name}' has no label '${selector.label}'`);
       const entry = find(version);
       if (!entry) throw new ServingError("unavailable", `label '${selector.label}' of model '${name}' points at version ${version}, which does not exist`);

@@ -4,7 +4,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { Batcher, INBOUND_WAIT_LIMIT } from "../../src/serving/batcher";
+import { axisOf, Batcher, INBOUND_WAIT_LIMIT, unbatchableReason } from "../../src/serving/batcher";
 import type { Tensor } from "../../src/tensor/tensor";
 
 /** A row-wise identity "model" that records each run's batch size. */
@@ -139,5 +139,14 @@ describe("Batcher", () => {
       }),
       { numRuns: 60 },
     );
+  });
+});
+
+describe("batch axes", () => {
+  it("are the config's own keys: a tensor named like an inherited member batches along its first dimension", () => {
+    const spec = (name: string) => ({ name, datatype: "FP32" as const, shape: [-1, 2] });
+    expect(axisOf({ batch_axes: { y: 1 } }, "constructor")).toBe(0);
+    expect(axisOf({ batch_axes: { constructor: 1 } }, "constructor")).toBe(1);
+    expect(unbatchableReason([spec("constructor")], [spec("toString")], { batch_axes: {}, unbatched_inputs: [] })).toBeNull();
   });
 });

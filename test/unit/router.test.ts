@@ -37,6 +37,13 @@ describe("resolveVersion: explicit version > label > default_version > latest", 
     expect(code(() => resolveVersion(snapshot([1], {}, "broken"), { kind: "default" }))).toBe(503);
   });
 
+  it("looks labels up as the config's own keys: a member every object inherits is no label", () => {
+    for (const label of ["constructor", "toString", "valueOf", "hasOwnProperty", "__proto__"]) {
+      expect(code(() => resolveVersion(s, { kind: "label", label })), label).toBe(404);
+    }
+    expect(resolveVersion(snapshot([1, 2], { labels: { constructor: 2 } }), { kind: "label", label: "constructor" }).version).toBe(2);
+  });
+
   it("lists the labels of a version", () => {
     expect(labelsOf(s, 10)).toEqual(["canary"]);
     expect(labelsOf(s, 2)).toEqual([]);
