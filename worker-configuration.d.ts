@@ -23,11 +23,12 @@ interface __BaseEnv_Env {
 	ADMIN_TOKEN: string;
 	TENANTS: DurableObjectNamespace<import("./src/index").TenantLimiter>;
 	MODEL_STATS: DurableObjectNamespace<import("./src/index").ModelStats>;
+	MODEL_WRITERS: DurableObjectNamespace<import("./src/index").ModelWriter>;
 }
 declare namespace Cloudflare {
 	interface GlobalProps {
 		mainModule: typeof import("./src/index");
-		durableNamespaces: "TenantLimiter" | "ModelStats";
+		durableNamespaces: "TenantLimiter" | "ModelStats" | "ModelWriter";
 	}
 	interface Env extends __BaseEnv_Env {}
 }

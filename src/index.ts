@@ -4,6 +4,7 @@ import { writePayloadBatch, type PayloadRecord } from "./monitoring/payload-log"
 
 export { ModelStats } from "./monitoring/model-stats";
 export { TenantLimiter } from "./ratelimit/limiter";
+export { ModelWriter } from "./serving/model-writer";
 
 const app = createApp();
 

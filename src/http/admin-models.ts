@@ -9,7 +9,7 @@ import { invalid, ServingError } from "../errors";
 import { ModelConfigUpdateSchema } from "../serving/config";
 import { sessionOptionsOf } from "../serving/session-options";
 import { parseModelName, parseVersion } from "../serving/names";
-import { deleteVersion, publishVersion, putConfig } from "../serving/publisher";
+import { deleteVersion, publishVersion, putConfig, type WriterStub } from "../serving/publisher";
 import type { ModelSnapshot, VersionEntry } from "../serving/repository";
 import { labelsOf } from "../serving/router";
 import { zodMessage } from "../tensor/zod-message";
@@ -21,6 +21,8 @@ type C = Context<AppEnv>;
 
 const modelOf = (c: C) => parseModelName(c.req.param("model")!);
 const statsOf = (c: C, model: string) => c.env.MODEL_STATS.get(c.env.MODEL_STATS.idFromName(model));
+/** The model's writer object: its config writes and version deletes take turns there. */
+const writerOf = (c: C, model: string) => c.env.MODEL_WRITERS.get(c.env.MODEL_WRITERS.idFromName(model)) as unknown as WriterStub;
 
 function versionView(c: C, snapshot: ModelSnapshot, v: VersionEntry) {
   const { config } = snapshot;
@@ -109,7 +111,7 @@ export const adminModels = new Hono<AppEnv>()
   .delete("/:model/versions/:version", async (c) => {
     const model = modelOf(c);
     const version = parseVersion(c.req.param("version"));
-    const entry = await deleteVersion(c.get("service"), model, version);
+    const entry = await deleteVersion(c.get("service"), writerOf(c, model), model, version);
     return c.json({ model, version, deleted: true, sha256: entry.sha256 ?? null, size: entry.size });
   })
   .get("/:model/config", async (c) => {
@@ -123,7 +125,7 @@ export const adminModels = new Hono<AppEnv>()
     const model = modelOf(c);
     const parsed = ModelConfigUpdateSchema.safeParse(await readJson(c));
     if (!parsed.success) throw invalid(`config refused, the old one keeps serving: ${zodMessage(parsed.error, "config")}`);
-    const { etag } = await putConfig(c.get("service"), model, parsed.data, c.req.header("if-match"));
+    const { etag } = await putConfig(c.get("service"), writerOf(c, model), model, parsed.data, c.req.header("if-match"));
     return c.json({ model, config: parsed.data, etag }, 200, { ETag: `"${etag}"` });
   })
   .get("/:model/drift", async (c) => {

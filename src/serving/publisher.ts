@@ -2,12 +2,14 @@
  * @module serving/publisher: the operators' writes to the repository. A version is loaded with
  * onnxruntime before it is written, written only if its key is free, and never changed after; a
  * config is checked against the versions that exist and the versions it newly routes to are
- * loaded before it is written, so traffic never moves to a version that cannot serve.
+ * loaded before it is written, so traffic never moves to a version that cannot serve. Config
+ * writes and deletes are committed by the model's writer object, one at a time (model-writer).
  */
 import { ServingError, invalid, notFound } from "../errors";
 import { unbatchableReason } from "./batcher";
 import { batchedInputs } from "./signature";
 import { checkConfigVersions, referencedVersions, type ModelConfig } from "./config";
+import type { ModelWriter, WriteOutcome } from "./model-writer";
 import { loadSession, OrtError } from "./loader";
 import { sessionOptionsOf, tuningOf } from "./session-options";
 import { hex } from "../hex";
@@ -82,19 +84,22 @@ export async function publishVersion(service: ModelService, model: string, versi
   return { created: true, entry: result.entry, sha256, signature };
 }
 
-/** Removes a version no label, split, default or shadow points at. */
-export async function deleteVersion(service: ModelService, model: string, version: number): Promise<VersionEntry> {
-  const snapshot = await service.models.snapshot(model);
-  const entry = snapshot?.versions.find((v) => v.version === version);
-  if (!snapshot || !entry) throw notFound(`model '${model}' has no version ${version}`);
-  const refs = referencedVersions(snapshot.config).filter((r) => r.version === version);
-  if (refs.length > 0) {
-    throw new ServingError(
-      "conflict",
-      `version ${version} of model '${model}' is in use by its config (${refs.map((r) => r.by).join(", ")}); point those elsewhere first`,
-    );
-  }
-  await service.models.deleteVersion(model, version);
+/** The model's writer object (serving/model-writer), through which its config writes and deletes pass. */
+export type WriterStub = Pick<ModelWriter, "putConfig" | "deleteVersion">;
+
+/** The value of a write, or the admin API error it was refused with. */
+function settled<T>(outcome: WriteOutcome<T>): T {
+  if (!outcome.ok) throw new ServingError(outcome.code, outcome.message);
+  return outcome.value;
+}
+
+/**
+ * Removes a version no label, split, default or shadow points at, as the config is when the
+ * model's writer takes the delete: a config write that names the version is either before it
+ * (the delete is refused) or after it (the config is refused).
+ */
+export async function deleteVersion(service: ModelService, writer: WriterStub, model: string, version: number): Promise<VersionEntry> {
+  const entry = settled(await writer.deleteVersion(model, version));
   service.forget(model);
   return entry;
 }
@@ -102,9 +107,10 @@ export async function deleteVersion(service: ModelService, model: string, versio
 /**
  * Replaces a model's config. Refused whole, with the old config left serving, when it names a
  * version that does not exist, when a version it newly routes to cannot be loaded, or when the
- * config changed since `ifMatch` (or since it was read).
+ * config changed since `ifMatch` (or since it was read). The versions are loaded here; the model's
+ * writer then checks again, in turn with the model's other writes, before writing.
  */
-export async function putConfig(service: ModelService, model: string, config: ModelConfig, ifMatch?: string): Promise<{ etag: string }> {
+export async function putConfig(service: ModelService, writer: WriterStub, model: string, config: ModelConfig, ifMatch?: string): Promise<{ etag: string }> {
   const snapshot = await service.models.snapshot(model);
   if (!snapshot) throw notFound(`model '${model}' not found: publish a version before configuring it`);
   const problem = checkConfigVersions(config, snapshot.versions.map((v) => v.version));
@@ -139,10 +145,8 @@ export async function putConfig(service: ModelService, model: string, config: Mo
       );
     }
   }
-  if (!(await service.models.putConfig(model, config, stored.etag))) {
-    throw new ServingError("conflict", `the config of model '${model}' was changed by another request meanwhile; read it again`);
-  }
+  const loaded = [...serving].map((version) => ({ version, etag: snapshot.versions.find((v) => v.version === version)!.etag }));
+  const written = settled(await writer.putConfig(model, { config, expectedEtag: stored.etag, loaded }));
   service.forget(model);
-  const now = await service.models.readConfig(model);
-  return { etag: now.etag ?? "" };
+  return written;
 }

@@ -189,13 +189,13 @@ export class ModelRepository {
 
   /**
    * Replaces the config only if it is still the one read (etag), or absent when `expected` is
-   * null: a concurrent change makes this return false instead of silently losing one of them.
+   * null: the new etag, or null when a concurrent change got there first (nothing is written).
    */
-  async putConfig(model: string, config: ModelConfig, expected: string | null): Promise<boolean> {
+  async putConfig(model: string, config: ModelConfig, expected: string | null): Promise<string | null> {
     const written = await this.bucket.put(configKey(model), JSON.stringify(config, null, 2) + "\n", {
       onlyIf: expected === null ? { etagDoesNotMatch: "*" } : { etagMatches: expected },
       httpMetadata: { contentType: "application/json" },
     });
-    return written !== null;
+    return written?.etag ?? null;
   }
 }

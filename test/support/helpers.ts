@@ -6,6 +6,7 @@ interface TestEnv {
   MODELS: R2Bucket;
   PAYLOAD_LOGS: R2Bucket;
   MODEL_STATS: Env["MODEL_STATS"];
+  MODEL_WRITERS: Env["MODEL_WRITERS"];
   API_KEYS: KVNamespace;
   TENANTS: Env["TENANTS"];
   FIXTURES: Fetcher;
