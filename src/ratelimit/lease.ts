@@ -1,7 +1,8 @@
 /**
  * @module ratelimit/lease: the tokens an isolate holds for leased admission, by tenant, key and
- * model. Spent locally until the lease ends; what is left is given back on the next ask. Time is
- * passed in, so the sizing rules can be checked without a clock.
+ * model. Spent locally until the lease ends; what is left is given back when it ends (settle) or
+ * on the next ask, whichever comes first. Time is passed in, so the sizing rules can be checked
+ * without a clock.
  */
 import type { Admission, Limits } from "./limiter";
 import { LEASE_FIRST_TOKENS, LEASE_MAX_TOKENS } from "./policy";
@@ -10,6 +11,8 @@ interface HeldLease {
   tokens: number;
   /** How many the lease brought. */
   granted: number;
+  /** How many of them were spent. */
+  spent: number;
   expiresAt: number;
   limits: Limits;
 }
@@ -30,6 +33,7 @@ export class LeaseBook {
     const held = this.leases.get(id);
     if (!held || held.expiresAt <= nowMs || held.tokens <= 0) return null;
     held.tokens--;
+    held.spent++;
     return { ...held.limits, remaining: held.limits.remaining + held.tokens };
   }
 
@@ -43,8 +47,20 @@ export class LeaseBook {
     if (!held) return { unused: 0, want: LEASE_FIRST_TOKENS };
     this.leases.delete(id);
     const spentInTime = held.tokens <= 0 && held.expiresAt > nowMs;
-    const want = spentInTime ? Math.min(2 * held.granted, LEASE_MAX_TOKENS) : Math.max(1, held.granted - held.tokens);
+    const want = spentInTime ? Math.min(2 * held.granted, LEASE_MAX_TOKENS) : Math.max(1, held.spent);
     return { unused: Math.max(0, held.tokens), want };
+  }
+
+  /**
+   * The unspent tokens of an ended lease, to give back now rather than on a next ask that may
+   * never come: they leave the lease, which still sizes the next ask.
+   */
+  settle(id: string, nowMs: number): number {
+    const held = this.leases.get(id);
+    if (!held || held.expiresAt > nowMs || held.tokens <= 0) return 0;
+    const unused = held.tokens;
+    held.tokens = 0;
+    return unused;
   }
 
   /**
@@ -57,7 +73,7 @@ export class LeaseBook {
     if (!held && this.leases.size >= this.maxLeases) this.leases.delete(this.leases.keys().next().value!);
     const tokens = (held?.tokens ?? 0) + admission.lease.tokens;
     const limits = { limit: admission.limit, remaining: admission.remaining, resetSeconds: admission.resetSeconds };
-    this.leases.set(id, { tokens, granted: (held?.granted ?? 0) + admission.lease.tokens, expiresAt: nowMs + admission.lease.ttlMs, limits });
+    this.leases.set(id, { tokens, granted: (held?.granted ?? 0) + admission.lease.tokens, spent: held?.spent ?? 0, expiresAt: nowMs + admission.lease.ttlMs, limits });
     return tokens;
   }
 }

@@ -1,10 +1,12 @@
 /**
  * @module ratelimit/limiter: one Durable Object per tenant (SQLite-backed, RPC methods). It holds
- * the tenant's policy, its keys' states, a token bucket and daily usage. With exact admission (the
- * default) every keyed request calls `admit` once: one object answers for the tenant, so limits
- * hold across all isolates, and a revoked key or changed policy takes effect on the next request
- * everywhere. With leased admission `admit` may also hand the isolate a few tokens to spend within
- * LEASE_MS (never more than the bucket holds; unspent ones come back with the next call).
+ * the tenant's policy, its keys' states, a token bucket and daily usage. Every keyed request is
+ * decided by an `admit` call made after it arrived; an isolate makes one call at a time per key
+ * and model, for all the requests waiting on it (`need`), so one object answers for the tenant
+ * and limits hold across all isolates, and a revoked key or changed policy takes effect on the
+ * next call everywhere. With leased admission (the default) `admit` may also hand the isolate a
+ * few tokens to spend within LEASE_MS (never more than the bucket holds; unspent ones come back
+ * when the lease ends, or with the next call).
  */
 import { DurableObject } from "cloudflare:workers";
 import { LEASE_FIRST_TOKENS, LEASE_MAX_TOKENS, LEASE_MS, type Policy } from "./policy";
@@ -53,7 +55,8 @@ export interface Lease {
 
 /** The answer to `admit`. */
 export type Admission =
-  | ({ outcome: "allowed"; lease?: Lease } & Limits)
+  /** `granted` (1 when absent) of the `need` requests the call was made for pass; the rest ask again. */
+  | ({ outcome: "allowed"; granted?: number; lease?: Lease } & Limits)
   | ({ outcome: "rate_limited"; retryAfterSeconds: number } & Limits)
   | ({ outcome: "quota_exceeded"; retryAfterSeconds: number; quota: number } & Limits)
   | { outcome: "unknown_tenant" | "unknown_key" | "revoked_key" | "expired_key" | "model_forbidden" };
@@ -92,30 +95,32 @@ export class TenantLimiter extends DurableObject<Env> {
   // ---- the hot path ----
 
   /**
-   * Checks the key and model, then takes a token and counts the request against today's quota.
+   * Checks the key and model, then takes a token for each of the `need` requests waiting on this
+   * call that the bucket holds, counting them against today's quota; a refusal counts all `need`.
    * `unused` gives back tokens of an earlier lease the isolate did not spend; `want` is how many
    * extra tokens a leased isolate would like (its recent demand).
    */
-  admit(keyId: string, model: string | null, unused = 0, want = LEASE_FIRST_TOKENS): Admission {
-    return this.admitAt(Date.now(), keyId, model, unused, want);
+  admit(keyId: string, model: string | null, unused = 0, want = LEASE_FIRST_TOKENS, need = 1): Admission {
+    return this.admitAt(Date.now(), keyId, model, unused, want, need);
   }
 
   /** `admit` at a given time: tests use it to move the clock. */
-  admitAt(nowMs: number, keyId: string, model: string | null, unused = 0, want = LEASE_FIRST_TOKENS): Admission {
+  admitAt(nowMs: number, keyId: string, model: string | null, unused = 0, want = LEASE_FIRST_TOKENS, need = 1): Admission {
     if (unused > 0) this.refund(day(nowMs), Math.min(unused, LEASE_MAX_TOKENS));
+    const n = Math.max(1, Math.floor(need));
     const tenant = this.tenant();
     if (!tenant) return { outcome: "unknown_tenant" };
     const key = this.sql.exec<{ expires_at: string | null; revoked_at: string | null }>(
       "SELECT expires_at, revoked_at FROM keys WHERE id = ?", keyId).toArray()[0];
     if (!key) return { outcome: "unknown_key" };
     const today = day(nowMs);
-    if (key.revoked_at !== null) return this.count(today, "rejected_forbidden", { outcome: "revoked_key" });
+    if (key.revoked_at !== null) return this.count(today, "rejected_forbidden", { outcome: "revoked_key" }, n);
     if (key.expires_at !== null && Date.parse(key.expires_at) <= nowMs) {
-      return this.count(today, "rejected_forbidden", { outcome: "expired_key" });
+      return this.count(today, "rejected_forbidden", { outcome: "expired_key" }, n);
     }
     const { policy } = tenant;
     if (model !== null && policy.models !== "*" && !policy.models.includes(model)) {
-      return this.count(today, "rejected_forbidden", { outcome: "model_forbidden" });
+      return this.count(today, "rejected_forbidden", { outcome: "model_forbidden" }, n);
     }
     const bucket = this.sql.exec<{ tokens: number; at_ms: number }>("SELECT tokens, at_ms FROM bucket WHERE id = 1").toArray()[0];
     const state = bucket ? { tokens: bucket.tokens, atMs: bucket.at_ms } : { tokens: policy.burst, atMs: nowMs };
@@ -127,19 +132,42 @@ export class TenantLimiter extends DurableObject<Env> {
     if (quotaLeft <= 0) {
       return this.count(today, "rejected_quota", {
         outcome: "quota_exceeded", quota: policy.daily_quota!, retryAfterSeconds: secondsToMidnight(nowMs), ...limits,
-      });
+      }, n);
     }
     if (!take.allowed) {
-      return this.count(today, "rejected_rate_limit", { outcome: "rate_limited", retryAfterSeconds: take.retryAfterSeconds, ...limits });
+      return this.count(today, "rejected_rate_limit", { outcome: "rate_limited", retryAfterSeconds: take.retryAfterSeconds, ...limits }, n);
     }
-    if (policy.admission !== "leased") return this.count(today, "accepted", { outcome: "allowed", ...limits });
-    // Leased: hand out a few more tokens (counted as accepted now; unspent ones come back later).
-    const extra = Math.max(0, Math.min(Math.floor(want), LEASE_MAX_TOKENS, Math.floor(policy.burst / 10), Math.floor(take.state.tokens), quotaLeft - 1));
-    if (extra > 0) {
-      this.sql.exec("UPDATE bucket SET tokens = tokens - ? WHERE id = 1", extra);
-      this.sql.exec("INSERT INTO usage (day, accepted) VALUES (?, ?) ON CONFLICT(day) DO UPDATE SET accepted = accepted + ?", today, extra, extra);
-    }
-    return this.count(today, "accepted", { outcome: "allowed", ...limits, remaining: limits.remaining - extra, ...(extra > 0 ? { lease: { tokens: extra, ttlMs: LEASE_MS } } : {}) });
+    // The other requests waiting on this call, as far as the bucket and quota go: they are served
+    // at once, so they are taken whatever the admission.
+    const more = Math.max(0, Math.min(n - 1, Math.floor(take.state.tokens), quotaLeft - 1));
+    // Leased: hand out a few more tokens for later requests (counted as accepted now; unspent ones come back).
+    const extra =
+      policy.admission !== "leased"
+        ? 0
+        : Math.max(0, Math.min(Math.floor(want), LEASE_MAX_TOKENS, Math.floor(policy.burst / 10), Math.floor(take.state.tokens) - more, quotaLeft - 1 - more));
+    if (more + extra > 0) this.sql.exec("UPDATE bucket SET tokens = tokens - ? WHERE id = 1", more + extra);
+    const allowed = {
+      outcome: "allowed" as const,
+      ...limits,
+      remaining: limits.remaining - more - extra,
+      ...(more > 0 ? { granted: 1 + more } : {}),
+      ...(extra > 0 ? { lease: { tokens: extra, ttlMs: LEASE_MS } } : {}),
+    };
+    return this.count(today, "accepted", allowed, 1 + more + extra);
+  }
+
+  /**
+   * Takes back the tokens of a lease that ended unspent (the isolate sends them when the lease
+   * ends, if it has not asked again since): into the bucket, out of today's count. So usage
+   * counts the requests served, once leases have ended.
+   */
+  giveBack(unused: number): void {
+    this.giveBackAt(Date.now(), unused);
+  }
+
+  /** `giveBack` at a given time: tests use it to move the clock. */
+  giveBackAt(nowMs: number, unused: number): void {
+    if (unused > 0) this.refund(day(nowMs), Math.min(Math.floor(unused), LEASE_MAX_TOKENS));
   }
 
   /** Takes back tokens an isolate leased but did not spend: into the bucket, out of today's count. */
@@ -219,8 +247,8 @@ export class TenantLimiter extends DurableObject<Env> {
     return row ?? { accepted: 0 };
   }
 
-  private count<A extends Admission>(today: string, column: keyof Omit<UsageDay, "date">, admission: A): A {
-    this.sql.exec(`INSERT INTO usage (day, ${column}) VALUES (?, 1) ON CONFLICT(day) DO UPDATE SET ${column} = ${column} + 1`, today);
+  private count<A extends Admission>(today: string, column: keyof Omit<UsageDay, "date">, admission: A, requests = 1): A {
+    this.sql.exec(`INSERT INTO usage (day, ${column}) VALUES (?, ?) ON CONFLICT(day) DO UPDATE SET ${column} = ${column} + ?`, today, requests, requests);
     return admission;
   }
 }

@@ -1,7 +1,8 @@
 /**
- * @module ratelimit/middleware: asks the caller's tenant object to admit each keyed request (or,
- * for a tenant with leased admission, spends a token the object leased to this isolate), and puts
- * RateLimit-Limit / -Remaining / -Reset on every response to one.
+ * @module ratelimit/middleware: has the caller's tenant object admit each keyed request (or, for a
+ * tenant with leased admission, spends a token the object leased to this isolate), one call at a
+ * time per key and model for all the requests waiting (admission-queue), gives a lease's unspent
+ * tokens back when it ends, and puts RateLimit-Limit / -Remaining / -Reset on every response to one.
  */
 import type { MiddlewareHandler } from "hono";
 import { unauthenticated } from "../auth/middleware";
@@ -9,8 +10,10 @@ import { timed } from "../monitoring/timings";
 import type { AppEnv } from "../env";
 import { ServingError } from "../errors";
 import { modelInPath } from "../serving/names";
+import { deferrer } from "../defer";
 import type { Admission, Limits } from "./limiter";
 import { LeaseBook } from "./lease";
+import { AdmissionQueue, type Ask, type Decision } from "./admission-queue";
 
 function headersOf(l: Limits): Record<string, string> {
   return { "RateLimit-Limit": String(l.limit), "RateLimit-Remaining": String(l.remaining), "RateLimit-Reset": String(l.resetSeconds) };
@@ -30,8 +33,13 @@ async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   }
 }
 
-/** Isolate-wide: leased tokens by tenant, key and model. */
+/** Isolate-wide: leased tokens by tenant, key and model, and the requests waiting on their tenant's object. */
 const leases = new LeaseBook();
+const queue = new AdmissionQueue(leases);
+const DEFAULT_TIMEOUT_MS = 2000;
+
+/** A moment past a lease's end, so the isolate's clock has reached it when the timer fires. */
+const SETTLE_MARGIN_MS = 50;
 
 /** Admits the request against the caller's tenant (set by apiKeyAuth), or refuses it. */
 export function rateLimit(): MiddlewareHandler<AppEnv> {
@@ -40,18 +48,20 @@ export function rateLimit(): MiddlewareHandler<AppEnv> {
     if (!caller) throw new ServingError("internal", "rate limit without an authenticated caller");
     const model = modelInPath(c.req.path);
     const leaseId = `${caller.tenant}\u0000${caller.keyId}\u0000${model ?? ""}`;
-    const leased = leases.spend(leaseId, Date.now());
-    if (leased) {
-      await next();
-      for (const [name, value] of Object.entries(headersOf(leased))) c.res.headers.set(name, value);
-      return;
-    }
-    const { unused, want } = leases.end(leaseId, Date.now());
     const stub = c.env.TENANTS.get(c.env.TENANTS.idFromName(caller.tenant));
-    let admission: Admission;
+    const timeoutMs = Number(c.env.RATE_LIMIT_TIMEOUT_MS) || DEFAULT_TIMEOUT_MS;
+    const ask: Ask = (unused, want, need) => {
+      const answer = withTimeout(stub.admit(caller.keyId, model, unused, want, need) as unknown as Promise<Admission>, timeoutMs);
+      // Other requests wait on this answer: it must arrive even if this request's client goes away.
+      deferrer(c)(answer.catch(() => undefined));
+      return answer;
+    };
+    let decision: Decision;
     try {
-      const call = stub.admit(caller.keyId, model, unused, want) as unknown as Promise<Admission>;
-      admission = await timed(c.get("timings"), "ratelimit", withTimeout(call, Number(c.env.RATE_LIMIT_TIMEOUT_MS) || 2000));
+      // A leased token needs no wait; else the wait on the tenant's object, for this request's ask or
+      // another's (given up after twice an ask's timeout: its asker is gone).
+      const leased = leases.spend(leaseId, Date.now());
+      decision = leased ? { outcome: "admitted", limits: leased } : await timed(c.get("timings"), "ratelimit", queue.admit(leaseId, ask, 2 * timeoutMs));
     } catch (e) {
       if (c.env.RATE_LIMIT_FAILURE_MODE === "open") {
         console.warn(JSON.stringify({ level: "warn", event: "rate_limiter_unreachable", tenant: caller.tenant, failure_mode: "open", timeout: e instanceof Timeout }));
@@ -59,6 +69,15 @@ export function rateLimit(): MiddlewareHandler<AppEnv> {
       }
       throw new ServingError("unavailable", "the rate limiter is unreachable; retry shortly", { cause: e, headers: { "Retry-After": "1" } });
     }
+    if (decision.outcome === "admitted") {
+      const { leaseEndsAt } = decision;
+      // Unspent tokens go back when the lease ends, so the tenant's usage counts requests served.
+      if (leaseEndsAt !== undefined) deferrer(c)(settleAt(leaseEndsAt, leaseId, stub as unknown as Settler));
+      await next();
+      for (const [name, value] of Object.entries(headersOf(decision.limits))) c.res.headers.set(name, value);
+      return;
+    }
+    const admission = decision.admission;
     switch (admission.outcome) {
       case "unknown_tenant":
       case "unknown_key":
@@ -78,13 +97,17 @@ export function rateLimit(): MiddlewareHandler<AppEnv> {
         throw new ServingError("rate_limited", `daily quota of ${admission.quota} requests exhausted; it resets at 00:00 UTC, in ${admission.retryAfterSeconds} s`, {
           headers: { ...headersOf(admission), "Retry-After": String(admission.retryAfterSeconds) },
         });
-      case "allowed": {
-        // Tokens leased to this isolate are still the caller's to spend: count them as remaining,
-        // as the leased requests that follow do, so the header only ever counts down.
-        const held = leases.keep(leaseId, admission, Date.now());
-        await next();
-        for (const [name, value] of Object.entries(headersOf({ ...admission, remaining: admission.remaining + held }))) c.res.headers.set(name, value);
-      }
     }
   };
+}
+
+interface Settler {
+  giveBack(unused: number): Promise<void>;
+}
+
+/** At a lease's end, gives its unspent tokens back to the tenant's object (unless a new ask already did). */
+async function settleAt(endsAt: number, leaseId: string, stub: Settler): Promise<void> {
+  await new Promise((r) => setTimeout(r, Math.max(0, endsAt - Date.now()) + SETTLE_MARGIN_MS));
+  const unused = leases.settle(leaseId, Date.now());
+  if (unused > 0) await stub.giveBack(unused).catch(() => undefined);
 }

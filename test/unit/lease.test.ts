@@ -71,4 +71,21 @@ describe("LeaseBook", () => {
     expect(book.spend("b", 1)).not.toBeNull();
     expect(book.spend("c", 1)).not.toBeNull();
   });
+
+  it("settles an ended lease: its unspent tokens once, and it still sizes the next ask", () => {
+    const book = new LeaseBook();
+    book.keep("k", granting(30), 0);
+    for (let i = 0; i < 12; i++) book.spend("k", 10);
+    // Not before it ends: the isolate may still spend them.
+    expect(book.settle("k", LEASE_MS - 1)).toBe(0);
+    expect(book.settle("k", LEASE_MS)).toBe(18);
+    expect(book.settle("k", LEASE_MS + 1)).toBe(0);
+    expect(book.spend("k", LEASE_MS + 1)).toBeNull();
+    // Given back already: the next ask gives back nothing, and asks for what was spent.
+    expect(book.end("k", LEASE_MS + 1)).toEqual({ unused: 0, want: 12 });
+    // A lease ended by a new ask first leaves nothing to settle.
+    book.keep("j", granting(5), 0);
+    expect(book.end("j", LEASE_MS)).toEqual({ unused: 5, want: 1 });
+    expect(book.settle("j", LEASE_MS)).toBe(0);
+  });
 });

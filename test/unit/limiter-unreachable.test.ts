@@ -31,11 +31,12 @@ describe("an unreachable rate limiter", () => {
     expect(await res.json()).toEqual({ error: "the rate limiter is unreachable; retry shortly" });
   });
 
-  it("never hangs: a slow object times out into the same 503", async () => {
-    const started = Date.now();
+  it("never hangs: an object that never answers times out into the same 503", async () => {
+    // The answer never comes, so only RATE_LIMIT_TIMEOUT_MS can end the wait.
     const res = await appWith(() => new Promise(() => {})).request("closed");
     expect(res.status).toBe(503);
-    expect(Date.now() - started).toBeLessThan(2000);
+    expect(res.headers.get("Retry-After")).toBe("1");
+    expect(await res.json()).toEqual({ error: "the rate limiter is unreachable; retry shortly" });
   });
 
   it("lets requests through unmetered when configured to fail open", async () => {
