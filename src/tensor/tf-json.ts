@@ -3,6 +3,7 @@
  * columnar "inputs" formats), to and from Tensors. Spec: tensorflow/serving g3doc/api_rest.md.
  */
 import { invalid } from "../errors";
+import { own } from "../own";
 import { decodeBase64Text, encodeBase64Text } from "./base64";
 import type { Datatype } from "./datatype";
 import { fromJsonLaidOut, fromJsonValues, toJsonValues } from "./json-values";
@@ -79,10 +80,10 @@ function decodeRows(instances: unknown, specs: readonly InputSpec[]): TfPredictR
   const names = named ? [...new Set(instances.flatMap((i) => Object.keys(i as object)))] : [soleInput(specs, '"instances"').name];
   const tensors = names.map((name) => {
     const spec = specFor(name, specs);
-    const laidOut = readLaidOut(name, spec.datatype, named ? instances.map((inst) => (inst as Record<string, unknown>)[name]) : instances);
+    const laidOut = readLaidOut(name, spec.datatype, named ? instances.map((inst) => own(inst as Record<string, unknown>, name)) : instances);
     if (laidOut) return laidOut;
     const rows = instances.map((inst, i) => {
-      const v = named ? (inst as Record<string, unknown>)[name] : inst;
+      const v = named ? own(inst as Record<string, unknown>, name) : inst;
       if (v === undefined) throw invalid(`instances[${i}] has no value for input '${name}'`);
       return decodeB64(v, `input '${name}'`);
     });

@@ -77,6 +77,11 @@ describe("TF Serving JSON", () => {
     expect(() => decodePredictRequest({ instances: [{ a: [1], b: 1 }, { a: [2] }] }, specs)).toThrow("instances[1] has no value for input 'b'");
   });
 
+  it("refuses an instance missing an input named like a member every object inherits", () => {
+    const inherited = [{ name: "constructor", datatype: "FP32" as const }];
+    expect(() => decodePredictRequest({ instances: [{ constructor: [1] }, {}] }, inherited)).toThrow("instances[1] has no value for input 'constructor'");
+  });
+
   it("answers one output per instance as a plain list", () => {
     const request = decodePredictRequest({ instances: [{ a: [1], b: 1 }] }, specs);
     const out = { name: "y", datatype: "FP32" as const, shape: [1, 2], data: Float32Array.from([0.5, 0.25]) };
