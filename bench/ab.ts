@@ -42,7 +42,7 @@ import current from "../../src/index";
 import base from "./base/src/index";
 import { loopRoute } from "../loop-route";
 
-export { ModelStats, TenantLimiter } from "../../src/index";
+export { ModelStats, ModelWriter, TenantLimiter } from "../../src/index";
 
 const loop = loopRoute({ base, current });
 

@@ -6,7 +6,7 @@
 import service from "../src/index";
 import { loopRoute } from "./loop-route";
 
-export { ModelStats, TenantLimiter } from "../src/index";
+export { ModelStats, ModelWriter, TenantLimiter } from "../src/index";
 
 const loop = loopRoute({ service });
 
