@@ -18,7 +18,8 @@ export const PolicySchema = z
      * up to LEASE_MS, so most requests skip the round trip to the tenant's object, which at the
      * edge is often in another region; never more requests pass than the bucket holds, but
      * revocations and policy changes take up to LEASE_MS to reach an isolate holding a lease.
-     * "exact": every request asks the tenant's object.
+     * "exact": every request is decided by an ask of the tenant's object made after it arrived
+     * (requests that arrive together at an isolate share one).
      */
     admission: z.enum(["exact", "leased"]).optional(),
   })
