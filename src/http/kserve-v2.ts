@@ -12,6 +12,7 @@ import { parseModelName, parseVersion } from "../serving/names";
 import { flushNow } from "../monitoring/request-log";
 import { modelStatsJson } from "../monitoring/stats-view";
 import { recordPrediction, timedEncode } from "./prediction";
+import { limitKServeAnswer, maxResponseBytes } from "./response-limit";
 import { callerOf, LABEL_HEADER, selectorFrom } from "./selector";
 import { SERVER_NAME, SERVER_VERSION, MODEL_VERSION_HEADER } from "./server-info";
 
@@ -74,6 +75,7 @@ async function infer(c: C) {
     const decode = await readInferRequest(c);
     return (inputs) => (request = decode(inputs));
   });
+  limitKServeAnswer(result.outputs, request!.binaryOutput, maxResponseBytes(c.env));
   recordPrediction(c, t, result);
   const version = String(t.entry.version);
   const { json, binaries } = timedEncode(c, () =>
