@@ -7,7 +7,7 @@ import type { AppEnv } from "../env";
 import { decodeRawInput, frameBody, HEADER_LENGTH, splitBody } from "../tensor/kserve-binary";
 import { decodeInferRequest, encodeInferResponse, type KServeInferRequest } from "../tensor/kserve-json";
 import type { TensorSpec } from "../serving/loader";
-import { readJson } from "./body";
+import { bodyBytes, readJson } from "./body";
 import { parseModelName, parseVersion } from "../serving/names";
 import { flushNow } from "../monitoring/request-log";
 import { modelStatsJson } from "../monitoring/stats-view";
@@ -59,7 +59,7 @@ async function readInferRequest(c: C): Promise<(inputs: readonly TensorSpec[]) =
     const request = decodeInferRequest(await readJson(c));
     return () => request;
   }
-  const split = splitBody(new Uint8Array(await c.req.arrayBuffer()), headerLength);
+  const split = splitBody(await bodyBytes(c), headerLength);
   if (split.kind === "json") {
     const request = decodeInferRequest(split.json, split.binary);
     return () => request;
