@@ -75,6 +75,8 @@ async function receive(stream: ReadableStream<Uint8Array>, body: Body, held: Res
     waited += Date.now() - asked;
     chunks.push(step.value as Uint8Array<ArrayBuffer>);
   }
+  // Ended short of its Content-Length: the connection went away mid-body.
+  if (body.declared !== null && received < body.declared) throw clientClosed();
   if (chunks.length === 1) return chunks[0]!;
   const bytes = new Uint8Array(received);
   let at = 0;
