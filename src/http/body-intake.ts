@@ -26,6 +26,8 @@ interface Limits {
   waitMs: number;
   /** REQUEST_MEMORY_BUDGET_BYTES, for the 503's message. */
   capacity: number;
+  /** Aborted once the response is made. */
+  stop: AbortSignal;
 }
 
 const tooSlow = (message: string) => new ServingError("request_timeout", `${message}; send the body at once when it is ready (binary tensors are the compact form)`);
@@ -41,6 +43,8 @@ const memoryInUse = (capacity: number) =>
 /** The body's bytes as they arrive, each piece reserved in `held` (at `perByte` of its bytes) before the next is read. */
 async function receive(stream: ReadableStream<Uint8Array>, body: Body, held: Reservation, limits: Limits, perByte: (n: number) => number): Promise<Uint8Array<ArrayBuffer>> {
   const reader = stream.getReader();
+  // Once the response is made, a body still arriving is not read on.
+  limits.stop.addEventListener("abort", () => void reader.cancel().catch(() => undefined));
   const chunks: Uint8Array<ArrayBuffer>[] = [];
   let received = 0;
   const started = Date.now();
@@ -119,11 +123,13 @@ export function bodyIntake(): MiddlewareHandler<AppEnv> {
     const body = c.get("body");
     if (!body) return next();
     const { capacity, waitMs, tenantBytes } = budgetSettings(c.env);
+    const stop = new AbortController();
     const limits = {
       timeoutMs: numberVar(c.env.REQUEST_BODY_TIMEOUT_MS, DEFAULT_TIMEOUT_MS),
       minRate: numberVar(c.env.REQUEST_BODY_MIN_BYTES_PER_SECOND, DEFAULT_MIN_BYTES_PER_SECOND),
       waitMs,
       capacity,
+      stop: stop.signal,
     };
     const held = (await budget.acquire(0, capacity, waitMs, { tenant: c.get("caller")?.tenant ?? "(admin)", bytes: tenantBytes }))!;
     const received = readBody(c.req.raw.body, body, held, limits);
@@ -133,6 +139,7 @@ export function bodyIntake(): MiddlewareHandler<AppEnv> {
     try {
       await next();
     } finally {
+      stop.abort();
       held.release();
     }
   };
