@@ -26,8 +26,8 @@ export interface AppEnv {
      * compressed body (`coding`) has besides the most it may decompress to and the error past that.
      */
     body?: { kind: BodyKind; declared: number | null; limit: number; overLimit: () => Error; coding?: { name: Coding; limit: number; overLimit: () => Error } };
-    /** The request's body as it arrives, decompressed (http/body-intake); read it with http/body. */
-    received?: Promise<Uint8Array>;
+    /** Reads the request's body (once; decompressed) as it arrives (http/body-intake); read it with http/body. */
+    received?: () => Promise<Uint8Array>;
     /** The model and version that answered, for the request's log line; `inference` when it was a prediction (counted in statistics). */
     served?: { model: string; version: number; inference?: boolean };
   };

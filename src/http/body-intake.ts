@@ -6,7 +6,7 @@
  * REQUEST_BODY_TIMEOUT_MS of silence and, after that long, REQUEST_BODY_MIN_BYTES_PER_SECOND on
  * average (408). A compressed body holds its compressed bytes as they arrive, then what it
  * decompresses to as it comes out. A client that goes away mid-body is a 499, not a server error.
- * Handlers get the bytes from `received` (http/body); the memory is held until the response is made.
+ * Handlers read the bytes through `received` (http/body); the memory is held until the response is made.
  */
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../env";
@@ -112,11 +112,10 @@ async function readBody(stream: ReadableStream<Uint8Array> | null, body: Body, h
 }
 
 /**
- * Starts reading the request's body (as the body limit described it in `body`; nothing for a
- * request without one) and sets `received` to the bytes to come, then runs the handler, which
- * awaits them when it needs them (a model's load meanwhile goes on). The memory they hold is
- * given back once the response is made. Registered after authentication and the rate limit, so
- * only admitted callers' bodies are read.
+ * Sets `received` to read the request's body (as the body limit described it in `body`; nothing
+ * for a request without one) when the handler asks for it, then runs the handler. The memory the
+ * body holds is given back, and a body still arriving is no longer read, once the response is
+ * made. Registered after authentication and the rate limit, so only admitted callers' bodies are read.
  */
 export function bodyIntake(): MiddlewareHandler<AppEnv> {
   return async function bodyIntakeHandler(c, next) {
@@ -132,10 +131,10 @@ export function bodyIntake(): MiddlewareHandler<AppEnv> {
       stop: stop.signal,
     };
     const held = (await budget.acquire(0, capacity, waitMs, { tenant: c.get("caller")?.tenant ?? "(admin)", bytes: tenantBytes }))!;
-    const received = readBody(c.req.raw.body, body, held, limits);
-    // Awaited by the handler if it needs the body; a request refused before that ignores its failure.
-    received.catch(() => undefined);
-    c.set("received", received);
+    // Read when the handler first asks, so that its time counts as on its way to the model (a
+    // dynamic batch waits for requests still reading their bodies: serving/inbound).
+    let reading: Promise<Uint8Array> | undefined;
+    c.set("received", () => (reading ??= readBody(c.req.raw.body, body, held, limits)));
     try {
       await next();
     } finally {

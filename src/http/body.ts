@@ -11,7 +11,7 @@ const utf8 = new TextDecoder();
 /** The request body's bytes. */
 export async function bodyBytes(c: Context<AppEnv>): Promise<Uint8Array> {
   const received = c.get("received");
-  return received ? await received : new Uint8Array(await c.req.arrayBuffer());
+  return received ? await received() : new Uint8Array(await c.req.arrayBuffer());
 }
 
 /** The request body as text (UTF-8, malformed sequences replaced, as Request.text() does). */
