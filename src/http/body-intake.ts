@@ -18,7 +18,7 @@ import { budget, budgetSettings, estimatedPeak, type Reservation } from "./memor
 const DEFAULT_TIMEOUT_MS = 10_000;
 const DEFAULT_MIN_BYTES_PER_SECOND = 16 * 1024;
 
-type Body = NonNullable<AppEnv["Variables"]["body"]>;
+type BodyInfo = NonNullable<AppEnv["Variables"]["body"]>;
 
 interface Limits {
   timeoutMs: number;
@@ -41,7 +41,7 @@ const memoryInUse = (capacity: number) =>
   );
 
 /** The body's bytes as they arrive, each piece reserved in `held` (at `perByte` of its bytes) before the next is read. */
-async function receive(stream: ReadableStream<Uint8Array>, body: Body, held: Reservation, limits: Limits, perByte: (n: number) => number): Promise<Uint8Array<ArrayBuffer>> {
+async function receive(stream: ReadableStream<Uint8Array>, body: BodyInfo, held: Reservation, limits: Limits, perByte: (n: number) => number): Promise<Uint8Array<ArrayBuffer>> {
   const reader = stream.getReader();
   // Once the response is made, a body still arriving is not read on.
   limits.stop.addEventListener("abort", () => void reader.cancel().catch(() => undefined));
@@ -92,7 +92,7 @@ async function receive(stream: ReadableStream<Uint8Array>, body: Body, held: Res
 }
 
 /** Reads the whole body (decompressed, if it came compressed), holding its memory in `held`. */
-async function readBody(stream: ReadableStream<Uint8Array> | null, body: Body, held: Reservation, limits: Limits): Promise<Uint8Array> {
+async function readBody(stream: ReadableStream<Uint8Array> | null, body: BodyInfo, held: Reservation, limits: Limits): Promise<Uint8Array> {
   if (!stream) return new Uint8Array(0);
   if (!body.coding) {
     const bytes = await receive(stream, body, held, limits, (n) => estimatedPeak(body.kind, n));
@@ -130,7 +130,9 @@ export function bodyIntake(): MiddlewareHandler<AppEnv> {
       capacity,
       stop: stop.signal,
     };
-    const held = (await budget.acquire(0, capacity, waitMs, { tenant: c.get("caller")?.tenant ?? "(admin)", bytes: tenantBytes }))!;
+    // A tenant's bodies are bound by its share; the operator's (admin API: model uploads) by the budget alone.
+    const caller = c.get("caller");
+    const held = budget.open(capacity, caller ? { tenant: caller.tenant, bytes: tenantBytes } : undefined);
     // Read when the handler first asks, so that its time counts as on its way to the model (a
     // dynamic batch waits for requests still reading their bodies: serving/inbound).
     let reading: Promise<Uint8Array> | undefined;

@@ -70,9 +70,13 @@ export class MemoryBudget {
    * reservation, or null after `waitMs`.
    */
   async acquire(cost: number, capacity: number, waitMs: number, share?: TenantShare): Promise<Reservation | null> {
-    const holding: Holding = { held: 0, closed: false, capacity, share };
-    const reservation = this.reservation(holding);
+    const reservation = this.open(capacity, share);
     return (await reservation.grow(cost, waitMs)) ? reservation : null;
+  }
+
+  /** A reservation holding nothing yet, to grow as its body arrives. */
+  open(capacity: number, share?: TenantShare): Reservation {
+    return this.reservation({ held: 0, closed: false, capacity, share });
   }
 
   /** Bytes reserved, requests waiting, and requests refused so far, in this isolate. */
