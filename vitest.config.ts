@@ -2,14 +2,15 @@ import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { readFile } from "node:fs/promises";
 import { defineConfig } from "vitest/config";
 import { candidateSources, modelSources } from "./scripts/model-sources.ts";
+import { builtSources } from "./test/support/built-models.ts";
 import { referenceRun, type JsonTensor } from "./test/support/reference-runtime.ts";
 
 const repository = modelSources().map((s) => s.key);
-const sources = new Map([...modelSources(), ...candidateSources()].map((s) => [s.key, s.file]));
+const sources = new Map([...modelSources(), ...candidateSources(), ...builtSources()].map((s) => [s.key, s.file]));
 
 /**
  * FIXTURES: a service binding that runs in Node. Tests in workerd read the demo repository's files
- * through it (to seed the local R2 bucket; candidates/ files are served but not seeded) and ask it for reference outputs from onnxruntime-node.
+ * through it (to seed the local R2 bucket; candidates/ and built/ files are served but not seeded) and ask it for reference outputs from onnxruntime-node.
  */
 /** Alert webhooks the Worker sent (to http://webhook.test/...), for the tests to read. */
 const webhooks: { path: string; body: unknown }[] = [];
@@ -64,6 +65,9 @@ const workerd = () =>
         MAX_JSON_REQUEST_BYTES: String(3.5 * 1024 * 1024),
         MAX_MODEL_BYTES: String(8 * 1024 * 1024),
         STATS_FLUSH_MS: "0",
+        // A stalled or dripping body ends (408) after half a second of silence, or below the
+        // minimum rate after half a second: the tests of slow bodies drive these, not the clock.
+        REQUEST_BODY_TIMEOUT_MS: "500",
         ADMIN_TOKEN: "test-admin-token",
       },
       serviceBindings: { FIXTURES: fixtures },

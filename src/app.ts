@@ -9,7 +9,7 @@ import { adminIsolate } from "./http/admin-isolate";
 import { adminModels } from "./http/admin-models";
 import { requestCoding } from "./http/content-coding";
 import { kserveV2 } from "./http/kserve-v2";
-import { memoryBudget } from "./http/memory-budget";
+import { bodyIntake } from "./http/body-intake";
 import { SERVER_NAME, SERVER_VERSION } from "./http/server-info";
 import { tfServing } from "./http/tf-serving";
 import { flushNow, isolateStats, requestLog } from "./monitoring/request-log";
@@ -60,7 +60,7 @@ export function createApp() {
     c.set("service", new ModelService(c.env.MODELS, servingSettings(c.env), deferrer(c), isolateStats));
     if (c.req.method !== "POST" && c.req.method !== "PUT") return next();
     // A Worker is handed a request body as sent: a compressed one is decompressed once the caller
-    // is admitted (memoryBudget), within the same limit as an uncompressed one; a coding other
+    // is admitted (bodyIntake), within the same limit as an uncompressed one; a coding other
     // than gzip or deflate is a 415 here.
     const coding = requestCoding(c.req.header("content-encoding"));
     const upload = isModelUpload(c.req.method, c.req.path);
@@ -80,7 +80,7 @@ export function createApp() {
             : `request body is larger than ${max} bytes`,
       );
     // A declared length is checked here, before anything is read. A body sent without one is
-    // read whole, within its limit, once the caller is known and admitted (memoryBudget), so it
+    // read whole, within its limit, once the caller is known and admitted (bodyIntake), so it
     // may be no larger than MAX_UNDECLARED_BYTES (a model upload, behind the admin token, excepted).
     const declared = c.req.header("content-length");
     const kind = upload ? "upload" : json ? "json" : "binary";
@@ -95,7 +95,7 @@ export function createApp() {
       : {};
     if (declared !== undefined && !c.req.header("transfer-encoding")) {
       if (Number(declared) > max) throw tooLarge();
-      c.set("body", { kind, declared: Number(declared), ...compressed });
+      c.set("body", { kind, declared: Number(declared), limit: max, overLimit: tooLarge, ...compressed });
       return next();
     }
     const limit = upload ? max : Math.min(max, MAX_UNDECLARED_BYTES);
@@ -107,9 +107,9 @@ export function createApp() {
     return next();
   });
 
-  // Once the caller is known and admitted, and only then: the body holds its share of the
-  // isolate's memory for bodies until the response is made, and is read if it came without a length.
-  const admitBody = memoryBudget();
+  // Once the caller is known and admitted, and only then: the body is read as it arrives, holding
+  // its share of the isolate's memory for bodies until the response is made.
+  const admitBody = bodyIntake();
 
   app.get("/", (c) =>
     c.json({

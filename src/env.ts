@@ -21,14 +21,13 @@ export interface AppEnv {
     /** This request's phase timings (Server-Timing), set by requestLog. */
     timings?: Timings;
     /**
-     * The request's body, when it has one (set by the body limit): its kind and declared length,
-     * or, sent without one, the most it may be and the error past that (read after admission).
-     * A compressed body (`coding`) has these for the bytes as sent, and the most it may
-     * decompress to and the error past that.
+     * The request's body, when it has one (set by the body limit): its kind, its declared length
+     * (null when sent without one), the most it may be as sent and the error past that. A
+     * compressed body (`coding`) has besides the most it may decompress to and the error past that.
      */
-    body?: ({ kind: BodyKind; declared: number } | { kind: BodyKind; declared: null; limit: number; overLimit: () => Error }) & {
-      coding?: { name: Coding; limit: number; overLimit: () => Error };
-    };
+    body?: { kind: BodyKind; declared: number | null; limit: number; overLimit: () => Error; coding?: { name: Coding; limit: number; overLimit: () => Error } };
+    /** Reads the request's body (once; decompressed) as it arrives (http/body-intake); read it with http/body. */
+    received?: () => Promise<Uint8Array>;
     /** The model and version that answered, for the request's log line; `inference` when it was a prediction (counted in statistics). */
     served?: { model: string; version: number; inference?: boolean };
   };

@@ -1,4 +1,5 @@
 /** @module errors: the one error type every layer throws, and how each code maps to an HTTP status. */
+import type { ContentfulStatusCode } from "hono/utils/http-status";
 
 /** What went wrong, independent of protocol. Each protocol renders the message in its own body shape. */
 export type ErrorCode =
@@ -9,12 +10,14 @@ export type ErrorCode =
   | "rate_limited" // the tenant's rate or daily quota ran out
   | "unavailable" // the model exists but cannot be loaded or run right now
   | "length_required" // a large body sent without Content-Length
+  | "request_timeout" // a request body that stalled, or arrived slower than the minimum rate
+  | "client_closed" // the client went away before its request body arrived (nginx's 499: logged, never sent)
   | "payload_too_large"
   | "unsupported_media_type"
   | "not_implemented"
   | "internal";
 
-type Status = 400 | 401 | 404 | 409 | 411 | 413 | 415 | 429 | 500 | 501 | 503;
+type Status = 400 | 401 | 404 | 408 | 409 | 411 | 413 | 415 | 429 | 499 | 500 | 501 | 503;
 
 const STATUS: Record<ErrorCode, Status> = {
   invalid_argument: 400,
@@ -24,6 +27,8 @@ const STATUS: Record<ErrorCode, Status> = {
   rate_limited: 429,
   unavailable: 503,
   length_required: 411,
+  request_timeout: 408,
+  client_closed: 499,
   payload_too_large: 413,
   unsupported_media_type: 415,
   not_implemented: 501,
@@ -41,8 +46,9 @@ export class ServingError extends Error {
     this.code = code;
     this.headers = options?.headers ?? {};
   }
-  get status(): Status {
-    return STATUS[this.code];
+  /** Typed as Hono's statuses, which leave out 499 (it passes as an unofficial status). */
+  get status(): ContentfulStatusCode {
+    return STATUS[this.code] as ContentfulStatusCode;
   }
 }
 

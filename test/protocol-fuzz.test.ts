@@ -4,14 +4,16 @@
  * sample rate the model does not know), wrong datatypes, unknown inputs and outputs; KServe JSON
  * or binary, or TF Serving's columnar JSON. Each answer is a prediction or a 400 in the
  * protocol's error shape, never a 500 or a 503, and the model still answers a good request as
- * onnxruntime-node does afterwards.
+ * onnxruntime-node does afterwards. Then attacks mixed in among good requests (issue 23): answers
+ * far over MAX_RESPONSE_BYTES, bodies that stall, drip or are dropped mid-way: each gets its own
+ * 4xx, no 5xx but the documented 503 and 507, and the good requests beside them are answered.
  */
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { DATATYPES } from "../src/tensor/datatype";
 import { nest } from "../src/tensor/tensor";
 import { binaryBody, toBytes } from "./support/binary-wire";
-import { adminCall, call, expectMatchesReference, json, post, reference, setup, uploadFixture, type JsonTensor } from "./support/helpers";
+import { adminCall, call, callRaw, expectMatchesReference, json, post, reference, setup, tenantKey, uploadFixture, type JsonTensor } from "./support/helpers";
 import { irisBatch, sileroInputs } from "./support/inputs";
 
 beforeAll(setup);
@@ -156,5 +158,89 @@ describe("requests near a valid one, under dynamic batching", () => {
     );
     // Some bursts were joined into fewer runs: the batches were real.
     expect(joined).toBeGreaterThan(0);
+  });
+});
+
+describe("attacks mixed in among good requests", () => {
+  const HUGE = "built/constant-of-shape.onnx";
+  const encoder = new TextEncoder();
+
+  /** A body that sends `first`, then (every `everyMs`, or never) a byte more; it ends only when `ends`, short of the length declared. */
+  function slowBody(first: string, everyMs: number, ends: boolean): ReadableStream<Uint8Array> {
+    let timer: ReturnType<typeof setInterval> | undefined;
+    return new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(encoder.encode(first));
+        if (ends) setTimeout(() => controller.close(), 10);
+        else if (everyMs > 0) timer = setInterval(() => controller.enqueue(encoder.encode(" ")), everyMs);
+      },
+      cancel() {
+        if (timer !== undefined) clearInterval(timer);
+      },
+    });
+  }
+
+  const attack = fc.oneof(
+    fc.record({ kind: fc.constant("huge-json" as const), log2: fc.integer({ min: 21, max: 24 }) }),
+    fc.record({ kind: fc.constant("huge-binary" as const), log2: fc.integer({ min: 23, max: 24 }) }),
+    fc.record({ kind: fc.constant("huge-tf" as const), log2: fc.integer({ min: 21, max: 24 }), rows: fc.boolean() }),
+    fc.record({ kind: fc.constant("stalled" as const), tf: fc.boolean() }),
+    fc.record({ kind: fc.constant("dripping" as const), tf: fc.boolean() }),
+    fc.record({ kind: fc.constant("dropped" as const), tf: fc.boolean() }),
+  );
+  type Attack = ValueOf<typeof attack>;
+
+  /** The attack's request, and the status it must get. */
+  function launch(a: Attack, key: string): { res: Promise<Response>; want: number } {
+    const headers = { authorization: `Bearer ${key}`, "content-type": "application/json" };
+    const infer = "/v2/models/fuzz-huge/infer";
+    switch (a.kind) {
+      case "huge-json":
+        return { res: callRaw(infer, { method: "POST", headers, body: JSON.stringify({ inputs: [{ name: "shape", datatype: "INT64", shape: [2], data: [1, 2 ** a.log2] }] }) }), want: 413 };
+      case "huge-binary": {
+        const body = JSON.stringify({ inputs: [{ name: "shape", datatype: "INT64", shape: [2], data: [2, 2 ** (a.log2 - 1)] }], parameters: { binary_data_output: true } });
+        return { res: callRaw(infer, { method: "POST", headers, body }), want: 413 };
+      }
+      case "huge-tf": {
+        const body = a.rows ? { instances: [2, 2 ** (a.log2 - 1)] } : { inputs: { shape: [1, 2 ** a.log2] } };
+        return { res: callRaw("/v1/models/fuzz-huge:predict", { method: "POST", headers, body: JSON.stringify(body) }), want: 413 };
+      }
+      case "stalled":
+      case "dripping":
+      case "dropped": {
+        const path = a.tf ? "/v1/models/iris:predict" : "/v2/models/iris/infer";
+        const body = slowBody(a.tf ? '{"instances": [' : '{"inputs": [', a.kind === "dripping" ? 100 : 0, a.kind === "dropped");
+        return { res: callRaw(path, { method: "POST", headers: { ...headers, "content-length": "100000" }, body }), want: a.kind === "dropped" ? 499 : 408 };
+      }
+    }
+  }
+
+  it("each attack gets its own 4xx in the protocol's shape, never a 5xx, and good requests beside them are answered", async () => {
+    await uploadFixture("fuzz-huge", 1, HUGE);
+    const attacker = await tenantKey("fuzz-attacker", { requests_per_minute: 1_000_000, burst: 1_000_000 });
+    const seen = new Map<number, number>();
+    await fc.assert(
+      fc.asyncProperty(fc.array(attack, { minLength: 1, maxLength: 3 }), fc.integer({ min: 1, max: 5 }), async (attacks, rows) => {
+        const launched = attacks.map((a) => launch(a, attacker));
+        const good = irisBatch(rows);
+        const answer = await post("/v2/models/iris/infer", { inputs: [good] });
+        expectMatchesReference((await json<{ outputs: JsonTensor[] }>(answer)).outputs, await reference("iris/1/model.onnx", [good]));
+        for (const [i, { res, want }] of launched.entries()) {
+          const r = await res;
+          const text = await r.text();
+          seen.set(r.status, (seen.get(r.status) ?? 0) + 1);
+          // Never a 5xx but the documented refusals for memory in use.
+          if (r.status >= 500) expect([503, 507], `${attacks[i]!.kind}: ${r.status} ${text.slice(0, 200)}`).toContain(r.status);
+          else expect(r.status, `${attacks[i]!.kind}: ${text.slice(0, 200)}`).toBe(want);
+          expect(Object.keys(JSON.parse(text) as object)).toEqual(["error"]);
+        }
+      }),
+      // One of each status among the runs for certain, besides the random ones.
+      { numRuns: 10, examples: [[[{ kind: "huge-json", log2: 24 }, { kind: "stalled", tf: false }, { kind: "dropped", tf: true }], 1]] },
+    );
+    // Past the response limit, past the body timeouts, and dropped: the fuzz reached each.
+    expect(Math.min(seen.get(413) ?? 0, seen.get(408) ?? 0, seen.get(499) ?? 0), JSON.stringify([...seen])).toBeGreaterThan(0);
+    const good = irisBatch(2);
+    expectMatchesReference((await json<{ outputs: JsonTensor[] }>(await post("/v2/models/iris/infer", { inputs: [good] }))).outputs, await reference("iris/1/model.onnx", [good]));
   });
 });

@@ -15,7 +15,7 @@ import { labelsOf } from "../serving/router";
 import { zodMessage } from "../tensor/zod-message";
 import { own } from "../own";
 import { flushNow } from "../monitoring/request-log";
-import { readJson } from "./body";
+import { bodyBytes, readJson } from "./body";
 
 type C = Context<AppEnv>;
 
@@ -57,12 +57,12 @@ function defaultRoute(snapshot: ModelSnapshot) {
   return { kind: "latest", version: snapshot.versions.at(-1)!.version };
 }
 
-async function bodyBytes(c: C): Promise<Uint8Array> {
+async function modelBytes(c: C): Promise<Uint8Array> {
   const type = c.req.header("content-type") ?? "application/octet-stream";
   if (!/^application\/(octet-stream|onnx|x-onnx)\b/i.test(type) && !type.startsWith("application/vnd.onnx")) {
     throw new ServingError("unsupported_media_type", `send the ONNX file as application/octet-stream, not ${type.slice(0, 80)}`);
   }
-  return new Uint8Array(await c.req.arrayBuffer());
+  return bodyBytes(c);
 }
 
 /** Routes under /admin/models. */
@@ -103,7 +103,7 @@ export const adminModels = new Hono<AppEnv>()
   .put("/:model/versions/:version", async (c) => {
     const model = modelOf(c);
     const version = parseVersion(c.req.param("version"));
-    const published = await publishVersion(c.get("service"), model, version, await bodyBytes(c));
+    const published = await publishVersion(c.get("service"), model, version, await modelBytes(c));
     const { entry } = published;
     const view = { model, version, sha256: published.sha256, size: entry.size, etag: entry.etag, uploaded: entry.uploaded.toISOString(), signature: published.signature ?? null, created: published.created };
     return c.json(view, published.created ? 201 : 200);

@@ -10,7 +10,7 @@ import { invalid, notFound } from "../errors";
 import type { KeyRecord } from "../ratelimit/limiter";
 import { normalisePolicy, PolicySchema, TENANT_NAME } from "../ratelimit/policy";
 import { zodMessage } from "../tensor/zod-message";
-import { readJson } from "./body";
+import { bodyText, readJson } from "./body";
 
 type C = Context<AppEnv>;
 
@@ -35,8 +35,8 @@ const tenantStub = (c: C, tenant: string) => c.env.TENANTS.get(c.env.TENANTS.idF
 const noTenant = (tenant: string) => notFound(`tenant '${tenant}' not found`);
 
 async function body<T extends z.ZodType>(c: C, schema: T, what: string, optional = false): Promise<z.infer<T>> {
-  // Hono caches the body text, so peeking at it here does not read the stream twice.
-  const raw = optional && (await c.req.text()).trim() === "" ? {} : await readJson(c);
+  // The body is received once (http/body-intake), so peeking at it here does not read the stream twice.
+  const raw = optional && (await bodyText(c)).trim() === "" ? {} : await readJson(c);
   const parsed = schema.safeParse(raw);
   if (!parsed.success) throw invalid(zodMessage(parsed.error, what));
   return parsed.data;

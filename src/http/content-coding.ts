@@ -34,9 +34,16 @@ export function requestCoding(header: string | undefined): Coding | null {
  * that are not of the coding are a 400. The body decompressed is read into one buffer that grows
  * by doubling (workerd's `readAtLeast`: 3 MB of JSON in two reads and 7–8.5 ms, as fast as
  * `Response.arrayBuffer()`, where reading the stream's own 4 KiB chunks one by one took 13–15 ms),
- * and returned as an ArrayBuffer of its length.
+ * and returned as an ArrayBuffer of its length. `progress` is awaited with the bytes out so far
+ * after each read (to hold memory for them before reading on).
  */
-export async function decompress(compressed: ArrayBuffer, coding: Coding, limit: number, overLimit: () => Error): Promise<ArrayBuffer> {
+export async function decompress(
+  compressed: ArrayBuffer | Uint8Array<ArrayBuffer>,
+  coding: Coding,
+  limit: number,
+  overLimit: () => Error,
+  progress?: (decompressed: number) => Promise<void>,
+): Promise<ArrayBuffer> {
   const reader = new Blob([compressed]).stream().pipeThrough(new DecompressionStream(coding)).getReader({ mode: "byob" });
   // Room for one byte past the limit tells a body over it.
   const most = limit + 1;
@@ -61,5 +68,6 @@ export async function decompress(compressed: ArrayBuffer, coding: Coding, limit:
     buffer = step.value.buffer as ArrayBuffer;
     filled += step.value.byteLength;
     if (step.done) return buffer.transfer(filled);
+    await progress?.(filled);
   }
 }

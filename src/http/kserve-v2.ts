@@ -7,11 +7,12 @@ import type { AppEnv } from "../env";
 import { decodeRawInput, frameBody, HEADER_LENGTH, splitBody } from "../tensor/kserve-binary";
 import { decodeInferRequest, encodeInferResponse, type KServeInferRequest } from "../tensor/kserve-json";
 import type { TensorSpec } from "../serving/loader";
-import { readJson } from "./body";
+import { bodyBytes, readJson } from "./body";
 import { parseModelName, parseVersion } from "../serving/names";
 import { flushNow } from "../monitoring/request-log";
 import { modelStatsJson } from "../monitoring/stats-view";
 import { recordPrediction, timedEncode } from "./prediction";
+import { limitKServeAnswer, maxResponseBytes } from "./response-limit";
 import { callerOf, LABEL_HEADER, selectorFrom } from "./selector";
 import { SERVER_NAME, SERVER_VERSION, MODEL_VERSION_HEADER } from "./server-info";
 
@@ -58,7 +59,7 @@ async function readInferRequest(c: C): Promise<(inputs: readonly TensorSpec[]) =
     const request = decodeInferRequest(await readJson(c));
     return () => request;
   }
-  const split = splitBody(new Uint8Array(await c.req.arrayBuffer()), headerLength);
+  const split = splitBody(await bodyBytes(c), headerLength);
   if (split.kind === "json") {
     const request = decodeInferRequest(split.json, split.binary);
     return () => request;
@@ -74,6 +75,7 @@ async function infer(c: C) {
     const decode = await readInferRequest(c);
     return (inputs) => (request = decode(inputs));
   });
+  limitKServeAnswer(result.outputs, request!.binaryOutput, maxResponseBytes(c.env));
   recordPrediction(c, t, result);
   const version = String(t.entry.version);
   const { json, binaries } = timedEncode(c, () =>

@@ -13,6 +13,7 @@ import { decodePredictRequest, encodePredictResponse, type TfPredictRequest } fr
 import { readJson } from "./body";
 import { callerOf, selectorFrom } from "./selector";
 import { recordPrediction, timedEncode } from "./prediction";
+import { limitTfAnswer, maxResponseBytes } from "./response-limit";
 import { MODEL_VERSION_HEADER } from "./server-info";
 
 type C = Context<AppEnv>;
@@ -105,6 +106,7 @@ async function predict(c: C, r: Route) {
     const body = await readJson(c);
     return (specs) => (request = decodePredictRequest(body, specs));
   });
+  limitTfAnswer(t.snapshot.name, result.outputs, maxResponseBytes(c.env));
   recordPrediction(c, t, result);
   const response = timedEncode(c, () => encodePredictResponse(request!, result.outputs));
   return c.json(response, 200, { [MODEL_VERSION_HEADER]: String(t.entry.version) });

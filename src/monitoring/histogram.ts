@@ -48,11 +48,12 @@ export function quantile(h: Histogram, q: number): number | null {
   return BUCKETS_MS[BUCKETS_MS.length - 1]!;
 }
 
-/** The outcome of one request, for counting. */
-export type Outcome = "success" | "client_error" | "rate_limited" | "unavailable" | "server_error";
+/** The outcome of one request, for counting. `client_abort`: the client went away before its body arrived (499). */
+export type Outcome = "success" | "client_error" | "client_abort" | "rate_limited" | "unavailable" | "server_error";
 
 export function outcomeOf(status: number): Outcome {
   if (status < 400) return "success";
+  if (status === 499) return "client_abort";
   if (status === 429) return "rate_limited";
   if (status === 503) return "unavailable";
   if (status >= 500) return "server_error";

@@ -113,6 +113,8 @@ export class ModelStats extends DurableObject<Env> {
   private record(requests: RequestDelta[], loads: LoadDelta[], drift: DriftDelta[], executions: ExecutionDelta[]): void {
     const minute = Math.floor(Date.now() / 60_000);
     for (const r of requests) {
+      // A client that went away says nothing of the model: kept out of the alerts' windows.
+      if (r.outcome === "client_abort") continue;
       const row = this.sql
         .exec<{ count: number; errors: number; latency: string }>("SELECT count, errors, latency FROM minutes WHERE minute = ? AND version = ?", minute, r.version)
         .toArray()[0];
