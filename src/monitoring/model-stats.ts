@@ -179,6 +179,19 @@ export class ModelStats extends DurableObject<Env> {
   }
 
   /**
+   * The per-minute figures the alert windows read (kept a day), from `minutes` ago on, per version:
+   * requests, errors (rate-limit refusals aside) and the latency histogram of each minute.
+   */
+  minuteSeries(minutes: number): { minute: number; version: number; count: number; errors: number; latency: Histogram }[] {
+    const from = Math.floor(Date.now() / 60_000) - minutes + 1;
+    return this.sql
+      .exec<{ minute: number; version: number; count: number; errors: number; latency: string }>(
+        "SELECT minute, version, count, errors, latency FROM minutes WHERE minute >= ? ORDER BY minute, version", from)
+      .toArray()
+      .map((r) => ({ ...r, latency: JSON.parse(r.latency) as Histogram }));
+  }
+
+  /**
    * Pins what `version` has been sent and answered in its kept windows (up to a week) as its drift
    * baseline, and starts the windows afresh. Returns how many tensors the baseline covers.
    */

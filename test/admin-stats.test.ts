@@ -1,0 +1,43 @@
+/** The admin routes the console reads: a model's statistics with its per-minute series, and the tenants' names. */
+import { beforeAll, describe, expect, it } from "vitest";
+import { adminCall, json, post, publish, setup } from "./support/helpers";
+
+beforeAll(setup);
+
+interface StatsBody {
+  model: string;
+  model_stats: { version: string; outcomes: Record<string, number>; latency_ms: { p99: number | null } }[];
+  minutes: { at: string; version: number; count: number; errors: number; latency_ms: { p50: number | null; p90: number | null; p99: number | null } }[];
+}
+
+describe("GET /admin/models/{m}/stats", () => {
+  it("gives the totals and this minute's requests and errors, per version", async () => {
+    await publish("iris/1/model.onnx", "stats-series/1/model.onnx");
+    const row = { name: "features", shape: [1, 4], datatype: "FP32", data: [5.1, 3.5, 1.4, 0.2] };
+    for (let i = 0; i < 3; i++) expect((await post("/v2/models/stats-series/infer", { inputs: [row] })).status).toBe(200);
+    expect((await post("/v2/models/stats-series/infer", { inputs: [{ ...row, name: "nope" }] })).status).toBe(400);
+
+    const body = await json<StatsBody>(await adminCall("GET", "/models/stats-series/stats?minutes=5"));
+    expect(body.model).toBe("stats-series");
+    expect(body.model_stats[0]!.outcomes).toEqual({ success: 3, client_error: 1 });
+    const counted = body.minutes.filter((m) => m.version === 1);
+    expect(counted.reduce((n, m) => n + m.count, 0)).toBe(4);
+    expect(counted.reduce((n, m) => n + m.errors, 0)).toBe(1);
+    expect(counted[0]!.latency_ms.p99).not.toBeNull();
+    expect(Date.parse(counted[0]!.at) % 60_000).toBe(0);
+  });
+
+  it("refuses a window outside a day of minutes", async () => {
+    for (const q of ["0", "1441", "x"]) expect((await adminCall("GET", `/models/iris/stats?minutes=${q}`)).status).toBe(400);
+  });
+});
+
+describe("GET /admin/tenants", () => {
+  it("lists every tenant put, once", async () => {
+    await json(await adminCall("PUT", "/tenants/listed-a", { requests_per_minute: 10 }), 201);
+    await json(await adminCall("PUT", "/tenants/listed-a", { requests_per_minute: 20 }), 200);
+    await json(await adminCall("PUT", "/tenants/listed-b", { requests_per_minute: 10 }), 201);
+    const { tenants } = await json<{ tenants: string[] }>(await adminCall("GET", "/tenants"));
+    expect(tenants.filter((t) => t.startsWith("listed-"))).toEqual(["listed-a", "listed-b"]);
+  });
+});
