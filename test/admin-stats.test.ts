@@ -7,7 +7,8 @@ beforeAll(setup);
 interface StatsBody {
   model: string;
   model_stats: { version: string; outcomes: Record<string, number>; latency_ms: { p99: number | null } }[];
-  minutes: { at: string; version: number; count: number; errors: number; latency_ms: { p50: number | null; p90: number | null; p99: number | null } }[];
+  window: { minutes: number; count: number; errors: number; error_rate: number | null; latency_ms: { p99: number | null } };
+  minutes: { at: string; count: number; errors: number; latency_ms: { p50: number | null; p90: number | null; p99: number | null }; by_version: Record<string, { count: number; errors: number }> }[];
 }
 
 describe("GET /admin/models/{m}/stats", () => {
@@ -20,8 +21,10 @@ describe("GET /admin/models/{m}/stats", () => {
     const body = await json<StatsBody>(await adminCall("GET", "/models/stats-series/stats?minutes=5"));
     expect(body.model).toBe("stats-series");
     expect(body.model_stats[0]!.outcomes).toEqual({ success: 3, client_error: 1 });
-    const counted = body.minutes.filter((m) => m.version === 1);
-    expect(counted.reduce((n, m) => n + m.count, 0)).toBe(4);
+    expect(body.window).toMatchObject({ minutes: 5, count: 4, errors: 1, error_rate: 0.25 });
+    expect(body.window.latency_ms.p99).not.toBeNull();
+    const counted = body.minutes;
+    expect(counted.reduce((n, m) => n + (m.by_version["1"]?.count ?? 0), 0)).toBe(4);
     expect(counted.reduce((n, m) => n + m.errors, 0)).toBe(1);
     expect(counted[0]!.latency_ms.p99).not.toBeNull();
     expect(Date.parse(counted[0]!.at) % 60_000).toBe(0);
