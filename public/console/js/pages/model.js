@@ -78,7 +78,9 @@ function versionsSection(model, reload) {
         disabled: referenced,
         title: referenced ? "The config routes to this version (label, split, default or shadow): change that first." : null,
         onclick: async () => {
-          if (!confirm(`Delete version ${v.version} of ${model.name}? Its file is removed from the repository.`)) return;
+          // Unreferenced can still mean serving: the highest version takes unlabelled traffic by default.
+          const serving = model.routing.kind === "latest" && model.routing.version === v.version ? " It takes unlabelled traffic now; the next highest version would." : "";
+          if (!confirm(`Delete version ${v.version} of ${model.name}? Its file is removed from the repository.${serving}`)) return;
           try {
             await admin("DELETE", `/models/${enc(model.name)}/versions/${v.version}`);
             announce(`Version ${v.version} deleted.`);
