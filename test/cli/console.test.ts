@@ -48,11 +48,14 @@ async function signIn(p: Page, token = ADMIN_TOKEN) {
   await p.click("#sign-in button[type=submit]");
 }
 
+// page.evaluate callbacks use `(globalThis as any)` for the page's window: this file is type-checked
+// for Node, without the DOM's types, and a callback's source is sent to the browser as it is.
+
 /** axe-core's serious and critical findings on the page as it is now. */
 async function axeFindings(p: Page): Promise<string[]> {
   // Evaluated over the DevTools protocol, which the page's Content-Security-Policy does not govern.
   await p.evaluate(AXE);
-  const violations = await p.evaluate(async () => (await (window as any).axe.run(document)).violations as { id: string; impact: string; nodes: { target: string[] }[] }[]);
+  const violations = await p.evaluate(async () => (await (globalThis as any).axe.run((globalThis as any).document)).violations as { id: string; impact: string; nodes: { target: string[] }[] }[]);
   return violations.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
 }
 
@@ -107,7 +110,7 @@ describe("the console", () => {
     await page.waitForSelector("#model-list");
     const names = await page.$$eval("#model-list tbody th", (cells) => cells.map((c) => c.textContent));
     expect(names).toEqual(["iris", "silero-vad"]);
-    expect(await page.evaluate(() => [sessionStorage.length, localStorage.length, document.cookie])).toEqual([1, 0, ""]);
+    expect(await page.evaluate(() => [sessionStorage.length, localStorage.length, (globalThis as any).document.cookie])).toEqual([1, 0, ""]);
     expect((await context.cookies()).length).toBe(0);
     expect(page.url()).not.toContain(ADMIN_TOKEN);
     expect(await findingsOrShot(page, "models")).toEqual([]);
@@ -201,7 +204,7 @@ describe("the console", () => {
     await page.waitForSelector("#key-list tbody tr:has-text('revoked')");
     expect((await predict(secret)).status).toBe(401);
     expect((await predict(tenantKey)).status).toBe(200);
-    expect(await page.evaluate(() => (window as any).__pwned)).toBeUndefined();
+    expect(await page.evaluate(() => (globalThis as any).__pwned)).toBeUndefined();
   });
 
   it("renders hostile model and tenant names as text", async () => {
@@ -215,7 +218,7 @@ describe("the console", () => {
     await page.waitForSelector("#tenant-list");
     expect(await page.textContent("#tenant-list tbody")).toContain(HOSTILE);
     expect(await page.$$("main img, main script")).toHaveLength(0);
-    expect(await page.evaluate(() => (window as any).__pwned)).toBeUndefined();
+    expect(await page.evaluate(() => (globalThis as any).__pwned)).toBeUndefined();
     await page.unrouteAll();
   });
 
