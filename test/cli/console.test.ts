@@ -174,7 +174,7 @@ describe("the console", () => {
 
   it("deletes a version the config does not route to, after asking", async () => {
     await page.click("#default-form [role=alert] button");
-    await page.waitForSelector("#version-list >> text=v2");
+    await page.waitForSelector("#default-form [role=alert]", { state: "detached" });
     await shot(page, "model-two-versions");
     page.once("dialog", (d) => d.accept());
     await page.click('button[aria-label="Delete version 2"]');

@@ -26,7 +26,7 @@ export function shadowSection(model, reload) {
               String(p.compared),
               percent(p.agreement),
               String(p.errors),
-              p.max_abs_diff === null ? "–" : String(p.max_abs_diff),
+              p.max_abs_diff === null ? "–" : String(Number(p.max_abs_diff.toPrecision(4))),
               `${ms(p.primary_ms.mean)} / ${ms(p.shadow_ms.mean)}`,
               time(p.last_at),
               p.last_error ?? "–",
