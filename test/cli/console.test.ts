@@ -105,8 +105,11 @@ describe("the console", () => {
     expect(await findingsOrShot(page, "sign-in")).toEqual([]);
   });
 
-  it("signs in, keeping the token in sessionStorage only, and lists iris and silero-vad", async () => {
-    await signIn(page);
+  it("signs in from the keyboard, keeping the token in sessionStorage only, and lists iris and silero-vad", async () => {
+    // The token field has the focus when the page opens; Enter submits.
+    await page.goto(`${dev.url}/console/`);
+    await page.keyboard.type(ADMIN_TOKEN);
+    await page.keyboard.press("Enter");
     await page.waitForSelector("#model-list");
     const names = await page.$$eval("#model-list tbody th", (cells) => cells.map((c) => c.textContent));
     expect(names).toEqual(["iris", "silero-vad"]);
@@ -130,7 +133,7 @@ describe("the console", () => {
     for (let i = 0; i < 4; i++) expect((await predict(tenantKey)).status).toBe(200);
     await page.click("#traffic-refresh");
     await expect.poll(() => chartTotal(page, "chart-requests")).toBe(before + 5);
-    await shot(page, "model");
+    expect(await findingsOrShot(page, "model")).toEqual([]);
   });
 
   it("publishes a version from a file, with onnxruntime's reason when it refuses one", async () => {

@@ -40,7 +40,7 @@ const hhmm = (t) => new Date(t).toISOString().slice(11, 16);
 function figure(id, title, source, body, head, rows) {
   return el(
     "figure",
-    { id, class: "chart", role: "region", "aria-labelledby": `${id}-caption` },
+    { id, class: "chart", "aria-labelledby": `${id}-caption` },
     el("figcaption", { id: `${id}-caption` }, el("strong", {}, title), el("span", { class: "source" }, ` Source: ${source}`)),
     body,
     rows.length > 0 &&

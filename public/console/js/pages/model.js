@@ -110,7 +110,7 @@ function versionsSection(model, reload) {
       "table",
       { id: "version-list", "aria-label": "Versions" },
       el("caption", {}, "State is this version's session in the isolate that answered (each isolate loads its own)."),
-      el("thead", {}, el("tr", {}, ["Version", "Size", "Uploaded", "SHA-256", "Routed as", "Split", "State", ""].map((h) => el("th", { scope: "col" }, h)))),
+      el("thead", {}, el("tr", {}, ["Version", "Size", "Uploaded", "SHA-256", "Routed as", "Split", "State", "Delete"].map((h) => el("th", { scope: "col" }, h)))),
       el("tbody", {}, rows.map((r) => el("tr", {}, r.map((c) => el("td", {}, c))))),
     ),
     feedback,
