@@ -35,6 +35,30 @@ describe("GET /admin/models/{m}/stats", () => {
   });
 });
 
+describe("GET /admin/models/{m}/drift, for charts", () => {
+  it("gives each tensor's histograms and its score per hourly window", async () => {
+    await publish("iris/1/model.onnx", "drift-series/1/model.onnx");
+    const send = (data: number[]) => post("/v2/models/drift-series/infer", { inputs: [{ name: "features", shape: [1, 4], datatype: "FP32", data }] });
+    for (let i = 0; i < 3; i++) expect((await send([5.1, 3.5, 1.4, 0.2])).status).toBe(200);
+    await json(await adminCall("POST", "/models/drift-series/drift/baseline?version=1"));
+    for (let i = 0; i < 3; i++) expect((await send([50, 30, 60, 20])).status).toBe(200);
+
+    type View = { count: number; histogram: { le: (number | string)[]; counts: number[] } };
+    const body = await json<{ versions: { tensors: { tensor: string; baseline: View; current: View; drift_score: number; hourly: { at: string; count: number; drift_score: number }[] }[] }[] }>(
+      await adminCall("GET", "/models/drift-series/drift?hours=2"),
+    );
+    const features = body.versions[0]!.tensors.find((t) => t.tensor === "features")!;
+    for (const view of [features.baseline, features.current]) {
+      expect(view.histogram.le.at(-1)).toBe("+Inf");
+      expect(view.histogram.counts).toHaveLength(view.histogram.le.length);
+      expect(view.histogram.counts.reduce((a, b) => a + b, 0)).toBe(view.count);
+    }
+    expect(features.hourly.reduce((n, h) => n + h.count, 0)).toBe(features.current.count);
+    expect(features.hourly.at(-1)!.drift_score).toBeGreaterThan(0.25);
+    expect(Date.parse(features.hourly.at(-1)!.at) % 3_600_000).toBe(0);
+  });
+});
+
 describe("GET /admin/tenants", () => {
   it("lists every tenant put, once", async () => {
     await json(await adminCall("PUT", "/tenants/listed-a", { requests_per_minute: 10 }), 201);
