@@ -12,7 +12,8 @@ const PAD = { left: 48, right: 8, top: 10, bottom: 22 };
 
 /**
  * @typedef {{ name: string, points: [number, number | null][] }} Series  x is epoch ms; null is a gap
- * @typedef {{ id: string, title: string, source: string, unit: string, series: Series[], empty?: string }} LineChart
+ * @typedef {{ id: string, title: string, source: string, unit: string, series: Series[], empty?: string, step?: number }} LineChart
+ *   step: the series' spacing in ms (a minute unless given), the least span the x axis shows
  */
 
 /** @param {number} max */
@@ -67,7 +68,7 @@ export function lineChart(chart) {
   const ys = chart.series.flatMap((s) => s.points.map((p) => p[1] ?? 0));
   if (xs.length === 0) return figure(chart.id, chart.title, chart.source, el("p", { class: "empty" }, chart.empty ?? "Nothing recorded in this window."), [], []);
   const x0 = Math.min(...xs);
-  const x1 = Math.max(...xs, x0 + 60_000);
+  const x1 = Math.max(...xs, x0 + (chart.step ?? 60_000));
   const yMax = niceMax(Math.max(...ys));
   const sx = (/** @type {number} */ x) => PAD.left + ((x - x0) / (x1 - x0)) * (W - PAD.left - PAD.right);
   const sy = (/** @type {number} */ y) => H - PAD.bottom - (y / yMax) * (H - PAD.top - PAD.bottom);

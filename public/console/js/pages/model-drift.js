@@ -1,11 +1,54 @@
 // @ts-check
 /**
- * @module pages/model-drift: drift per version and tensor (baseline against the recent windows),
- * and pinning a version's baseline. The service reports one score for the chosen window; it keeps
- * hourly summaries but neither a score per hour nor the histograms through the API, so none are drawn.
+ * @module pages/model-drift: drift per version and tensor: the score of each hourly window against
+ * the pinned baseline, the baseline's histogram against the recent one, and pinning a baseline.
  */
 import { admin, enc } from "../api.js";
+import { barChart, lineChart } from "../chart.js";
 import { announce, el, message, replace, section, table, time } from "../dom.js";
+
+const SOURCE = "GET /admin/models/{m}/drift: the statistics object's hourly summaries of sampled values, kept a week";
+
+/** A histogram's counts as shares of its total, in percent. @param {number[]} counts */
+const shares = (counts) => {
+  const total = counts.reduce((a, b) => a + b, 0);
+  return counts.map((n) => (total ? Math.round((n / total) * 1000) / 10 : 0));
+};
+
+/** @param {number | string} le */
+const binLabel = (le) => (le === "+Inf" ? ">1000" : `≤${le}`);
+
+/**
+ * One tensor's charts: its score per hour (once a baseline is pinned) and the two histograms.
+ * @param {number} version
+ * @param {any} t
+ */
+function tensorCharts(version, t) {
+  const id = `drift-v${version}-${t.role}-${t.tensor}`.replace(/[^A-Za-z0-9_-]/g, "_");
+  return [
+    t.baseline &&
+      lineChart({
+        id: `${id}-score`,
+        title: `v${version} ${t.role} ${t.tensor}: drift score per hour`,
+        source: `${SOURCE}; each hour's population stability index against the baseline.`,
+        unit: "",
+        step: 3_600_000,
+        series: [{ name: "PSI", points: t.hourly.map((/** @type {any} */ h) => [Date.parse(h.at), h.drift_score]) }],
+        empty: "No traffic since the baseline was pinned.",
+      }),
+    barChart({
+      id: `${id}-histogram`,
+      title: `v${version} ${t.role} ${t.tensor}: values, baseline against recent`,
+      source: `${SOURCE}; shares of the sampled values per signed-logarithmic bin.`,
+      unit: "%",
+      labels: t.current.histogram.le.map(binLabel),
+      series: [
+        ...(t.baseline ? [{ name: "baseline", values: shares(t.baseline.histogram.counts) }] : []),
+        { name: "recent", values: shares(t.current.histogram.counts) },
+      ],
+    }),
+  ];
+}
 
 /** @param {number | null | undefined} x */
 const num = (x) => (x === null || x === undefined ? "–" : Math.abs(x) >= 1000 || (x !== 0 && Math.abs(x) < 0.001) ? x.toExponential(2) : String(Number(x.toFixed(3))));
@@ -68,13 +111,14 @@ export async function driftSection(model) {
       ),
       pin,
       feedback,
+      el("div", { class: "charts" }, v.tensors.map((/** @type {any} */ t) => tensorCharts(v.version, t))),
     );
   };
   await draw();
   return section(
     "drift",
     "Drift",
-    el("p", { class: "muted" }, "Per tensor, the recent traffic against the version's pinned baseline: a population stability index under 0.1 is usually read as stable, over 0.25 as a shift. Pinning takes what the version has seen in its kept windows as the baseline and starts the windows afresh. The service gives one score per window, not a series over time."),
+    el("p", { class: "muted" }, "Per tensor, the recent traffic against the version's pinned baseline: a population stability index under 0.1 is usually read as stable, over 0.25 as a shift. Pinning takes what the version has seen in its kept windows as the baseline and starts the windows afresh."),
     el("div", { class: "toolbar" }, el("label", { for: "drift-hours" }, "Recent window "), hours),
     body,
   );
