@@ -131,8 +131,18 @@ describe("the console", () => {
     expect(await page.textContent("#try-outputs")).toContain("probabilities");
     expect(await page.textContent("#try-timing")).toContain("inference");
     for (let i = 0; i < 4; i++) expect((await predict(tenantKey)).status).toBe(200);
-    await page.click("#traffic-refresh");
-    await expect.poll(() => chartTotal(page, "chart-requests")).toBe(before + 5);
+    // Statistics reach the model's object after each response: refresh until all five are in.
+    await expect
+      .poll(
+        async () => {
+          const reads = Number(await page.getAttribute("#traffic-charts", "data-reads"));
+          await page.click("#traffic-refresh");
+          await page.waitForSelector(`#traffic-charts[data-reads="${reads + 1}"], #traffic-charts[data-reads="${reads + 2}"]`);
+          return chartTotal(page, "chart-requests");
+        },
+        { timeout: 15_000 },
+      )
+      .toBe(before + 5);
     expect(await findingsOrShot(page, "model")).toEqual([]);
   });
 

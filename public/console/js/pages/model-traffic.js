@@ -35,6 +35,8 @@ export async function trafficSection(model, signal) {
       const { body } = await admin("GET", `/models/${enc(model.name)}/stats?minutes=${minutes}`);
       if (signal.aborted) return;
       replace(charts, ...render(body, minutes));
+      // How many reads the charts show, for a test (or a curious operator) to tell a refresh happened.
+      charts.dataset.reads = String(Number(charts.dataset.reads ?? 0) + 1);
       updated.textContent = `Updated ${new Date().toISOString().slice(11, 19)} UTC`;
     } catch (e) {
       replace(charts, message("error", `Statistics could not be read: ${e instanceof Error ? e.message : String(e)}`));
