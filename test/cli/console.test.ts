@@ -55,7 +55,7 @@ async function signIn(p: Page, token = ADMIN_TOKEN) {
 async function axeFindings(p: Page): Promise<string[]> {
   // Evaluated over the DevTools protocol, which the page's Content-Security-Policy does not govern.
   await p.evaluate(AXE);
-  const violations = await p.evaluate(async () => (await (globalThis as any).axe.run((globalThis as any).document)).violations as { id: string; impact: string; nodes: { target: string[] }[] }[]);
+  const violations = await p.evaluate(async () => (await (globalThis as any).axe.run((globalThis as any).document, { resultTypes: ["violations"] })).violations as { id: string; impact: string; nodes: { target: string[] }[] }[]);
   return violations.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
 }
 
