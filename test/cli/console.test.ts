@@ -235,7 +235,7 @@ describe("the console", () => {
     await page.unrouteAll();
   });
 
-  it("shows the isolate, and signs out", async () => {
+  it("shows the isolate, signs out, and asked nothing of another origin", async () => {
     await page.goto(`${dev.url}/console/#/isolate`);
     await page.waitForSelector("#isolate-summary");
     expect(await page.textContent("#isolate-summary")).toContain("started");
@@ -244,6 +244,16 @@ describe("the console", () => {
     await page.waitForSelector("#admin-token");
     expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
     expect(requested.filter((url) => !url.startsWith(`${dev.url}/`))).toEqual([]);
+  });
+
+  it("goes back to sign-in when the token is refused mid-session (rotated, say)", async () => {
+    await signIn(page);
+    await page.waitForSelector("#model-list");
+    await page.evaluate(() => sessionStorage.setItem("edge-inference.admin-token", "eia_rotated"));
+    await page.click("nav >> text=Tenants");
+    await page.waitForSelector("#admin-token");
+    expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+    expect(await page.textContent("main")).not.toContain("Something failed");
   });
 });
 

@@ -56,12 +56,15 @@ async function render() {
   }
   const params = /** @type {RegExpExecArray} */ (route[0].exec(hash)).slice(1).map(decodeURIComponent);
   replace(main, el("p", { class: "loading" }, "Loading…"));
+  const signal = leaving.signal;
   try {
-    await route[1](main, leaving.signal, ...params);
+    await route[1](main, signal, ...params);
   } catch (e) {
+    // Left meanwhile (another route, or sign-in after a 401): the new page owns main now.
+    if (signal.aborted) return;
     replace(main, el("h1", {}, "Something failed"), message("error", e instanceof Error ? e.message : String(e)));
   }
-  main.focus();
+  if (!signal.aborted) main.focus();
 }
 
 signOut.addEventListener("click", () => {
