@@ -77,6 +77,7 @@ if (await waitUntilReady()) {
 [start] edge-inference is serving at ${base}
 [start] demo models: iris (Iris species classifier), silero-vad (voice activity), dtypes (identity per datatype), cnn (224x224 image net, random weights)
 [start] admin token (.dev.vars${admin.created ? ", generated now" : ""}): ${admin.token}
+[start] web console: ${base}/console (sign in with the admin token)
 [start] demo tenant 'demo' key (.wrangler/demo-key): ${key}
 
   curl -s ${base}/v2/models/iris ${auth}

@@ -7,6 +7,7 @@ import { adminAuth, apiKeyAuth } from "./auth/middleware";
 import { admin } from "./http/admin";
 import { adminIsolate } from "./http/admin-isolate";
 import { adminModels } from "./http/admin-models";
+import { adminStats } from "./http/admin-stats";
 import { requestCoding } from "./http/content-coding";
 import { kserveV2 } from "./http/kserve-v2";
 import { bodyIntake } from "./http/body-intake";
@@ -153,6 +154,7 @@ export function createApp() {
   app.route("/v2", kserveV2);
   app.route("/v1", tfServing);
   app.route("/admin/models", adminModels);
+  app.route("/admin/models", adminStats);
   app.route("/admin/isolate", adminIsolate);
   app.route("/admin", admin);
 

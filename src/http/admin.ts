@@ -14,6 +14,9 @@ import { bodyText, readJson } from "./body";
 
 type C = Context<AppEnv>;
 
+/** KV key prefix of the tenants' names (docs/storage-schema.md). */
+const TENANT_INDEX = "tenant:";
+
 const KeyRequestSchema = z
   .object({
     name: z.string().min(1).max(100).optional(),
@@ -53,7 +56,16 @@ export const admin = new Hono<AppEnv>()
     const tenant = tenantName(c);
     const policy = normalisePolicy(await body(c, PolicySchema, "tenant policy"));
     const result = await tenantStub(c, tenant).putPolicy(tenant, policy);
+    // Durable Objects cannot be enumerated: KV keeps the names, for GET /admin/tenants (written on
+    // every PUT, so a tenant made before the index existed is listed once its policy is put again).
+    await c.env.API_KEYS.put(`${TENANT_INDEX}${tenant}`, "");
     return c.json(result.tenant, result.created ? 201 : 200);
+  })
+  .get("/tenants", async (c) => {
+    const cursor = c.req.query("cursor");
+    const page = await c.env.API_KEYS.list({ prefix: TENANT_INDEX, limit: 1000, ...(cursor ? { cursor } : {}) });
+    const tenants = page.keys.map((k) => k.name.slice(TENANT_INDEX.length));
+    return c.json({ tenants, ...(page.list_complete ? {} : { cursor: page.cursor }) });
   })
   .get("/tenants/:tenant", async (c) => {
     const tenant = tenantName(c);

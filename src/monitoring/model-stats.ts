@@ -8,7 +8,7 @@ import { DurableObject } from "cloudflare:workers";
 import type { ShadowSample } from "../serving/shadow";
 import { parseModelConfig, type ModelConfig } from "../serving/config";
 import { backoffSeconds, ruleValue, transition, type AlertRule, type WindowFigures } from "./alerts";
-import { emptySummary, mergeSummary, moments, psi, type DriftDelta, type Summary } from "./drift";
+import { DRIFT_EDGES, emptySummary, mergeSummary, moments, psi, type DriftDelta, type Summary } from "./drift";
 import { emptyHistogram, merge, type ExecutionDelta, type Histogram, type LoadDelta, type Outcome, type RequestDelta } from "./histogram";
 
 /** Shadow figures for one pair of versions, as the admin API shows them. */
@@ -181,6 +181,19 @@ export class ModelStats extends DurableObject<Env> {
   }
 
   /**
+   * The per-minute figures the alert windows read (kept a day), from `minutes` ago on, per version:
+   * requests, errors (rate-limit refusals aside) and the latency histogram of each minute.
+   */
+  minuteSeries(minutes: number): { minute: number; version: number; count: number; errors: number; latency: Histogram }[] {
+    const from = Math.floor(Date.now() / 60_000) - minutes + 1;
+    return this.sql
+      .exec<{ minute: number; version: number; count: number; errors: number; latency: string }>(
+        "SELECT minute, version, count, errors, latency FROM minutes WHERE minute >= ? ORDER BY minute, version", from)
+      .toArray()
+      .map((r) => ({ ...r, latency: JSON.parse(r.latency) as Histogram }));
+  }
+
+  /**
    * Pins what `version` has been sent and answered in its kept windows (up to a week) as its drift
    * baseline, and starts the windows afresh. Returns how many tensors the baseline covers.
    */
@@ -214,7 +227,8 @@ export class ModelStats extends DurableObject<Env> {
       .toArray();
     // The recent windows merged into one 'current' row per tensor.
     const rows: typeof raw = raw.filter((r) => r.slot === "baseline");
-    for (const r of raw.filter((x) => x.slot.startsWith("h:") && Number(x.slot.slice(2)) >= from)) {
+    const recent = raw.filter((x) => x.slot.startsWith("h:") && Number(x.slot.slice(2)) >= from);
+    for (const r of recent) {
       const existing = rows.find((x) => x.slot === "current" && x.version === r.version && x.role === r.role && x.tensor === r.tensor);
       if (!existing) rows.push({ ...r, slot: "current" });
       else {
@@ -232,7 +246,7 @@ export class ModelStats extends DurableObject<Env> {
         const find = (slot: string) => rows.find((r) => r.slot === slot && r.version === version && r.role === role && r.tensor === tensor);
         const baseline = find("baseline") ? (JSON.parse(find("baseline")!.summary) as Summary) : null;
         const current = find("current") ? (JSON.parse(find("current")!.summary) as Summary) : emptySummary();
-        const view = (s: Summary) => ({ count: s.count, ...moments(s), min: s.min, max: s.max });
+        const view = (s: Summary) => ({ count: s.count, ...moments(s), min: s.min, max: s.max, histogram: { le: [...DRIFT_EDGES, "+Inf"], counts: s.bins } });
         const b = baseline ? moments(baseline) : null;
         const c = moments(current);
         const meanShift = b && b.sd && c.mean !== null && b.mean !== null ? Math.round((Math.abs(c.mean - b.mean) / b.sd) * 1000) / 1000 : null;
@@ -242,6 +256,14 @@ export class ModelStats extends DurableObject<Env> {
           current: view(current),
           drift_score: baseline ? psi(baseline, current) : null,
           mean_shift_sd: meanShift,
+          // Each hourly window of the report on its own: the score over time.
+          hourly: recent
+            .filter((r) => r.version === version && r.role === role && r.tensor === tensor)
+            .map((r) => {
+              const hour = JSON.parse(r.summary) as Summary;
+              return { at: new Date(Number(r.slot.slice(2)) * 3_600_000).toISOString(), count: hour.count, drift_score: baseline ? psi(baseline, hour) : null };
+            })
+            .sort((a, b) => a.at.localeCompare(b.at)),
         };
       });
       return { version, baseline_pinned_at: pins.get(version) ?? null, window_hours: Math.max(1, Math.ceil(hours)), tensors };
