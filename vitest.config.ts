@@ -50,7 +50,7 @@ async function fixtures(request: Request): Promise<Response> {
  * The files that need a fresh isolate and storage: onnxruntime not yet started, its heap not yet
  * grown, every statistic of a model counted from zero.
  */
-const FRESH = ["test/runtime-start.test.ts", "test/heap-growth.test.ts", "test/monitoring.test.ts"];
+const FRESH = ["test/runtime-start.test.ts", "test/heap-growth.test.ts", "test/heap-cap.test.ts", "test/monitoring.test.ts"];
 
 /** The Workers integration, as both workerd projects run it. */
 const workerd = () =>

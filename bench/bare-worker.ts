@@ -15,10 +15,13 @@
  * With `?log=1`, a request also writes one JSON log line of the service's size, so the service's
  * own overhead can be compared like for like.
  */
-import { loadSession, wasmHeapBytes, type LoadedSession, type SessionTuning } from "../src/serving/loader";
+import { loadSession, setWasmHeapMax, wasmHeapBytes, type LoadedSession, type SessionTuning } from "../src/serving/loader";
 import { bareRun } from "./bare-run";
 import { frameBody, HEADER_LENGTH, splitBody } from "../src/tensor/kserve-binary";
 import { decodeInferRequest, encodeInferResponse } from "../src/tensor/kserve-json";
+
+// onnxruntime as it comes, with no heap cap: the kernel benchmark loads models the service would refuse.
+setWasmHeapMax(4 * 1024 ** 3);
 
 const sessions = new Map<string, LoadedSession>();
 

@@ -9,6 +9,7 @@ export type ErrorCode =
   | "conflict"
   | "rate_limited" // the tenant's rate or daily quota ran out
   | "unavailable" // the model exists but cannot be loaded or run right now
+  | "resource_exhausted" // a load or run needs more memory than onnxruntime's heap may take
   | "length_required" // a large body sent without Content-Length
   | "request_timeout" // a request body that stalled, or arrived slower than the minimum rate
   | "client_closed" // the client went away before its request body arrived (nginx's 499: logged, never sent)
@@ -17,7 +18,7 @@ export type ErrorCode =
   | "not_implemented"
   | "internal";
 
-type Status = 400 | 401 | 404 | 408 | 409 | 411 | 413 | 415 | 429 | 499 | 500 | 501 | 503;
+type Status = 400 | 401 | 404 | 408 | 409 | 411 | 413 | 415 | 429 | 499 | 500 | 501 | 503 | 507;
 
 const STATUS: Record<ErrorCode, Status> = {
   invalid_argument: 400,
@@ -26,6 +27,7 @@ const STATUS: Record<ErrorCode, Status> = {
   conflict: 409,
   rate_limited: 429,
   unavailable: 503,
+  resource_exhausted: 507,
   length_required: 411,
   request_timeout: 408,
   client_closed: 499,

@@ -69,7 +69,7 @@ async function status(c: C, r: Route) {
     (await c.get("service").lease(t)).release();
     return c.json({ model_version_status: [versionStatus(t.entry.version)] });
   } catch (e) {
-    if (!(e instanceof ServingError) || e.code !== "unavailable") throw e;
+    if (!(e instanceof ServingError) || (e.code !== "unavailable" && e.code !== "resource_exhausted")) throw e;
     return c.json({ model_version_status: [versionStatus(t.entry.version, e.message)] });
   }
 }

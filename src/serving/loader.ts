@@ -17,6 +17,9 @@ const SENTINEL = new ArrayBuffer(0);
 let configured = false;
 /** ORT's WebAssembly memory (its heap), once instantiated. */
 let wasmMemory: WebAssembly.Memory | undefined;
+const PAGE = 65536;
+/** The most ORT's heap may grow to, fixed when ORT starts. */
+let heapMaxBytes = 96 * 1024 * 1024;
 
 function findMemory(imports: WebAssembly.Imports | undefined): WebAssembly.Memory | undefined {
   for (const module of Object.values(imports ?? {})) {
@@ -33,12 +36,45 @@ export function wasmHeapBytes(): number | null {
   return wasmMemory ? wasmMemory.buffer.byteLength : null;
 }
 
+/** The most ORT's heap may grow to in this isolate. */
+export const wasmHeapMaxBytes = (): number => heapMaxBytes;
+
+/**
+ * Sets the most ORT's heap may grow to (rounded down to whole pages). Only a call before ORT
+ * starts counts: a memory's maximum is fixed when it is made.
+ */
+export function setWasmHeapMax(bytes: number): void {
+  if (!configured) heapMaxBytes = Math.max(PAGE, Math.floor(bytes / PAGE) * PAGE);
+}
+
+/**
+ * ORT's heap is the shared memory its loader makes with a 4 GiB maximum. Made with the cap as its
+ * maximum instead, a growth past it fails inside ORT's allocator, which fails that one run or
+ * load with an error and leaves every other session as it was.
+ */
+function capNextSharedMemory(): () => void {
+  const Native = WebAssembly.Memory;
+  const maxPages = heapMaxBytes / PAGE;
+  class CappedMemory extends Native {
+    constructor(descriptor: WebAssembly.MemoryDescriptor) {
+      const capped = descriptor.shared && (descriptor.maximum ?? Infinity) > maxPages;
+      super(capped ? { ...descriptor, initial: Math.min(descriptor.initial, maxPages), maximum: maxPages } : descriptor);
+    }
+  }
+  WebAssembly.Memory = CappedMemory;
+  return () => {
+    WebAssembly.Memory = Native;
+  };
+}
+
 function configureOrt(): void {
   if (configured) return;
   configured = true;
+  const restoreMemory = capNextSharedMemory();
   const instantiate = WebAssembly.instantiate.bind(WebAssembly);
   const hooked = ((source: unknown, imports?: WebAssembly.Imports) => {
     if (ArrayBuffer.isView(source) && source.buffer === SENTINEL) {
+      restoreMemory();
       wasmMemory = findMemory(imports);
       return instantiate(ortWasm, imports).then((instance) => {
         wasmMemory ??= Object.values(instance.exports).find((e): e is WebAssembly.Memory => e instanceof WebAssembly.Memory);
@@ -111,6 +147,19 @@ export class OrtError extends Error {
   override name = "OrtError";
 }
 
+/** ORT ran out of heap: the load or run needed more than the cap (the model and input may be fine). */
+export class OrtHeapError extends OrtError {
+  override name = "OrtHeapError";
+}
+
+const ALLOCATION_FAILED = /bad_alloc|failed to allocate|out of memory|memory allocation/i;
+
+/** ORT's error as an OrtError, an OrtHeapError when an allocation failed. */
+function ortError(e: unknown): OrtError {
+  const text = message(e);
+  return ALLOCATION_FAILED.test(text) ? new OrtHeapError(text) : new OrtError(text);
+}
+
 const MAX_DIM = 0x7fffffff;
 
 function specOf(meta: ort.InferenceSession.ValueMetadata): TensorSpec {
@@ -168,7 +217,7 @@ export async function loadSession(bytes: Uint8Array, tuning: SessionTuning = {})
       ...(tuning.freeDimensionOverrides ? { freeDimensionOverrides: tuning.freeDimensionOverrides } : {}),
     });
   } catch (e) {
-    throw new OrtError(message(e));
+    throw ortError(e);
   }
   // A session was made, so onnxruntime runs, whatever became of the start graph.
   runtimeState = "started";
@@ -195,7 +244,7 @@ export async function loadSession(bytes: Uint8Array, tuning: SessionTuning = {})
         try {
           out = await session.run(ortFeeds, [...fetches]);
         } catch (e) {
-          throw new OrtError(message(e));
+          throw ortError(e);
         }
         return fetches.map((name) => fromOrt(name, out[name]!));
       });

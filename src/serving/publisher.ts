@@ -10,10 +10,12 @@ import { unbatchableReason } from "./batcher";
 import { batchedInputs } from "./signature";
 import { checkConfigVersions, referencedVersions, type ModelConfig } from "./config";
 import type { ModelWriter, WriteOutcome } from "./model-writer";
-import { loadSession, OrtError } from "./loader";
+import { loadSession, OrtError, OrtHeapError } from "./loader";
+import { probeRun } from "./probe-run";
 import { sessionOptionsOf, tuningOf } from "./session-options";
 import { hex } from "../hex";
 import type { PutVersionResult, Signature, VersionEntry } from "./repository";
+import { heapExhausted } from "./heap-exhausted";
 import type { ModelService } from "./service";
 import { noteSessionCreated } from "./heap-watch";
 
@@ -24,6 +26,8 @@ export interface Published {
   entry: VersionEntry;
   sha256: string;
   signature?: Signature;
+  /** The publish's run on inputs of zeros; absent when the bytes were already published. */
+  firstRun?: { ran: boolean; error?: string };
 }
 
 /** ONNX files start with a protobuf field (ModelProto.ir_version is field 1, varint: 0x08). */
@@ -57,10 +61,17 @@ export async function publishVersion(service: ModelService, model: string, versi
     // With the options the model's config sets, so the session can serve (its first request needs no load).
     session = await loadSession(bytes, tuningOf(options));
   } catch (e) {
+    if (e instanceof OrtHeapError) throw heapExhausted("this model was not published: loading it", e);
     const reason = e instanceof Error ? e.message : String(e);
     throw invalid(`onnxruntime cannot load this model, so it was not published: ${reason}`);
   }
+  const probe = await probeRun(session);
   noteSessionCreated(model, version);
+  if ("refused" in probe) {
+    await session.release();
+    throw probe.refused;
+  }
+  const firstRun = probe.ran ? { ran: true } : { ran: false, error: probe.reason };
   const signature: Signature = { inputs: [...session.inputs], outputs: [...session.outputs] };
 
   let result: PutVersionResult;
@@ -77,11 +88,11 @@ export async function publishVersion(service: ModelService, model: string, versi
   }
   if (result.status === "identical") {
     await session.release();
-    return { created: false, entry: result.entry, sha256, signature: result.entry.signature ?? signature };
+    return { created: false, entry: result.entry, sha256, signature: result.entry.signature ?? signature, firstRun };
   }
   // This isolate already holds the session: keep it, so the first request here needs no load.
   service.adopt(model, result.entry, session, options);
-  return { created: true, entry: result.entry, sha256, signature };
+  return { created: true, entry: result.entry, sha256, signature, firstRun };
 }
 
 /** The model's writer object (serving/model-writer), through which its config writes and deletes pass. */

@@ -5,7 +5,7 @@
  */
 import { invalid, notFound, ServingError } from "../errors";
 import type { Tensor } from "../tensor/tensor";
-import { loadSession, OrtError, runtimeStatus, startRuntime, wasmHeapBytes, type LoadedSession, type TensorSpec } from "./loader";
+import { loadSession, OrtError, OrtHeapError, runtimeStatus, setWasmHeapMax, startRuntime, wasmHeapBytes, wasmHeapMaxBytes, type LoadedSession, type TensorSpec } from "./loader";
 import { ModelManager, sessionId, type EntryStatus, type Lease, type SessionKey } from "./manager";
 import { BytesCache, type BytesSource } from "./bytes-cache";
 import { ModelRepository, type ModelSnapshot, type VersionEntry } from "./repository";
@@ -15,6 +15,7 @@ import { batchable, batcherFor, batcherOf, type Batcher } from "./batcher";
 import { Inbound } from "./inbound";
 import { checkBatchLimit, checkInputs, selectOutputs } from "./signature";
 import { heapGrowth, noteHeap } from "./heap-watch";
+import { heapExhausted } from "./heap-exhausted";
 import { sessionOptionsOf, tuningOf } from "./session-options";
 import { TtlCache } from "../ttl-cache";
 import { numberVar } from "../vars";
@@ -27,18 +28,21 @@ export interface ServingSettings {
   maxSessionBytes: number;
   /** Keep model bytes in the data centre's Cache API between isolate memory and R2. */
   bytesCache: boolean;
+  /** The most onnxruntime's WebAssembly heap may grow to. */
+  heapMaxBytes: number;
 }
 
-const DEFAULTS = { refreshSeconds: 10, maxSessionBytes: 64 * 1024 * 1024 };
+const DEFAULTS = { refreshSeconds: 10, maxSessionBytes: 64 * 1024 * 1024, heapMaxBytes: 96 * 1024 * 1024 };
 
 /** Reads ServingSettings from the environment, with defaults for unset or unparsable values. */
 export function servingSettings(
-  env: Partial<Record<"MODEL_REFRESH_SECONDS" | "MODEL_CACHE_MAX_BYTES" | "MODEL_BYTES_CACHE", string>>,
+  env: Partial<Record<"MODEL_REFRESH_SECONDS" | "MODEL_CACHE_MAX_BYTES" | "MODEL_BYTES_CACHE" | "ORT_HEAP_MAX_BYTES", string>>,
 ): ServingSettings {
   return {
     refreshMs: numberVar(env.MODEL_REFRESH_SECONDS, DEFAULTS.refreshSeconds) * 1000,
     maxSessionBytes: numberVar(env.MODEL_CACHE_MAX_BYTES, DEFAULTS.maxSessionBytes),
     bytesCache: (env.MODEL_BYTES_CACHE ?? "on").trim().toLowerCase() !== "off",
+    heapMaxBytes: numberVar(env.ORT_HEAP_MAX_BYTES, DEFAULTS.heapMaxBytes),
   };
 }
 
@@ -53,8 +57,8 @@ const snapshots = new TtlCache<ModelSnapshot | null>();
 const manager = new ModelManager({
   maxBytes: DEFAULTS.maxSessionBytes,
   failureTtlMs: DEFAULTS.refreshSeconds * 1000,
-  // Bytes ORT rejected stay rejected: remember that. An R2 hiccup is retried by the next request.
-  remembers: (e) => e instanceof ServingError && e.cause instanceof OrtError,
+  // Bytes ORT rejected stay rejected: remember that. An R2 hiccup or a full heap is retried by the next request.
+  remembers: (e) => e instanceof ServingError && e.cause instanceof OrtError && !(e.cause instanceof OrtHeapError),
 });
 /** Each model's session options, from its config as last listed: part of every session key. */
 const optionsByModel = new Map<string, string>();
@@ -147,6 +151,7 @@ export class ModelService {
     private readonly observer: ServingObserver = unobserved,
   ) {
     this.repository = new ModelRepository(bucket, BytesCache.open(settings.bytesCache, defer));
+    setWasmHeapMax(settings.heapMaxBytes);
     manager.configure(settings.maxSessionBytes, Math.max(settings.refreshMs, 1000));
   }
 
@@ -244,8 +249,9 @@ export class ModelService {
       console.log(JSON.stringify({ level: "info", event: "model_load", model: name, version, bytes: entry.size, ...timing, wasm_heap_bytes: wasmHeapBytes() }));
       return session;
     } catch (e) {
-      const reason = e instanceof Error ? e.message : String(e);
       this.observer.load(name, version, true);
+      if (e instanceof OrtHeapError) throw heapExhausted(`loading model '${name}' version ${version}`, e);
+      const reason = e instanceof Error ? e.message : String(e);
       throw new ServingError("unavailable", `model '${name}' version ${version} failed to load: ${reason}`, { cause: e });
     }
   }
@@ -316,6 +322,7 @@ export class ModelService {
           }
           return { outputs, inputs: request.inputs, fetched, runMs: performance.now() - started, loadMs };
         } catch (e) {
+          if (e instanceof OrtHeapError) throw heapExhausted(`model '${target.snapshot.name}' version ${target.entry.version} on this input`, e, "Send fewer rows or smaller inputs.");
           if (!(e instanceof OrtError)) throw e;
           throw invalid(`model '${target.snapshot.name}' could not run on this input: ${e.message}`);
         }
@@ -380,6 +387,7 @@ export class ModelService {
     return {
       onnxruntime: runtimeStatus(),
       wasm_heap_bytes: wasmHeapBytes(),
+      wasm_heap_max_bytes: wasmHeapMaxBytes(),
       sessions_estimated_bytes: manager.usedBytes,
       sessions_budget_bytes: this.settings.maxSessionBytes,
       sessions: manager.status(),

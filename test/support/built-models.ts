@@ -22,7 +22,23 @@ function constantOfShape(): Uint8Array {
   return encodeModel(graph, "ConstantOfShape: an answer as large as the request asks (tests of response limits).", "edge-inference/test/support/built-models.ts");
 }
 
-const BUILDERS: Record<string, () => Uint8Array> = { "constant-of-shape.onnx": constantOfShape };
+/**
+ * Expand to a constant shape of 2^28: `x` FP32 [1] → `y` FP32 [2^28], a gigabyte from a 4-byte
+ * input whatever the request, so only a run (not the file's size) shows its memory.
+ */
+function expandBomb(): Uint8Array {
+  const target = onnx.TensorProto.create({ name: "target", dims: [1], dataType: T.INT64, int64Data: [2 ** 28] });
+  const graph = onnx.GraphProto.create({
+    name: "expand_bomb",
+    node: [{ opType: "Expand", input: ["x", "target"], output: ["y"] }],
+    initializer: [target],
+    input: [valueInfo("x", T.FLOAT, [1])],
+    output: [valueInfo("y", T.FLOAT, [2 ** 28])],
+  });
+  return encodeModel(graph, "Expand to 2^28 floats: a model whose first run needs a gigabyte (tests of the heap cap).", "edge-inference/test/support/built-models.ts");
+}
+
+const BUILDERS: Record<string, () => Uint8Array> = { "constant-of-shape.onnx": constantOfShape, "expand-bomb.onnx": expandBomb };
 
 /** Every built model as a fixture key (`built/<file>`) and the file holding it. */
 export function builtSources(): { key: string; file: string }[] {
