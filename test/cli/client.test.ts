@@ -2,7 +2,8 @@
  * @edge-inference/client in Node against a real `wrangler dev` with the demo models: every datatype
  * through `infer` as binary and as JSON, Silero VAD's state carried across calls, retries on a
  * real 429, cancellation, the typed error for a body over the limit, TF Serving's predict, and a
- * config write that loses a race and is retried. Expected outputs come from onnxruntime-node.
+ * config write that loses a race and is retried; and the same package in a headless Chromium page
+ * (Debian's, /usr/bin/chromium). Expected outputs come from onnxruntime-node.
  */
 import {
   AdminClient,
@@ -17,6 +18,7 @@ import {
 } from "@edge-inference/client";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { asText, BINARY_VALUES, dtypeInput, JSON_VALUES, referenceData } from "../support/dtype-values.ts";
 import { referenceRun, type JsonTensor } from "../support/reference-runtime.ts";
@@ -231,5 +233,33 @@ describe("admin", () => {
     // Without a second attempt, the lost race is the typed error.
     raced = false;
     await expect(racing.updateConfig("iris", (c) => void (c.description = "x"), { attempts: 1 })).rejects.toBeInstanceOf(ConflictError);
+  });
+});
+
+describe("in a browser", () => {
+  it("round-trips every datatype, binary and JSON, from a Chromium page", async () => {
+    const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium", args: ["--no-sandbox"] });
+    try {
+      const page = await browser.newPage();
+      // The page and the built package are served from the service's own origin (as a site that
+      // hosts its client would be); every other request goes to the real wrangler dev.
+      const dist = join(root, "packages/client/dist");
+      await page.route(`${dev.url}/__client/**`, (route) => {
+        const file = new URL(route.request().url()).pathname.replace("/__client/", "");
+        if (file === "page.html") return route.fulfill({ contentType: "text/html", body: "<!doctype html><title>client</title>" });
+        const source = file === "dtypes-page.js" ? join(root, "test/cli/browser", file) : join(dist, file);
+        return route.fulfill({ contentType: "text/javascript", body: readFileSync(source) });
+      });
+      await page.goto(`${dev.url}/__client/page.html`);
+      const text = (values: Record<string, unknown[]>) => Object.fromEntries(Object.entries(values).map(([k, v]) => [k, asText(v)]));
+      const args = { url: dev.url, key, cases: { binary: text(BINARY_VALUES), json: text(JSON_VALUES) } };
+      // A string, so that vitest's transform leaves the page's dynamic import alone.
+      const got = (await page.evaluate(`import("${dev.url}/__client/dtypes-page.js").then((m) => m.run(${JSON.stringify(args)}))`)) as Record<string, Record<string, string[]>>;
+      for (const [mode, values] of [["binary", BINARY_VALUES], ["json", JSON_VALUES]] as const) {
+        for (const e of await dtypeReference(values)) expect(got[mode]![e.name], `${mode} ${e.name}`).toEqual(asText(e.data));
+      }
+    } finally {
+      await browser.close();
+    }
   });
 });
