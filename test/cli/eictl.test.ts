@@ -102,6 +102,8 @@ describe("eictl", () => {
     expect(deleted.code, deleted.stderr).toBe(0);
     const model = JSON.parse((await eictl("--json", "model", "iris")).stdout);
     expect(model.versions.map((v: { version: number }) => v.version)).toEqual([1]);
+    const shown = (await eictl("model", "iris")).stdout;
+    expect(shown).toMatch(new RegExp(`^iris: serves 1 \\(default_version\\)\\nVERSION\\s+SIZE\\s+SHA256\\s+LABELS\\s+WEIGHT\\s+DEFAULT\\s+SHADOW\\s+STATE\\s+UPLOADED\\n1\\s+[0-9.]+ (?:B|KiB)\\s+${sha256(IRIS).slice(0, 12)}\\s+stable\\s+yes\\s`));
   });
 
   it("sets dynamic batching, with batch axes and shared inputs for a recurrent model", async () => {
