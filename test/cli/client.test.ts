@@ -86,6 +86,19 @@ describe("infer", () => {
     });
   }
 
+  it("reads 64-bit integers beyond 2^53 exactly from JSON outputs (binary inputs, JSON outputs)", async () => {
+    const values = { INT64: BINARY_VALUES.INT64!, UINT64: BINARY_VALUES.UINT64! };
+    const inputs = dtypeInputs(BINARY_VALUES, true);
+    const outputs = ["y_int64", "y_uint64"].map((name) => new InferRequestedOutput(name, { binary: false }));
+    const result = await client().infer("dtypes", inputs, { outputs });
+    const expected = await dtypeReference(BINARY_VALUES);
+    for (const name of ["y_int64", "y_uint64"]) {
+      expect(result.output(name).data, name).toBeDefined();
+      expect(asText(result.asArray(name)), name).toEqual(asText(expected.find((e) => e.name === name)!.data));
+    }
+    expect(asText(result.asArray("y_int64"))).toEqual(asText(values.INT64));
+  });
+
   it("views an aligned binary output where it lies in the body, without a copy", async () => {
     const outputs = ["y_fp64", "y_int64", "y_fp32"].map((name) => new InferRequestedOutput(name));
     const result = await client().infer("dtypes", dtypeInputs(BINARY_VALUES, true), { outputs });
@@ -186,6 +199,13 @@ describe("errors and retries", () => {
     expect(retries[0]!.error.status).toBe(429);
     expect(retries[0]!.delayMs).toBeGreaterThanOrEqual(retries[0]!.error.retryAfter! * 1000);
 
+    // A retry's wait ends when the call's signal aborts (the bucket is empty: the call above just took its token).
+    const controller = new AbortController();
+    let waited = 0;
+    const waiting = new InferenceClient({ url: dev.url, apiKey: slowKey, retries: 3, onRetry: () => (waited++, controller.abort()) });
+    await expect(waiting.infer("iris", input(), { outputs, signal: controller.signal })).rejects.toMatchObject({ name: "AbortError" });
+    expect(waited).toBe(1);
+
     // A 400 is not retried (asked with a tenant whose limit is not in the way).
     retries.length = 0;
     const bad = await client({ retries: 3, onRetry: (e) => retries.push(e) }).infer("iris", [new InferInput("petals", [1], "INT32").setData([1])]).catch((e: unknown) => e);
@@ -199,6 +219,12 @@ describe("errors and retries", () => {
     controller.abort();
     await expect(call).rejects.toMatchObject({ name: "AbortError" });
     await expect(client().isServerLive({ signal: AbortSignal.abort() })).rejects.toMatchObject({ name: "AbortError" });
+  });
+
+  it("gives up an attempt after timeoutMs", async () => {
+    // A fetch that never answers (as a stalled connection), so that only the timeout can end the call.
+    const stalled = client({ timeoutMs: 50, fetch: (_input, init) => new Promise((_, reject) => init.signal!.addEventListener("abort", () => reject(init.signal!.reason))) });
+    await expect(stalled.isServerLive()).rejects.toMatchObject({ name: "TimeoutError" });
   });
 
   it("throws the typed error for a body over the server's limit", async () => {
