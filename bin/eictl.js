@@ -159,8 +159,17 @@ function int(raw, what) {
  * @returns {Promise<Outcome>}
  */
 async function editConfig(model, edit, done) {
-  const written = await admin().updateConfig(model, edit);
-  return said(written, `${model}: ${done}`);
+  return configChanged(model, admin().updateConfig(model, edit), done);
+}
+
+/**
+ * @param {string} model
+ * @param {Promise<unknown>} written one of the AdminClient's config edits
+ * @param {string} done
+ * @returns {Promise<Outcome>}
+ */
+async function configChanged(model, written, done) {
+  return said(await written, `${model}: ${done}`);
 }
 
 /** @param {string[]} args @returns {Promise<Outcome | undefined>} */
@@ -220,56 +229,25 @@ async function run(args) {
     }
     case "default":
       need(2, "default <model> <version>");
-      return editConfig(
-        arg(0),
-        (c) => {
-          c.default_version = int(arg(1), "version");
-          delete c.traffic;
-        },
-        `unlabelled traffic goes to version ${arg(1)}`,
-      );
+      return configChanged(arg(0), admin().setDefault(arg(0), int(arg(1), "version")), `unlabelled traffic goes to version ${arg(1)}`);
     case "split": {
       need(2, "split <model> <version>=<weight> ... | split <model> off");
       const off = arg(1) === "off";
       const traffic = off ? null : Object.fromEntries(assignments(rest.slice(1), "version=weight").map(([v, w]) => [v, int(w, `weight of ${v}`)]));
-      return editConfig(
-        arg(0),
-        (c) => {
-          if (traffic === null) delete c.traffic;
-          else c.traffic = traffic;
-        },
-        off ? "traffic split cleared" : `traffic split ${rest.slice(1).join(" ")}`,
-      );
+      return configChanged(arg(0), admin().setSplit(arg(0), traffic), off ? "traffic split cleared" : `traffic split ${rest.slice(1).join(" ")}`);
     }
     case "label": {
       need(2, "label <model> <label>=<version> ...");
       const pairs = assignments(rest.slice(1), "label=version");
-      return editConfig(
-        arg(0),
-        (c) => {
-          c.labels ??= {};
-          for (const [label, version] of pairs) {
-            if (version === "") delete c.labels[label];
-            else c.labels[label] = int(version, `version of label ${label}`);
-          }
-          if (Object.keys(c.labels).length === 0) delete c.labels;
-        },
-        `labels ${pairs.map(([l, v]) => (v === "" ? `${l} removed` : `${l}=${v}`)).join(", ")}`,
-      );
+      const labelled = Object.fromEntries(pairs.map(([label, version]) => [label, version === "" ? null : int(version, `version of label ${label}`)]));
+      return configChanged(arg(0), admin().setLabels(arg(0), labelled), `labels ${pairs.map(([l, v]) => (v === "" ? `${l} removed` : `${l}=${v}`)).join(", ")}`);
     }
     case "shadow": {
       need(2, "shadow <model> <version> <percent> | shadow <model> off");
       const off = arg(1) === "off";
       if (!off) need(3, "shadow <model> <version> <percent>");
       const shadow = off ? null : { version: int(arg(1), "version"), percent: Number(arg(2)) };
-      return editConfig(
-        arg(0),
-        (c) => {
-          if (shadow === null) delete c.shadow;
-          else c.shadow = shadow;
-        },
-        shadow ? `${shadow.percent}% of traffic mirrored to version ${shadow.version}` : "shadow stopped",
-      );
+      return configChanged(arg(0), admin().setShadow(arg(0), shadow), shadow ? `${shadow.percent}% of traffic mirrored to version ${shadow.version}` : "shadow stopped");
     }
     case "batching": {
       need(2, "batching <model> <max_batch_size> <max_queue_delay_ms> | batching <model> off");

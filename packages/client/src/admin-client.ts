@@ -133,7 +133,7 @@ export class AdminClient {
 
   /** Splits unlabelled traffic (weights summing to 100), or stops splitting (null). */
   setSplit(model: string, traffic: Record<string, number> | null, options: CallOptions = {}): Promise<StoredConfig> {
-    return this.updateConfig(model, (c) => void (traffic === null ? delete c.traffic : (c.traffic = traffic)), options);
+    return this.updateConfig(model, (c) => setOrDelete(c, "traffic", traffic), options);
   }
 
   /** Sends unlabelled traffic to one version (clearing a split). */
@@ -150,12 +150,12 @@ export class AdminClient {
 
   /** Mirrors `percent` of traffic to a version after each response, or stops (null). */
   setShadow(model: string, shadow: { version: number; percent: number } | null, options: CallOptions = {}): Promise<StoredConfig> {
-    return this.updateConfig(model, (c) => void (shadow === null ? delete c.shadow : (c.shadow = shadow)), options);
+    return this.updateConfig(model, (c) => setOrDelete(c, "shadow", shadow), options);
   }
 
   /** Joins concurrent requests into one run, or stops (null). */
   setBatching(model: string, batching: DynamicBatching | null, options: CallOptions = {}): Promise<StoredConfig> {
-    return this.updateConfig(model, (c) => void (batching === null ? delete c.dynamic_batching : (c.dynamic_batching = batching)), options);
+    return this.updateConfig(model, (c) => setOrDelete(c, "dynamic_batching", batching), options);
   }
 
   shadowStats(model: string, options: CallOptions = {}): Promise<{ model: string; shadow: unknown; stats: unknown }> {
@@ -227,6 +227,12 @@ export class AdminClient {
   private async get<T>(path: string, options: CallOptions): Promise<T> {
     return readJson(await this.transport.send({ ...options, method: "GET", path, retryable: true }));
   }
+}
+
+/** Sets a config field, or removes it for null. */
+function setOrDelete<K extends keyof ModelConfig>(config: ModelConfig, field: K, value: ModelConfig[K] | null): void {
+  if (value === null) delete config[field];
+  else config[field] = value;
 }
 
 /** The stream, telling `onProgress` how many bytes have been read from it. */
