@@ -56,3 +56,15 @@ describe("the client's binary inputs", () => {
     });
   }
 });
+
+describe("the client's input checks", () => {
+  it("refuses, before sending, data an input cannot hold", () => {
+    expect(() => new InferInput("x", [2], "INT8").setData([1, 300])).toThrow("element 1, 300, is not a value of INT8");
+    expect(() => new InferInput("x", [1], "INT32").setData([1.5])).toThrow("is not a value of INT32");
+    expect(() => new InferInput("x", [1], "INT64").setData([1.5])).toThrow("cannot be held as INT64");
+    expect(() => new InferInput("x", [3], "FP32").setData([1, 2])).toThrow("holds 3 elements, the data has 2");
+    expect(() => new InferInput("x", [1], "BYTES").setData([7] as unknown as string[])).toThrow("not a string or a Uint8Array");
+    expect(() => new InferInput("x", [1], "FLOAT")).toThrow("unknown datatype 'FLOAT'");
+    expect(() => new InferInput("x", [1], "INT64").setData([2n ** 60n], { binary: false }).toJSON()).toThrow("send it as binary");
+  });
+});

@@ -55,7 +55,7 @@ export class InferInput {
     if (data.length !== count) {
       throw new ClientUsageError(`input '${this.name}': shape [${this.dims.join(", ")}] holds ${count} elements, the data has ${data.length}`);
     }
-    this.values = this.datatype === "BYTES" ? Array.from(data as ArrayLike<string | Uint8Array>) : toTypedArray(this.name, this.datatype, data);
+    this.values = this.datatype === "BYTES" ? bytesElements(this.name, data) : toTypedArray(this.name, this.datatype, data);
     this.binary = options.binary ?? true;
     return this;
   }
@@ -111,14 +111,27 @@ function toTypedArray(name: string, datatype: Exclude<Datatype, "BYTES">, data: 
       case "FP16":
         return Uint16Array.from(source, (v) => toHalfBits(Number(v)));
       default: {
-        const out = new Class(source.length);
-        source.forEach((v, i) => ((out as Float64Array)[i] = Number(v)));
-        return out;
+        const out = new Class(source.length) as Float64Array;
+        const exact = datatype !== "FP32" && datatype !== "FP64";
+        source.forEach((v, i) => {
+          out[i] = Number(v);
+          // An integer type would wrap a value out of its range, or drop a fraction, without a word.
+          if (exact && out[i] !== Number(v)) throw new Error(`element ${i}, ${String(v)}, is not a value of ${datatype}`);
+        });
+        return out as NumericArray;
       }
     }
   } catch (e) {
     throw new ClientUsageError(`input '${name}': its data cannot be held as ${datatype}: ${(e as Error).message}`);
   }
+}
+
+/** BYTES elements, each a string or a Uint8Array. */
+function bytesElements(name: string, data: InputData): (string | Uint8Array)[] {
+  return Array.from(data as ArrayLike<unknown>, (v, i) => {
+    if (typeof v === "string" || v instanceof Uint8Array) return v;
+    throw new ClientUsageError(`input '${name}': BYTES element ${i} is ${typeof v}, not a string or a Uint8Array`);
+  });
 }
 
 /** The values as JSON holds them. */
