@@ -59,7 +59,7 @@ export class AdminClient {
     const stream = typeof ReadableStream !== "undefined" && data instanceof ReadableStream;
     const total = stream ? options.size : data instanceof Blob ? data.size : (data as ArrayBuffer | Uint8Array).byteLength;
     options.onProgress?.(0, total);
-    const body = stream ? counted(data, total, options.onProgress) : (data as BodyInit);
+    const body: RequestInit["body"] = stream ? counted(data, total, options.onProgress) : (data as Blob | Uint8Array<ArrayBuffer> | ArrayBuffer);
     const response = await this.transport.send({
       ...options,
       method: "PUT",

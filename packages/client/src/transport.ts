@@ -51,7 +51,7 @@ export interface Call extends CallOptions {
   /** Path and query after the base URL, starting with '/'. */
   path: string;
   /** A body that can be sent again (not a stream) when the call may be retried. */
-  body?: BodyInit;
+  body?: RequestInit["body"];
   /** Whether repeating the call is harmless, so it may be retried on 429 and 503. */
   retryable: boolean;
   /** Statuses returned to the caller instead of thrown (the health probes' 503, a 404 for "no"). */
