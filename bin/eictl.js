@@ -1,17 +1,19 @@
 #!/usr/bin/env node
 // @ts-check
 /**
- * eictl: the operators' command line for an edge-inference deployment. It talks to the admin API
- * of any deployment (`npm start`'s included): publish model versions, set labels, defaults,
- * traffic splits and shadows, manage tenants and keys, list models. Plain JavaScript so it runs
- * on any Node ≥ 20 without a build step. Run `npx eictl help`.
+ * eictl: the operators' command line for an edge-inference deployment, built on the admin client
+ * of @edge-inference/client (no HTTP of its own): publish model versions, set labels, defaults,
+ * traffic splits and shadows, manage tenants and keys, list models. Human output by default,
+ * `--json` for scripts. Plain JavaScript so it runs on any Node ≥ 20 without a build step of its
+ * own. Run `npx eictl help`.
  */
-import { readFileSync, existsSync, statSync, createReadStream } from "node:fs";
-import { request as httpRequest } from "node:http";
-import { request as httpsRequest } from "node:https";
-import { join } from "node:path";
+import { AdminClient, InferenceServerError } from "@edge-inference/client";
+import { createReadStream, existsSync, readFileSync, statSync } from "node:fs";
+import { Readable } from "node:stream";
 import { parseArgs } from "node:util";
 import cliProgress from "cli-progress";
+import { adminToken, deploymentUrl } from "./eictl/connection.js";
+import { labels, printTable, routing, size, when } from "./eictl/output.js";
 
 const USAGE = `eictl: operate an edge-inference deployment through its admin API
 
@@ -19,7 +21,7 @@ Usage: eictl [--url URL] [--token TOKEN] [--json] <command> [arguments]
 
 Models
   models                                   list models, their versions and routing
-  model <model>                            versions (size, sha256, signature), routing, loaded state, shadow figures
+  model <model>                            versions (size, sha256, labels, loaded state), routing
   push <model> <version> <file.onnx>       publish a version (validated by onnxruntime before it is stored)
   delete <model> <version>                 delete a version nothing routes to
   config <model> [--file config.json]      print the config, or replace it with a file's
@@ -45,19 +47,24 @@ Models
 Tenants and keys
   tenant put <tenant> --rpm N [--burst N] [--quota N] [--models a,b] [--admission leased|exact]
   tenant get <tenant>
-  usage <tenant>
+  usage <tenant>                           requests per UTC day, last 30 days
   key create <tenant> [--name NAME] [--expires-in SECONDS]
   key list <tenant>
   key revoke <tenant> <key-id>
 
+Output
+  --json          the API's JSON, for scripts (lists and confirmations are human text otherwise)
+  --progress      a progress bar for push even when stderr is not a terminal
+
 Connection
-  --url URL       the deployment (env EDGE_INFERENCE_URL; default http://127.0.0.1:8787, npm start's)
+  --url URL       the deployment (env EDGE_INFERENCE_URL; else the URL npm start wrote to
+                  ./.wrangler/dev-url; else http://127.0.0.1:8787)
   --token TOKEN   the admin token (env EDGE_INFERENCE_ADMIN_TOKEN; else ADMIN_TOKEN from ./.dev.vars)
 `;
 
 class CliError extends Error {}
 
-/** @param {string} message */
+/** @param {string} message @returns {never} */
 const fail = (message) => {
   throw new CliError(message);
 };
@@ -68,6 +75,7 @@ const { values: flags, positionals } = parseArgs({
     url: { type: "string" },
     token: { type: "string" },
     json: { type: "boolean", default: false },
+    progress: { type: "boolean", default: false },
     file: { type: "string" },
     rpm: { type: "string" },
     burst: { type: "string" },
@@ -80,134 +88,53 @@ const { values: flags, positionals } = parseArgs({
   },
 });
 
-const baseUrl = (flags.url ?? process.env.EDGE_INFERENCE_URL ?? "http://127.0.0.1:8787").replace(/\/+$/, "");
+const baseUrl = deploymentUrl(flags.url, process.cwd());
 
-/** The admin token: flag, environment, or the local .dev.vars that `npm start` writes. */
-function adminToken() {
-  if (flags.token) return flags.token;
-  if (process.env.EDGE_INFERENCE_ADMIN_TOKEN) return process.env.EDGE_INFERENCE_ADMIN_TOKEN;
-  const devVars = join(process.cwd(), ".dev.vars");
-  if (existsSync(devVars)) {
-    const found = /^ADMIN_TOKEN\s*=\s*"?([^"\n]+)"?\s*$/m.exec(readFileSync(devVars, "utf8"))?.[1];
-    if (found) return found;
-  }
-  return fail("no admin token: pass --token, or set EDGE_INFERENCE_ADMIN_TOKEN");
-}
+/** The admin client, made on first use (help needs no token). */
+let adminClient;
+/** @returns {AdminClient} */
+const admin = () => (adminClient ??= new AdminClient({ url: baseUrl, token: adminToken(flags.token, process.cwd()) ?? fail("no admin token: pass --token, or set EDGE_INFERENCE_ADMIN_TOKEN") }));
 
 /**
- * Calls the admin API and returns the parsed JSON body; an error response becomes a CliError
- * carrying the server's message.
- * @param {string} method
- * @param {string} path under /admin
- * @param {unknown} [body]
- * @param {Record<string, string>} [headers]
- * @returns {Promise<any>}
+ * What a command did: the API's answer (printed as JSON with --json) and its human form.
+ * @typedef {{ json: unknown, human: () => void }} Outcome
  */
-async function api(method, path, body, headers = {}) {
-  let res;
-  try {
-    res = await fetch(`${baseUrl}/admin${path}`, {
-      method,
-      headers: { authorization: `Bearer ${adminToken()}`, ...(body === undefined ? {} : { "content-type": "application/json" }), ...headers },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-  } catch (e) {
-    return fail(`cannot reach ${baseUrl}: ${e instanceof Error ? (e.cause instanceof Error ? e.cause.message : e.message) : e}`);
-  }
-  return parseResponse(res.status, await res.text());
-}
+
+/** @param {unknown} json @param {string} line @returns {Outcome} */
+const said = (json, line) => ({ json, human: () => console.log(line) });
+/** A document (a config, the isolate) prints as JSON either way. @param {unknown} json @returns {Outcome} */
+const doc = (json) => ({ json, human: () => console.log(JSON.stringify(json, null, 2)) });
 
 /**
- * @param {number} status
- * @param {string} text
- */
-function parseResponse(status, text) {
-  /** @type {any} */
-  let parsed;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    parsed = { error: text.slice(0, 500) };
-  }
-  if (status >= 400) fail(`HTTP ${status}${parsed?.code ? ` ${parsed.code}` : ""}: ${parsed?.error ?? text}`);
-  return parsed;
-}
-
-/**
- * Uploads a file as a model version, streaming it with a progress bar.
+ * Uploads a file as a model version, streamed, with a progress bar on a terminal.
  * @param {string} model
  * @param {string} version
  * @param {string} file
  */
-function push(model, version, file) {
+async function push(model, version, file) {
   if (!existsSync(file)) fail(`no such file: ${file}`);
-  const size = statSync(file).size;
-  const url = new URL(`${baseUrl}/admin/models/${encodeURIComponent(model)}/versions/${encodeURIComponent(version)}`);
-  const token = adminToken();
-  const bar = new cliProgress.SingleBar(
-    { format: `push ${model} v${version} [{bar}] {percentage}% | {value}/{total} bytes | {eta_formatted}`, hideCursor: true, noTTYOutput: true, notTTYSchedule: 1000, stream: process.stderr },
-    cliProgress.Presets.shades_classic,
-  );
-  bar.start(size, 0);
-  return new Promise((resolve, reject) => {
-    const send = url.protocol === "https:" ? httpsRequest : httpRequest;
-    const req = send(url, {
-      method: "PUT",
-      headers: { authorization: `Bearer ${token}`, "content-type": "application/octet-stream", "content-length": String(size) },
-    });
-    let sent = 0;
-    const stream = createReadStream(file, { highWaterMark: 256 * 1024 });
-    stream.on("data", (chunk) => {
-      const ok = req.write(chunk, () => {
-        sent += chunk.length;
-        bar.update(sent);
-      });
-      if (!ok) {
-        stream.pause();
-        req.once("drain", () => stream.resume());
-      }
-    });
-    stream.on("end", () => req.end());
-    stream.on("error", reject);
-    req.on("error", (e) => {
-      bar.stop();
-      reject(new CliError(`cannot reach ${baseUrl}: ${e.message}`));
-    });
-    req.on("response", (res) => {
-      let text = "";
-      res.setEncoding("utf8");
-      res.on("data", (d) => (text += d));
-      res.on("end", () => {
-        bar.update(sent);
-        bar.stop();
-        try {
-          resolve(parseResponse(res.statusCode ?? 0, text));
-        } catch (e) {
-          reject(e);
-        }
-      });
-    });
-  });
-}
-
-/**
- * Changes part of a model's config: reads it with its etag, edits, writes with If-Match so a
- * concurrent change is refused rather than lost.
- * @param {string} model
- * @param {(config: Record<string, any>) => void} edit
- */
-async function editConfig(model, edit) {
-  const current = await api("GET", `/models/${encodeURIComponent(model)}/config`);
-  const config = structuredClone(current.config ?? {});
-  edit(config);
-  const headers = current.etag ? { "if-match": `"${current.etag}"` } : {};
-  return api("PUT", `/models/${encodeURIComponent(model)}/config`, config, /** @type {Record<string,string>} */ (headers));
+  const total = statSync(file).size;
+  const bar =
+    process.stderr.isTTY || flags.progress
+      ? new cliProgress.SingleBar(
+          { format: `push ${model} v${version} [{bar}] {percentage}% | {value}/{total} bytes | {eta_formatted}`, hideCursor: true, noTTYOutput: true, notTTYSchedule: 1000, stream: process.stderr },
+          cliProgress.Presets.shades_classic,
+        )
+      : undefined;
+  bar?.start(total, 0);
+  const stream = /** @type {ReadableStream<Uint8Array>} */ (Readable.toWeb(createReadStream(file, { highWaterMark: 256 * 1024 })));
+  try {
+    return await admin().publishVersion(model, version, stream, { size: total, onProgress: (sent) => bar?.update(sent) });
+  } finally {
+    bar?.stop();
+  }
 }
 
 /**
  * `name=value` pairs.
  * @param {string[]} pairs
  * @param {string} what
+ * @returns {[string, string][]}
  */
 function assignments(pairs, what) {
   if (pairs.length === 0) fail(`give at least one ${what}`);
@@ -224,27 +151,33 @@ function int(raw, what) {
   return Number(raw);
 }
 
-/** @param {any} body */
-function printModels(body) {
-  const rows = body.models.map((/** @type {any} */ m) => [
-    m.name,
-    m.versions.join(","),
-    m.routing.kind === "traffic_split" ? Object.entries(m.routing.traffic).map(([v, w]) => `${v}:${w}%`).join(" ") : `${m.routing.version} (${m.routing.kind})`,
-    Object.entries(m.labels).map(([l, v]) => `${l}=${v}`).join(" "),
-    m.shadow ? `${m.shadow.version} @ ${m.shadow.percent}%` : "",
-  ]);
-  const header = ["MODEL", "VERSIONS", "SERVES", "LABELS", "SHADOW"];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((/** @type {string[]} */ r) => String(r[i]).length)));
-  for (const r of [header, ...rows]) console.log(r.map((/** @type {string} */ c, /** @type {number} */ i) => String(c).padEnd(widths[i] ?? 0)).join("  ").trimEnd());
+/**
+ * Changes part of a model's config (read, edit, write with If-Match, again if it changed meanwhile).
+ * @param {string} model
+ * @param {(config: Record<string, any>) => void} edit
+ * @param {string} done what the change did, for the confirmation
+ * @returns {Promise<Outcome>}
+ */
+async function editConfig(model, edit, done) {
+  return configChanged(model, admin().updateConfig(model, edit), done);
 }
 
-/** @param {string[]} args */
+/**
+ * @param {string} model
+ * @param {Promise<unknown>} written one of the AdminClient's config edits
+ * @param {string} done
+ * @returns {Promise<Outcome>}
+ */
+async function configChanged(model, written, done) {
+  return said(await written, `${model}: ${done}`);
+}
+
+/** @param {string[]} args @returns {Promise<Outcome | undefined>} */
 async function run(args) {
   const [command, ...rest] = args;
   const need = (/** @type {number} */ n, /** @type {string} */ usage) => {
     if (rest.length < n) fail(`usage: eictl ${usage}`);
   };
-  const m = (/** @type {string} */ name) => encodeURIComponent(name);
   /** The i-th argument after the command (checked present by `need` first). */
   const arg = (/** @type {number} */ i) => rest[i] ?? fail(`missing argument ${i + 1} of '${command}'; run 'eictl help'`);
   switch (command) {
@@ -253,62 +186,78 @@ async function run(args) {
       process.stdout.write(USAGE);
       return undefined;
     case "models": {
-      const body = await api("GET", "/models");
-      if (flags.json) return body;
-      printModels(body);
-      return undefined;
+      const models = await admin().models();
+      return {
+        json: { models },
+        human: () =>
+          printTable(
+            ["MODEL", "VERSIONS", "SERVES", "LABELS", "SHADOW"],
+            models.map((m) => [m.name, m.versions.join(","), routing(m.routing), labels(m.labels), m.shadow ? `${m.shadow.version} @ ${m.shadow.percent}%` : ""]),
+          ),
+      };
     }
-    case "model":
+    case "model": {
       need(1, "model <model>");
-      return api("GET", `/models/${m(arg(0))}`);
-    case "push":
+      const model = await admin().model(arg(0));
+      return {
+        json: model,
+        human: () => {
+          console.log(`${model.name}: serves ${routing(model.routing)}${model.config_error ? `; config error: ${model.config_error}` : ""}`);
+          printTable(
+            ["VERSION", "SIZE", "SHA256", "LABELS", "WEIGHT", "DEFAULT", "SHADOW", "STATE", "UPLOADED"],
+            model.versions.map((v) => [v.version, size(v.size), (v.sha256 ?? "").slice(0, 12), v.labels.join(" "), v.traffic_weight ?? "", v.default ? "yes" : "", v.shadow ? "yes" : "", v.isolate_state, when(v.uploaded)]),
+          );
+        },
+      };
+    }
+    case "push": {
       need(3, "push <model> <version> <file.onnx>");
-      return push(arg(0), arg(1), arg(2));
-    case "delete":
+      const p = await push(arg(0), arg(1), arg(2));
+      const what = p.created ? "published" : "already published, with the same bytes:";
+      return said(p, `${p.model} v${p.version} ${what} ${size(p.size)}, sha256 ${p.sha256}`);
+    }
+    case "delete": {
       need(2, "delete <model> <version>");
-      return api("DELETE", `/models/${m(arg(0))}/versions/${m(arg(1))}`);
-    case "config":
+      const d = await admin().deleteVersion(arg(0), arg(1));
+      return said(d, `${d.model} v${d.version} deleted`);
+    }
+    case "config": {
       need(1, "config <model> [--file config.json]");
-      if (!flags.file) return api("GET", `/models/${m(arg(0))}/config`);
-      return api("PUT", `/models/${m(arg(0))}/config`, JSON.parse(readFileSync(flags.file, "utf8")));
+      if (!flags.file) return doc(await admin().getConfig(arg(0)));
+      const written = await admin().putConfig(arg(0), JSON.parse(readFileSync(flags.file, "utf8")));
+      return said(written, `${arg(0)}: config written from ${flags.file}`);
+    }
     case "default":
       need(2, "default <model> <version>");
-      return editConfig(arg(0), (c) => {
-        c.default_version = int(arg(1), "version");
-        delete c.traffic;
-      });
-    case "split":
+      return configChanged(arg(0), admin().setDefault(arg(0), int(arg(1), "version")), `unlabelled traffic goes to version ${arg(1)}`);
+    case "split": {
       need(2, "split <model> <version>=<weight> ... | split <model> off");
-      return editConfig(arg(0), (c) => {
-        if (arg(1) === "off") delete c.traffic;
-        else c.traffic = Object.fromEntries(assignments(rest.slice(1), "version=weight").map(([v, w]) => [v, int(w, `weight of ${v}`)]));
-      });
-    case "label":
+      const off = arg(1) === "off";
+      const traffic = off ? null : Object.fromEntries(assignments(rest.slice(1), "version=weight").map(([v, w]) => [v, int(w, `weight of ${v}`)]));
+      return configChanged(arg(0), admin().setSplit(arg(0), traffic), off ? "traffic split cleared" : `traffic split ${rest.slice(1).join(" ")}`);
+    }
+    case "label": {
       need(2, "label <model> <label>=<version> ...");
-      return editConfig(arg(0), (c) => {
-        c.labels ??= {};
-        for (const [label, version] of assignments(rest.slice(1), "label=version")) {
-          if (version === "") delete c.labels[label];
-          else c.labels[label] = int(version, `version of label ${label}`);
-        }
-        if (Object.keys(c.labels).length === 0) delete c.labels;
-      });
-    case "shadow":
+      const pairs = assignments(rest.slice(1), "label=version");
+      const labelled = Object.fromEntries(pairs.map(([label, version]) => [label, version === "" ? null : int(version, `version of label ${label}`)]));
+      return configChanged(arg(0), admin().setLabels(arg(0), labelled), `labels ${pairs.map(([l, v]) => (v === "" ? `${l} removed` : `${l}=${v}`)).join(", ")}`);
+    }
+    case "shadow": {
       need(2, "shadow <model> <version> <percent> | shadow <model> off");
-      return editConfig(arg(0), (c) => {
-        if (arg(1) === "off") delete c.shadow;
-        else {
-          need(3, "shadow <model> <version> <percent>");
-          c.shadow = { version: int(arg(1), "version"), percent: Number(arg(2)) };
-        }
-      });
-    case "batching":
+      const off = arg(1) === "off";
+      if (!off) need(3, "shadow <model> <version> <percent>");
+      const shadow = off ? null : { version: int(arg(1), "version"), percent: Number(arg(2)) };
+      return configChanged(arg(0), admin().setShadow(arg(0), shadow), shadow ? `${shadow.percent}% of traffic mirrored to version ${shadow.version}` : "shadow stopped");
+    }
+    case "batching": {
       need(2, "batching <model> <max_batch_size> <max_queue_delay_ms> | batching <model> off");
-      return editConfig(arg(0), (c) => {
-        if (arg(1) === "off") delete c.dynamic_batching;
-        else {
-          need(3, "batching <model> <max_batch_size> <max_queue_delay_ms> [tensor=axis|input=shared ...]");
-          const extra = rest.slice(3).map((a) => /^([^=]+)=(shared|[0-9]+)$/.exec(a) ?? fail(`'${a}' is neither tensor=<axis> nor input=shared`));
+      const off = arg(1) === "off";
+      if (!off) need(3, "batching <model> <max_batch_size> <max_queue_delay_ms> [tensor=axis|input=shared ...]");
+      const extra = off ? [] : rest.slice(3).map((a) => /^([^=]+)=(shared|[0-9]+)$/.exec(a) ?? fail(`'${a}' is neither tensor=<axis> nor input=shared`));
+      return editConfig(
+        arg(0),
+        (c) => {
+          if (off) return void delete c.dynamic_batching;
           const previous = c.dynamic_batching ?? {};
           const axes = Object.fromEntries(extra.filter((x) => x[2] !== "shared").map((x) => [x[1], Number(x[2])]));
           const shared = extra.filter((x) => x[2] === "shared").map((x) => x[1]);
@@ -319,74 +268,115 @@ async function run(args) {
             ...(Object.keys(axes).length ? { batch_axes: axes } : {}),
             ...(shared.length ? { unbatched_inputs: shared } : {}),
           };
-        }
-      });
-    case "max-batch":
+        },
+        off ? "dynamic batching stopped" : `batches of up to ${arg(1)} requests, waiting at most ${arg(2)} ms`,
+      );
+    }
+    case "max-batch": {
       need(2, "max-batch <model> <rows> | max-batch <model> off");
-      return editConfig(arg(0), (c) => {
-        if (arg(1) === "off") delete c.max_batch_size;
-        else c.max_batch_size = int(arg(1), "rows");
-      });
-    case "session-options":
+      const off = arg(1) === "off";
+      const rows = off ? undefined : int(arg(1), "rows");
+      return editConfig(
+        arg(0),
+        (c) => {
+          if (rows === undefined) delete c.max_batch_size;
+          else c.max_batch_size = rows;
+        },
+        off ? "no limit on a request's rows" : `requests of more than ${rows} rows are refused`,
+      );
+    }
+    case "session-options": {
       need(2, "session-options <model> <option>=<value> ... | session-options <model> off");
-      return editConfig(arg(0), (c) => {
-        if (arg(1) === "off") delete c.onnxruntime;
-        else {
-          const set = rest.slice(1).map((a) => /^([a-z_]+)=(.+)$/.exec(a) ?? fail(`'${a}' is not <option>=<value>`));
+      const off = arg(1) === "off";
+      const set = off ? [] : rest.slice(1).map((a) => /^([a-z_]+)=(.+)$/.exec(a) ?? fail(`'${a}' is not <option>=<value>`));
+      return editConfig(
+        arg(0),
+        (c) => {
+          if (off) return void delete c.onnxruntime;
           // true and false are booleans; anything else (a graph level) a string. The service checks them.
           c.onnxruntime = { ...(c.onnxruntime ?? {}), ...Object.fromEntries(set.map((x) => [x[1], x[2] === "true" ? true : x[2] === "false" ? false : x[2]])) };
-        }
-      });
+        },
+        off ? "onnxruntime's default session options" : `session options ${rest.slice(1).join(" ")}`,
+      );
+    }
     case "isolate":
-      return api("GET", "/isolate");
+      return doc(await admin().isolate());
     case "tenant": {
       need(2, "tenant put|get <tenant>");
       const [sub, tenant] = [arg(0), arg(1)];
-      if (sub === "get") return api("GET", `/tenants/${m(tenant)}`);
+      if (sub === "get") return doc(await admin().getTenant(tenant));
       if (sub !== "put") return fail("usage: eictl tenant put|get <tenant>");
-      if (!flags.rpm) fail("tenant put needs --rpm (requests per minute)");
-      /** @type {Record<string, unknown>} */
-      const policy = { requests_per_minute: int(flags.rpm ?? "", "--rpm") };
+      /** @type {import("@edge-inference/client").TenantPolicy} */
+      const policy = { requests_per_minute: int(flags.rpm ?? fail("tenant put needs --rpm (requests per minute)"), "--rpm") };
       if (flags.burst) policy.burst = int(flags.burst, "--burst");
       if (flags.quota) policy.daily_quota = int(flags.quota, "--quota");
-      if (flags.admission) policy.admission = flags.admission;
+      if (flags.admission) policy.admission = /** @type {"leased" | "exact"} */ (flags.admission);
       if (flags.models) policy.models = flags.models === "*" ? "*" : flags.models.split(",").map((s) => s.trim()).filter(Boolean);
-      return api("PUT", `/tenants/${m(tenant)}`, policy);
+      const t = await admin().putTenant(tenant, policy);
+      const p = t.policy;
+      return said(t, `tenant ${t.tenant}: ${p.requests_per_minute} requests/minute, burst ${p.burst}, daily quota ${p.daily_quota ?? "none"}, models ${p.models === "*" ? "all" : p.models.join(",")}, ${p.admission} admission`);
     }
-    case "usage":
+    case "usage": {
       need(1, "usage <tenant>");
-      return api("GET", `/tenants/${m(arg(0))}/usage`);
+      const days = await admin().usage(arg(0));
+      return {
+        json: { tenant: arg(0), days },
+        human: () => printTable(["DATE", "ACCEPTED", "RATE-LIMITED", "OVER-QUOTA", "FORBIDDEN"], days.map((d) => [d.date, d.accepted, d.rejected_rate_limit, d.rejected_quota, d.rejected_forbidden])),
+      };
+    }
     case "key": {
       need(2, "key create|list|revoke <tenant>");
       const [sub, tenant, id] = [arg(0), arg(1), rest[2]];
-      if (sub === "list") return api("GET", `/tenants/${m(tenant)}/keys`);
+      if (sub === "list") {
+        const keys = await admin().listKeys(tenant);
+        return {
+          json: { tenant, keys },
+          human: () => printTable(["ID", "PREFIX", "NAME", "STATUS", "CREATED", "EXPIRES"], keys.map((k) => [k.id, k.prefix, k.name ?? "", k.status, when(k.created_at), when(k.expires_at)])),
+        };
+      }
       if (sub === "revoke") {
-        if (!id) fail("usage: eictl key revoke <tenant> <key-id>");
-        return api("DELETE", `/tenants/${m(tenant)}/keys/${m(id ?? "")}`);
+        const key = await admin().revokeKey(tenant, id ?? fail("usage: eictl key revoke <tenant> <key-id>"));
+        return said(key, `key ${key.id} of ${tenant} revoked`);
       }
       if (sub !== "create") return fail("usage: eictl key create|list|revoke <tenant>");
-      /** @type {Record<string, unknown>} */
+      /** @type {{ name?: string, expiresInSeconds?: number }} */
       const request = {};
       if (flags.name) request.name = flags.name;
-      if (flags["expires-in"]) request.expires_in_seconds = int(flags["expires-in"], "--expires-in");
-      const created = await api("POST", `/tenants/${m(tenant)}/keys`, request);
-      if (!flags.json) process.stderr.write("The key is shown once; store it now.\n");
-      return created;
+      if (flags["expires-in"]) request.expiresInSeconds = int(flags["expires-in"], "--expires-in");
+      const created = await admin().createKey(tenant, request);
+      return {
+        json: created,
+        human: () => {
+          console.log(`key ${created.id} for ${tenant}${created.expires_at ? `, expires ${when(created.expires_at)}` : ""}:\n${created.key}`);
+          process.stderr.write("The key is shown once; store it now.\n");
+        },
+      };
     }
     default:
       return fail(`unknown command '${command}'; run 'eictl help'`);
   }
 }
 
+/** The message for an error eictl expects (the server's, a network failure, a bad argument), else undefined. @param {unknown} e */
+function message(e) {
+  if (e instanceof InferenceServerError) return `HTTP ${e.status}${e.code ? ` ${e.code}` : ""}: ${e.message}`;
+  if (e instanceof CliError || e instanceof SyntaxError) return e.message;
+  // fetch's network failures are TypeErrors whose cause says what went wrong (ECONNREFUSED, ...).
+  if (e instanceof TypeError && e.message === "fetch failed") return `cannot reach ${baseUrl}: ${e.cause instanceof Error ? e.cause.message : e.message}`;
+  return undefined;
+}
+
 if (flags.help) {
   process.stdout.write(USAGE);
 } else {
   try {
-    const result = await run(positionals);
-    if (result !== undefined) console.log(JSON.stringify(result, null, 2));
+    const outcome = await run(positionals);
+    if (outcome && flags.json) console.log(JSON.stringify(outcome.json, null, 2));
+    else outcome?.human();
   } catch (e) {
-    if (!(e instanceof CliError) && !(e instanceof SyntaxError)) throw e;
-    console.error(`eictl: ${e.message}`);
+    const text = message(e);
+    if (text === undefined) throw e;
+    console.error(`eictl: ${text}`);
     process.exitCode = 1;
   }
 }

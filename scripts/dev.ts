@@ -2,7 +2,8 @@
  * `npm start`: seeds the local R2 bucket with the demo models, makes sure .dev.vars holds an
  * ADMIN_TOKEN (generated on first run), runs `wrangler dev` (local R2/KV/DO state in
  * .wrangler/state survives restarts), then creates the demo tenant and key if they are not there
- * yet, and prints the URL, the token, the key and curls that work as pasted. PORT sets the port.
+ * yet, writes its URL to .wrangler/dev-url (where eictl looks), and prints the URL, the token, the
+ * key and curls that work as pasted. PORT sets the port.
  */
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -69,6 +70,8 @@ async function ensureDemoKey(): Promise<string> {
 }
 
 if (await waitUntilReady()) {
+  // eictl (and anything else in the checkout) finds this server here, whatever PORT it is on.
+  writeFileSync(join(projectRoot, ".wrangler", "dev-url"), `${base}\n`);
   const key = await ensureDemoKey();
   const auth = `-H 'authorization: Bearer ${key}'`;
   const json = "-H 'content-type: application/json'";
@@ -84,6 +87,6 @@ if (await waitUntilReady()) {
   curl -s ${base}/v2/models/iris/infer ${auth} ${json} -d '${body}'
   curl -s ${base}/v1/models/iris:predict ${auth} ${json} -d '{"instances": [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]}'
   curl -s ${base}/admin/tenants/demo/usage -H 'authorization: Bearer ${admin.token}'
-  npx eictl models          # the operators' command line (reads the token from .dev.vars)
+  npx eictl models          # the operators' command line (finds this URL in .wrangler/dev-url, the token in .dev.vars)
 `);
 }

@@ -5,7 +5,7 @@
  */
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ADMIN_TOKEN as TOKEN, root, startWranglerDev, type WranglerDev } from "./wrangler-dev.ts";
@@ -29,11 +29,17 @@ afterAll(async () => {
 
 /** Runs eictl; resolves with its exit code and output (never rejects on a non-zero exit). */
 function eictl(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return eictlWith({ EDGE_INFERENCE_URL: url }, ...args);
+}
+
+/** Runs eictl in the state directory with the admin token and `env`'s variables. */
+function eictlWith(env: Record<string, string>, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const { EDGE_INFERENCE_URL: _, ...inherited } = process.env;
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       [join(root, "bin/eictl.js"), ...args],
-      { cwd: state, env: { ...process.env, EDGE_INFERENCE_URL: url, EDGE_INFERENCE_ADMIN_TOKEN: TOKEN } },
+      { cwd: state, env: { ...inherited, EDGE_INFERENCE_ADMIN_TOKEN: TOKEN, ...env } },
       (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
     );
   });
@@ -43,11 +49,15 @@ const sha256 = (file: string) => createHash("sha256").update(readFileSync(file))
 
 describe("eictl", () => {
   it("pushes versions with a progress bar, and refuses a file onnxruntime cannot load", async () => {
-    const pushed = await eictl("push", "iris", "1", IRIS);
+    // --progress: stderr here is not a terminal, where the bar is left out.
+    const pushed = await eictl("--json", "--progress", "push", "iris", "1", IRIS);
     expect(pushed.code, pushed.stderr).toBe(0);
     expect(JSON.parse(pushed.stdout)).toMatchObject({ model: "iris", version: 1, sha256: sha256(IRIS), created: true });
     expect(pushed.stderr).toContain("100%");
-    expect((await eictl("push", "iris", "2", RETRAINED)).code).toBe(0);
+    const second = await eictl("push", "iris", "2", RETRAINED);
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stdout).toContain(`iris v2 published`);
+    expect(second.stderr).toBe("");
 
     const broken = join(state, "broken.onnx");
     writeFileSync(broken, readFileSync(IRIS).subarray(0, 300));
@@ -90,8 +100,10 @@ describe("eictl", () => {
     expect(JSON.parse((await eictl("config", "iris")).stdout).config).toEqual({ default_version: 1, labels: { stable: 1 } });
     const deleted = await eictl("delete", "iris", "2");
     expect(deleted.code, deleted.stderr).toBe(0);
-    const model = JSON.parse((await eictl("model", "iris")).stdout);
+    const model = JSON.parse((await eictl("--json", "model", "iris")).stdout);
     expect(model.versions.map((v: { version: number }) => v.version)).toEqual([1]);
+    const shown = (await eictl("model", "iris")).stdout;
+    expect(shown).toMatch(new RegExp(`^iris: serves 1 \\(default_version\\)\\nVERSION\\s+SIZE\\s+SHA256\\s+LABELS\\s+WEIGHT\\s+DEFAULT\\s+SHADOW\\s+STATE\\s+UPLOADED\\n1\\s+[0-9.]+ (?:B|KiB)\\s+${sha256(IRIS).slice(0, 12)}\\s+stable\\s+yes\\s`));
   });
 
   it("sets dynamic batching, with batch axes and shared inputs for a recurrent model", async () => {
@@ -134,7 +146,7 @@ describe("eictl", () => {
   it("puts tenants and creates, lists and revokes keys; the key it prints works", async () => {
     // Exact admission, so the revocation below is seen by the very next request.
     expect((await eictl("tenant", "put", "acme", "--rpm", "120", "--models", "iris", "--admission", "exact")).code).toBe(0);
-    const created = JSON.parse((await eictl("key", "create", "acme", "--name", "ci")).stdout);
+    const created = JSON.parse((await eictl("--json", "key", "create", "acme", "--name", "ci")).stdout);
     expect(created.key).toMatch(/^eik_/);
     const infer = await fetch(`${url}/v2/models/iris/infer`, {
       method: "POST",
@@ -142,12 +154,30 @@ describe("eictl", () => {
       body: JSON.stringify({ inputs: [{ name: "features", datatype: "FP32", shape: [1, 4], data: [5.1, 3.5, 1.4, 0.2] }] }),
     });
     expect(infer.status).toBe(200);
-    const listed = JSON.parse((await eictl("key", "list", "acme")).stdout);
+    const listed = JSON.parse((await eictl("--json", "key", "list", "acme")).stdout);
     expect(listed.keys).toHaveLength(1);
     expect(JSON.stringify(listed)).not.toContain(created.key);
-    expect((await eictl("key", "revoke", "acme", created.id)).code).toBe(0);
+    const table = (await eictl("key", "list", "acme")).stdout;
+    expect(table).toMatch(new RegExp(`^ID\\s+PREFIX\\s+NAME\\s+STATUS\\s+CREATED\\s+EXPIRES\\n${created.id}\\s+${created.prefix}\\s+ci\\s+active\\s`));
+    expect(table).not.toContain(created.key);
+    const usage = await eictl("usage", "acme");
+    expect(usage.stdout).toMatch(new RegExp(`^DATE\\s+ACCEPTED\\s+RATE-LIMITED\\s+OVER-QUOTA\\s+FORBIDDEN\\n${new Date().toISOString().slice(0, 10)}\\s+1\\s+0\\s+0\\s+0$`, "m"));
+    const revoked = await eictl("key", "revoke", "acme", created.id);
+    expect(revoked.stdout.trim()).toBe(`key ${created.id} of acme revoked`);
     const after = await fetch(`${url}/v2/models/iris`, { headers: { authorization: `Bearer ${created.key}` } });
     expect(after.status).toBe(401);
+  });
+
+  it("finds the local server's URL where npm start wrote it", async () => {
+    mkdirSync(join(state, ".wrangler"), { recursive: true });
+    writeFileSync(join(state, ".wrangler", "dev-url"), `${url}\n`);
+    try {
+      const listed = await eictlWith({}, "models");
+      expect(listed.code, listed.stderr).toBe(0);
+      expect(listed.stdout).toMatch(/^MODEL\s+VERSIONS/);
+    } finally {
+      rmSync(join(state, ".wrangler", "dev-url"));
+    }
   });
 
   it("says what is wrong: a bad token, an unreachable URL, a bad command", async () => {

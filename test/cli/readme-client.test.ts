@@ -1,12 +1,10 @@
 /**
- * The README's JavaScript client for binary tensors, run as written (its URL pointed at a real
- * `wrangler dev`, its key made for it) in Node: it views the outputs where they lie, and its
- * answers are onnxruntime-node's. (That the service pads its JSON header to 8 bytes, whatever its
- * length, is unit-tested: this answer's header happens to be aligned even unpadded.)
+ * The README's JavaScript client code (@edge-inference/client), each block run as written (its URL
+ * pointed at a real `wrangler dev`, its key made for it) in Node: binary outputs are viewed where
+ * they lie, JSON ones read, and the answers are onnxruntime-node's.
  */
 import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { referenceRun } from "../support/reference-runtime.ts";
@@ -38,24 +36,27 @@ function readmeBlock(heading: string): string {
   return readme.slice(start, readme.indexOf("```", start));
 }
 
-it("reads binary outputs in place, as onnxruntime-node computes them", async () => {
-  await admin("PUT", "/models/iris/versions/1", readFileSync(IRIS), "application/octet-stream");
-  await admin("PUT", "/tenants/readme", JSON.stringify({ requests_per_minute: 600 }));
-  const { key } = (await admin("POST", "/tenants/readme/keys", "{}")) as { key: string };
-  const code = readmeBlock("From JavaScript").replaceAll("http://127.0.0.1:8787", dev.url);
-  const dir = mkdtempSync(join(tmpdir(), "readme-client-"));
-  try {
-    const file = join(dir, "client.mjs");
-    writeFileSync(file, `${code}\nconsole.log(JSON.stringify({ p: Array.from(p), l: Array.from(l, Number) }));\n`);
-    const out = await new Promise<string>((resolve, reject) =>
-      execFile(process.execPath, [file], { env: { ...process.env, KEY: key } }, (error, stdout, stderr) => (error ? reject(new Error(stderr || String(error))) : resolve(stdout))),
-    );
-    const got = JSON.parse(out) as { p: number[]; l: number[] };
-    const [probabilities, label] = await referenceRun(IRIS, [{ name: "features", datatype: "FP32", shape: [2, 4], data: [5.1, 3.5, 1.4, 0.2, 6.7, 3.0, 5.2, 2.3] }]);
-    expect(got.p).toHaveLength(6);
-    got.p.forEach((v, i) => expect(Math.abs(v - (probabilities!.data[i] as number))).toBeLessThanOrEqual(1e-5 + 1e-4 * Math.abs(probabilities!.data[i] as number)));
-    expect(got.l).toEqual(label!.data.map(Number));
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+for (const heading of ["From JavaScript, with", "From JavaScript, `@edge-inference/client` frames"]) {
+  it(`runs the README's block after "${heading}", with onnxruntime-node's answers`, async () => {
+    await admin("PUT", "/models/iris/versions/1", readFileSync(IRIS), "application/octet-stream");
+    await admin("PUT", "/tenants/readme", JSON.stringify({ requests_per_minute: 600 }));
+    const { key } = (await admin("POST", "/tenants/readme/keys", "{}")) as { key: string };
+    const code = readmeBlock(heading).replaceAll("http://127.0.0.1:8787", dev.url);
+    // Inside node_modules, so that the block's import of @edge-inference/client resolves as in the checkout.
+    const dir = mkdtempSync(join(root, "node_modules", ".readme-client-"));
+    try {
+      const file = join(dir, "client.mjs");
+      writeFileSync(file, `${code}\nconsole.log(JSON.stringify({ p: Array.from(p), l: Array.from(l, Number) }));\n`);
+      const out = await new Promise<string>((resolve, reject) =>
+        execFile(process.execPath, [file], { env: { ...process.env, KEY: key } }, (error, stdout, stderr) => (error ? reject(new Error(stderr || String(error))) : resolve(stdout))),
+      );
+      const got = JSON.parse(out.trim().split("\n").at(-1)!) as { p: number[]; l: number[] };
+      const [probabilities, label] = await referenceRun(IRIS, [{ name: "features", datatype: "FP32", shape: [2, 4], data: [5.1, 3.5, 1.4, 0.2, 6.7, 3.0, 5.2, 2.3] }]);
+      expect(got.p).toHaveLength(6);
+      got.p.forEach((v, i) => expect(Math.abs(v - (probabilities!.data[i] as number))).toBeLessThanOrEqual(1e-5 + 1e-4 * Math.abs(probabilities!.data[i] as number)));
+      expect(got.l).toEqual(label!.data.map(Number));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}

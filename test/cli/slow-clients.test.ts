@@ -28,7 +28,7 @@ async function keyFor(tenant: string): Promise<string> {
 
 beforeAll(async () => {
   // A short read timeout, so that a drip is ended within the test.
-  dev = await startWranglerDev({ REQUEST_BODY_TIMEOUT_MS: "1000" });
+  dev = await startWranglerDev({ vars: { REQUEST_BODY_TIMEOUT_MS: "1000" } });
   const published = await admin("PUT", "/models/slow-iris/versions/1", new Uint8Array(readFileSync(join(root, "models/iris/1/model.onnx"))));
   expect(published.status, await published.text()).toBe(201);
   attacker = await keyFor("dripper");

@@ -32,17 +32,14 @@ export interface WranglerDev {
   stop(): Promise<void>;
 }
 
-/** Starts `wrangler dev` (with `vars` besides wrangler.toml's) and waits until the Worker answers its readiness probe. */
-export async function startWranglerDev(vars: Record<string, string> = {}): Promise<WranglerDev> {
+/** Starts `wrangler dev` and waits until the Worker answers its readiness probe; `vars` override wrangler.toml's. */
+export async function startWranglerDev(options: { vars?: Record<string, string> } = {}): Promise<WranglerDev> {
   const state = mkdtempSync(join(tmpdir(), "edge-inference-cli-"));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const worker: ChildProcess = spawn(
     process.execPath,
-    [
-      wranglerBin, "dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", state, "--var", `ADMIN_TOKEN:${ADMIN_TOKEN}`, "--var", "MODEL_REFRESH_SECONDS:0",
-      ...Object.entries(vars).flatMap(([name, value]) => ["--var", `${name}:${value}`]),
-    ],
+    [wranglerBin, "dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", state, "--var", `ADMIN_TOKEN:${ADMIN_TOKEN}`, "--var", "MODEL_REFRESH_SECONDS:0", ...Object.entries(options.vars ?? {}).flatMap(([k, v]) => ["--var", `${k}:${v}`])],
     { cwd: root, stdio: "ignore", env: { ...process.env, WRANGLER_SEND_METRICS: "false" } },
   );
   const stop = async () => {
