@@ -14,6 +14,7 @@ import { estimatedPeak } from "../src/http/memory-budget";
 import { binaryBody, toBytes } from "./support/binary-wire";
 import { adminCall, callRaw, eventually, expectMatchesReference, json, reference, setup, tenantKey, uploadFixture, withContentLength, type JsonTensor } from "./support/helpers";
 import { irisBatch } from "./support/inputs";
+import { paused } from "./support/held-body";
 
 const IRIS = "iris/1/model.onnx";
 const app = createApp();
@@ -117,16 +118,7 @@ describe("one tenant's share of the memory for bodies", () => {
   function heldBinary(key: string, rows: number) {
     const input = irisBatch(rows);
     const { body, headerLength } = binaryBody({ inputs: [{ name: "features", datatype: "FP32", shape: input.shape, parameters: { binary_data_size: rows * 16 } }] }, [toBytes("FP32", input.data)]);
-    let finish!: () => void;
-    const rest = new Promise<void>((r) => (finish = r));
-    const stream = new ReadableStream<Uint8Array>({
-      async start(controller) {
-        controller.enqueue(body.slice(0, -16));
-        await rest;
-        controller.enqueue(body.slice(-16));
-        controller.close();
-      },
-    });
+    const { stream, finish } = paused(body);
     const response = send(key, { headers: { "content-type": "application/octet-stream", "content-length": String(body.byteLength), "Inference-Header-Content-Length": String(headerLength) }, body: stream }, 5000);
     return { response, finish, input, held: body.byteLength - 16 };
   }

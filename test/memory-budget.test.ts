@@ -13,6 +13,7 @@ import { estimatedPeak } from "../src/http/memory-budget";
 import { ADMIN_TOKEN, call, callRaw, expectMatchesReference, fixtureBytes, json, reference, setup, streamed, tenantKey, withContentLength, type JsonTensor } from "./support/helpers";
 import { binaryBody, fromBytes, readBinaryResponse, toBytes } from "./support/binary-wire";
 import { irisBatch } from "./support/inputs";
+import { paused } from "./support/held-body";
 
 const app = createApp();
 const BUDGET = 4096;
@@ -43,20 +44,6 @@ async function irisRequest(rows: number) {
   return { ...framed, want: await reference("iris/1/model.onnx", [input]) };
 }
 
-/** A body that stops before its last 16 bytes until `finish()`: its request holds what arrived meanwhile. */
-function paused(body: Uint8Array) {
-  let finish!: () => void;
-  const rest = new Promise<void>((r) => (finish = r));
-  const stream = new ReadableStream<Uint8Array>({
-    async start(controller) {
-      controller.enqueue(body.slice(0, -16));
-      await rest;
-      controller.enqueue(body.slice(-16));
-      controller.close();
-    },
-  });
-  return { stream, finish };
-}
 
 /** A binary request whose body is held (`paused`) until `finish()`. */
 function held(body: Uint8Array, headerLength: number, waitMs: number) {
