@@ -91,7 +91,7 @@ export default defineConfig({
         test: {
           name: "workers",
           include: ["test/**/*.test.ts"],
-          exclude: ["test/cli/**", "test/bench/**", ...FRESH],
+          exclude: ["test/cli/**", "test/bench/**", "test/unit/**", ...FRESH],
           isolate: false,
           // One file at a time: they share the isolate's state (the memory budget, caches) too.
           fileParallelism: false,
@@ -108,6 +108,11 @@ export default defineConfig({
           testTimeout: 30_000,
           hookTimeout: 60_000,
         },
+      },
+      {
+        // Pure logic (codecs, token bucket, histograms, the batcher's algorithm, routing) runs in Node.
+        // Unit tests that need workerd's own APIs (its streams' readAtLeast) are in test/workerd-unit/.
+        test: { name: "unit", include: ["test/unit/**/*.test.ts"], environment: "node" },
       },
       {
         // The benchmarks' own logic that needs no Worker (how a run is judged against the targets), in Node.
