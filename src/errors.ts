@@ -7,6 +7,7 @@ export type ErrorCode =
   | "unauthenticated" // no key, a malformed, unknown, revoked or expired key, a wrong admin token
   | "not_found" // unknown model, version, label, tenant or route
   | "conflict"
+  | "precondition_failed" // a conditional write (If-Match) whose resource changed since it was read
   | "rate_limited" // the tenant's rate or daily quota ran out
   | "unavailable" // the model exists but cannot be loaded or run right now
   | "resource_exhausted" // a load or run needs more memory than onnxruntime's heap may take
@@ -18,13 +19,14 @@ export type ErrorCode =
   | "not_implemented"
   | "internal";
 
-type Status = 400 | 401 | 404 | 408 | 409 | 411 | 413 | 415 | 429 | 499 | 500 | 501 | 503 | 507;
+type Status = 400 | 401 | 404 | 408 | 409 | 412 | 411 | 413 | 415 | 429 | 499 | 500 | 501 | 503 | 507;
 
 const STATUS: Record<ErrorCode, Status> = {
   invalid_argument: 400,
   unauthenticated: 401,
   not_found: 404,
   conflict: 409,
+  precondition_failed: 412,
   rate_limited: 429,
   unavailable: 503,
   resource_exhausted: 507,

@@ -174,10 +174,12 @@ describe("a client that goes away mid-body", () => {
     expectMatchesReference((await json<{ outputs: JsonTensor[] }>(ok)).outputs, await reference(IRIS, [rows]));
 
     const stats = await eventually(async () => {
-      const s = (await json<{ model_stats: { outcomes: Record<string, number> }[] }>(await callRaw("/v2/models/abort-iris/stats", { headers: { authorization: `Bearer ${slow}` } }))).model_stats[0];
+      const s = (await json<{ model_stats: { outcomes: Record<string, number>; inference_stats: { fail: { count: number } }; latency_ms: { histogram: unknown } }[] }>(await callRaw("/v2/models/abort-iris/stats", { headers: { authorization: `Bearer ${slow}` } }))).model_stats[0];
       return s && (s.outcomes.success ?? 0) >= 1 && (s.outcomes.client_abort ?? 0) >= 3 ? s : undefined;
     }, "the aborted requests counted");
     expect(stats.outcomes).toEqual({ success: 1, client_abort: 3 });
+    // Nor are they failures, or in the latency figures (Triton's fail count).
+    expect(stats.inference_stats.fail.count).toBe(0);
     // The alert's window holds the success alone: an error rate of 0, nothing fired.
     const rule = await eventually(async () => {
       const rules = (await json<{ rules: { name: string; state: string; fired: number; value: number | null }[] }>(await adminCall("GET", "/models/abort-iris/alerts"))).rules;

@@ -151,7 +151,7 @@ describe("a model's config", () => {
     const first = await json<{ etag: string }>(await adminCall("PUT", "/models/lc-etag/config", { default_version: 1 }));
     await json(await adminCall("PUT", "/models/lc-etag/config", { labels: { stable: 1 } }));
     const stale = await callRawAdmin("PUT", "/models/lc-etag/config", { default_version: 1 }, { "if-match": `"${first.etag}"` });
-    await expectError(stale, 409, "conflict", "If-Match");
+    await expectError(stale, 412, "precondition_failed", "If-Match");
     expect(await configOf("lc-etag")).toEqual({ labels: { stable: 1 } });
   });
 

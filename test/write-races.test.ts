@@ -60,7 +60,7 @@ describe("a config write and a delete of the version it names", () => {
     const replaced = await writer.putConfig(model, { config: { default_version: 2 }, expectedEtag: etag, loaded: [{ version: 2, etag: "other-bytes" }] });
     expect(replaced).toMatchObject({ ok: false, code: "conflict", message: expect.stringContaining("replaced") });
     const stale = await writer.putConfig(model, { config: { default_version: 2 }, expectedEtag: "an-older-config", loaded: [{ version: 2, etag: v2.etag }] });
-    expect(stale).toMatchObject({ ok: false, code: "conflict", message: expect.stringContaining("changed by another request") });
+    expect(stale).toMatchObject({ ok: false, code: "precondition_failed", message: expect.stringContaining("changed by another request") });
     expect(await configEtag(model)).toBe(etag);
 
     const written = await writer.putConfig(model, { config: { default_version: 2 }, expectedEtag: etag, loaded: [{ version: 2, etag: v2.etag }] });

@@ -50,10 +50,12 @@ export function modelStatsJson(model: string, rows: RequestRow[], loads: LoadRow
       const failed = emptyHistogram();
       const outcomes: Record<string, number> = {};
       for (const r of mine) {
+        outcomes[r.outcome] = (outcomes[r.outcome] ?? 0) + r.count;
+        // A client that went away says nothing of the model: counted in outcomes, not in failures or latency.
+        if (r.outcome === "client_abort") continue;
         merge(latency, r.latency);
         merge(inference, r.inference);
         if (r.outcome !== "success") merge(failed, r.latency);
-        outcomes[r.outcome] = (outcomes[r.outcome] ?? 0) + r.count;
       }
       const success = (outcomes.success ?? 0);
       const load = loads.find((l) => l.version === v);

@@ -20,6 +20,8 @@ let wasmMemory: WebAssembly.Memory | undefined;
 const PAGE = 65536;
 /** The most ORT's heap may grow to, fixed when ORT starts. */
 let heapMaxBytes = 96 * 1024 * 1024;
+/** Puts back WebAssembly.Memory once ORT has made its heap (or failed to start). */
+let restoreMemory = (): void => undefined;
 
 function findMemory(imports: WebAssembly.Imports | undefined): WebAssembly.Memory | undefined {
   for (const module of Object.values(imports ?? {})) {
@@ -39,12 +41,15 @@ export function wasmHeapBytes(): number | null {
 /** The most ORT's heap may grow to in this isolate. */
 export const wasmHeapMaxBytes = (): number => heapMaxBytes;
 
+/** ORT starts with a 16 MiB heap; a cap below twice that would leave no room for a model. */
+export const MIN_HEAP_MAX_BYTES = 32 * 1024 * 1024;
+
 /**
- * Sets the most ORT's heap may grow to (rounded down to whole pages). Only a call before ORT
- * starts counts: a memory's maximum is fixed when it is made.
+ * Sets the most ORT's heap may grow to (rounded down to whole pages, at least MIN_HEAP_MAX_BYTES).
+ * Only a call before ORT starts counts: a memory's maximum is fixed when it is made.
  */
 export function setWasmHeapMax(bytes: number): void {
-  if (!configured) heapMaxBytes = Math.max(PAGE, Math.floor(bytes / PAGE) * PAGE);
+  if (!configured) heapMaxBytes = Math.max(MIN_HEAP_MAX_BYTES, Math.floor(bytes / PAGE) * PAGE);
 }
 
 /**
@@ -58,7 +63,7 @@ function capNextSharedMemory(): () => void {
   class CappedMemory extends Native {
     constructor(descriptor: WebAssembly.MemoryDescriptor) {
       const capped = descriptor.shared && (descriptor.maximum ?? Infinity) > maxPages;
-      super(capped ? { ...descriptor, initial: Math.min(descriptor.initial, maxPages), maximum: maxPages } : descriptor);
+      super(capped ? { ...descriptor, maximum: maxPages } : descriptor);
     }
   }
   WebAssembly.Memory = CappedMemory;
@@ -70,7 +75,7 @@ function capNextSharedMemory(): () => void {
 function configureOrt(): void {
   if (configured) return;
   configured = true;
-  const restoreMemory = capNextSharedMemory();
+  restoreMemory = capNextSharedMemory();
   const instantiate = WebAssembly.instantiate.bind(WebAssembly);
   const hooked = ((source: unknown, imports?: WebAssembly.Imports) => {
     if (ArrayBuffer.isView(source) && source.buffer === SENTINEL) {
@@ -113,8 +118,12 @@ export function startRuntime(): Promise<void> {
   runtimeStart ??= (async () => {
     runtimeState = "starting";
     configureOrt();
-    const session = await ort.InferenceSession.create(runtimeStartModel(), { executionProviders: ["wasm"] });
-    await session.release();
+    try {
+      const session = await ort.InferenceSession.create(runtimeStartModel(), { executionProviders: ["wasm"] });
+      await session.release();
+    } finally {
+      restoreMemory();
+    }
     runtimeState = "started";
   })().catch(() => {
     runtimeState = "failed";

@@ -11,7 +11,8 @@ import { checkConfigVersions, referencedVersions, type ModelConfig } from "./con
 import { ModelRepository, type VersionEntry } from "./repository";
 
 /** What a write did: its result, or why it changed nothing (an admin API error code and message). */
-export type WriteOutcome<T> = { ok: true; value: T } | { ok: false; code: "conflict" | "not_found"; message: string };
+export type WriteOutcome<T> = { ok: true; value: T } | { ok: false; code: RefusalCode; message: string };
+type RefusalCode = "conflict" | "precondition_failed" | "not_found";
 
 /** The config write a caller prepared: the config's etag it read, and the versions it loaded, by etag. */
 export interface ConfigWrite {
@@ -22,7 +23,7 @@ export interface ConfigWrite {
   loaded: { version: number; etag: string }[];
 }
 
-const refused = (code: "conflict" | "not_found", message: string) => ({ ok: false as const, code, message });
+const refused = (code: RefusalCode, message: string) => ({ ok: false as const, code, message });
 
 /** The Durable Object class bound as MODEL_WRITERS. It keeps nothing: the repository is R2. */
 export class ModelWriter extends DurableObject<Env> {
@@ -42,14 +43,15 @@ export class ModelWriter extends DurableObject<Env> {
 
   /**
    * Writes `model`'s config if config.json is still the one the caller read, every version it
-   * names still exists, and those it loaded are still the bytes it loaded. The new etag, or 409.
+   * names still exists, and those it loaded are still the bytes it loaded. The new etag; 412 when
+   * the config changed, 409 when the versions did.
    */
   putConfig(model: string, write: ConfigWrite): Promise<WriteOutcome<{ etag: string }>> {
     return this.inTurn(async () => {
       const repo = this.repository;
       const stored = await repo.readConfig(model);
       if (stored.etag !== write.expectedEtag) {
-        return refused("conflict", `the config of model '${model}' was changed by another request meanwhile; read it again`);
+        return refused("precondition_failed", `the config of model '${model}' was changed by another request meanwhile; read it again`);
       }
       const snapshot = await repo.snapshot(model);
       if (!snapshot) return refused("conflict", `every version of model '${model}' was deleted meanwhile; nothing was written`);
@@ -61,7 +63,7 @@ export class ModelWriter extends DurableObject<Env> {
         }
       }
       const etag = await repo.putConfig(model, write.config, write.expectedEtag);
-      if (etag === null) return refused("conflict", `the config of model '${model}' was changed by another request meanwhile; read it again`);
+      if (etag === null) return refused("precondition_failed", `the config of model '${model}' was changed by another request meanwhile; read it again`);
       return { ok: true, value: { etag } };
     });
   }

@@ -8,7 +8,7 @@
 import type { ServingError } from "../errors";
 import { datatypeInfo } from "../tensor/datatype";
 import { elementCount, type Tensor } from "../tensor/tensor";
-import { OrtHeapError, type LoadedSession, type TensorSpec } from "./loader";
+import { OrtHeapError, wasmHeapMaxBytes, type LoadedSession, type TensorSpec } from "./loader";
 import { heapExhausted } from "./heap-exhausted";
 
 /** Zeros (empty strings for BYTES) for each input, dynamic dimensions at 1. */
@@ -22,8 +22,13 @@ export function probeInputs(inputs: readonly TensorSpec[]): Tensor[] {
 /** What the publish's first run found: a refusal, or the reason zeros could not run (kept as a warning). */
 export type ProbeOutcome = { refused: ServingError } | { ran: true } | { ran: false; reason: string };
 
-/** Runs `session` once on probe inputs. */
+/** Runs `session` once on probe inputs; inputs of fixed shapes larger than the cap are refused unbuilt. */
 export async function probeRun(session: LoadedSession): Promise<ProbeOutcome> {
+  const bytes = session.inputs.reduce((n, spec) => n + elementCount(spec.shape.map((d) => (d < 0 ? 1 : d))) * Math.max(1, datatypeInfo(spec.datatype).size), 0);
+  if (bytes > wasmHeapMaxBytes()) {
+    const reason = `its smallest inputs alone take ${bytes} bytes`;
+    return { refused: heapExhausted("this model was not published: its first run (inputs of zeros, dynamic dimensions at 1)", new OrtHeapError(reason)) };
+  }
   try {
     await session.run(probeInputs(session.inputs), session.outputs.map((o) => o.name));
     return { ran: true };

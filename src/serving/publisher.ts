@@ -129,7 +129,7 @@ export async function putConfig(service: ModelService, writer: WriterStub, model
 
   const stored = await service.models.readConfig(model);
   if (ifMatch !== undefined && ifMatch.replace(/^W\//, "").replace(/"/g, "") !== (stored.etag ?? "")) {
-    throw new ServingError("conflict", `the config of model '${model}' changed since it was read (If-Match does not match); read it again`);
+    throw new ServingError("precondition_failed", `the config of model '${model}' changed since it was read (If-Match does not match); read it again`);
   }
 
   // Load every version the new config serves before writing it: traffic moves only to versions that load.
@@ -141,6 +141,7 @@ export async function putConfig(service: ModelService, writer: WriterStub, model
     try {
       signature = await service.warm(model, entry);
     } catch (e) {
+      if (e instanceof ServingError && e.code === "resource_exhausted") throw e;
       const reason = e instanceof ServingError && e.cause instanceof OrtError ? e.cause.message : e instanceof Error ? e.message : String(e);
       throw new ServingError("conflict", `config refused, the old one keeps serving: version ${version} cannot be loaded: ${reason}`);
     }
