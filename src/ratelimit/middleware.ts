@@ -48,31 +48,36 @@ export function rateLimit(): MiddlewareHandler<AppEnv> {
     if (!caller) throw new ServingError("internal", "rate limit without an authenticated caller");
     const model = modelInPath(c.req.path);
     const leaseId = `${caller.tenant}\u0000${caller.keyId}\u0000${model ?? ""}`;
-    const stub = c.env.TENANTS.get(c.env.TENANTS.idFromName(caller.tenant));
-    const timeoutMs = Number(c.env.RATE_LIMIT_TIMEOUT_MS) || DEFAULT_TIMEOUT_MS;
-    const ask: Ask = (unused, want, need) => {
-      const answer = withTimeout(stub.admit(caller.keyId, model, unused, want, need) as unknown as Promise<Admission>, timeoutMs);
-      // Other requests wait on this answer: it must arrive even if this request's client goes away.
-      deferrer(c)(answer.catch(() => undefined));
-      return answer;
-    };
+    const tenant = () => c.env.TENANTS.get(c.env.TENANTS.idFromName(caller.tenant));
     let decision: Decision;
-    try {
-      // A leased token needs no wait; else the wait on the tenant's object, for this request's ask or
-      // another's (given up after twice an ask's timeout: its asker is gone).
-      const leased = leases.spend(leaseId, Date.now());
-      decision = leased ? { outcome: "admitted", limits: leased } : await timed(c.get("timings"), "ratelimit", queue.admit(leaseId, ask, 2 * timeoutMs));
-    } catch (e) {
-      if (c.env.RATE_LIMIT_FAILURE_MODE === "open") {
-        console.warn(JSON.stringify({ level: "warn", event: "rate_limiter_unreachable", tenant: caller.tenant, failure_mode: "open", timeout: e instanceof Timeout }));
-        return next();
+    // A leased token needs no wait, and nothing of the tenant's object: the common case, kept cheap.
+    const leased = leases.spend(leaseId, Date.now());
+    if (leased) decision = { outcome: "admitted", limits: leased };
+    else {
+      const stub = tenant();
+      const timeoutMs = Number(c.env.RATE_LIMIT_TIMEOUT_MS) || DEFAULT_TIMEOUT_MS;
+      const ask: Ask = (unused, want, need) => {
+        const answer = withTimeout(stub.admit(caller.keyId, model, unused, want, need) as unknown as Promise<Admission>, timeoutMs);
+        // Other requests wait on this answer: it must arrive even if this request's client goes away.
+        deferrer(c)(answer.catch(() => undefined));
+        return answer;
+      };
+      try {
+        // The wait on the tenant's object, for this request's ask or another's (given up after
+        // twice an ask's timeout: its asker is gone).
+        decision = await timed(c.get("timings"), "ratelimit", queue.admit(leaseId, ask, 2 * timeoutMs));
+      } catch (e) {
+        if (c.env.RATE_LIMIT_FAILURE_MODE === "open") {
+          console.warn(JSON.stringify({ level: "warn", event: "rate_limiter_unreachable", tenant: caller.tenant, failure_mode: "open", timeout: e instanceof Timeout }));
+          return next();
+        }
+        throw new ServingError("unavailable", "the rate limiter is unreachable; retry shortly", { cause: e, headers: { "Retry-After": "1" } });
       }
-      throw new ServingError("unavailable", "the rate limiter is unreachable; retry shortly", { cause: e, headers: { "Retry-After": "1" } });
     }
     if (decision.outcome === "admitted") {
       const { leaseEndsAt } = decision;
       // Unspent tokens go back when the lease ends, so the tenant's usage counts requests served.
-      if (leaseEndsAt !== undefined) deferrer(c)(settleAt(leaseEndsAt, leaseId, stub as unknown as Settler));
+      if (leaseEndsAt !== undefined) deferrer(c)(settleAt(leaseEndsAt, leaseId, tenant() as unknown as Settler));
       await next();
       for (const [name, value] of Object.entries(headersOf(decision.limits))) c.res.headers.set(name, value);
       return;
