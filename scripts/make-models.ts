@@ -13,7 +13,7 @@
  *    large inputs (binary against JSON) and convolution speed, not for predicting anything.
  *  - candidates/iris-retrained.onnx: the same classifier retrained with stronger regularisation
  *    and fewer epochs; its probabilities differ from iris/1. Not part of the repository: it is the
- *    file an operator publishes as iris version 2 (README, CLI), and the tests' second version.
+ *    file an operator publishes as iris version 2 (docs/models.md, eictl), and the tests' second version.
  *
  * Deterministic: running it again writes the same bytes. Run: `npm run models`.
  */
@@ -198,7 +198,7 @@ function cnnModel() {
   const config = {
     description: "A small convolutional net on 224×224 RGB images, input 'image' [batch, 3, 224, 224] FP32, output 'probabilities' [batch, 10]. Seeded random weights: for measuring large inputs and convolution speed, not for predictions.",
     // Its activations grow with the batch and stay in onnxruntime's heap: 8 images took the heap
-    // to 24.5 MiB, 32 to 75.8 (npm run bench -- heap; the README's "A request's batch and the heap").
+    // to 24.5 MiB, 32 to 75.8 (npm run bench -- heap; docs/runtime.md).
     max_batch_size: 16,
   };
   writeFileSync(join(root, "cnn", "config.json"), `${JSON.stringify(config, null, 2)}\n`);

@@ -1,5 +1,5 @@
 /**
- * The README's JavaScript client code (@edge-inference/client), each block run as written (its URL
+ * The JavaScript client code of the README and docs/protocols.md (@edge-inference/client), each block run as written (its URL
  * pointed at a real `wrangler dev`, its key made for it) in Node: binary outputs are viewed where
  * they lie, JSON ones read, and the answers are onnxruntime-node's.
  */
@@ -27,21 +27,26 @@ const admin = async (method: string, path: string, body: BodyInit, type = "appli
   return res.json() as Promise<Record<string, unknown>>;
 };
 
-/** The README's code block that follows `heading`. */
-function readmeBlock(heading: string): string {
-  const readme = readFileSync(join(root, "README.md"), "utf8");
+/** The code block that follows `heading` in a page of the documentation. */
+function readmeBlock(page: string, heading: string): string {
+  const readme = readFileSync(join(root, page), "utf8");
   const at = readme.indexOf(heading);
-  expect(at, `README: ${heading}`).toBeGreaterThan(0);
+  expect(at, `${page}: ${heading}`).toBeGreaterThan(0);
   const start = readme.indexOf("```js\n", at) + "```js\n".length;
   return readme.slice(start, readme.indexOf("```", start));
 }
 
-for (const heading of ["From JavaScript, with", "From JavaScript, `@edge-inference/client` frames"]) {
-  it(`runs the README's block after "${heading}", with onnxruntime-node's answers`, async () => {
+const blocks = [
+  ["README.md", "From JavaScript, with"],
+  ["docs/protocols.md", "From JavaScript, `@edge-inference/client` frames"],
+] as const;
+
+for (const [page, heading] of blocks) {
+  it(`runs the block after "${heading}" in ${page}, with onnxruntime-node's answers`, async () => {
     await admin("PUT", "/models/iris/versions/1", readFileSync(IRIS), "application/octet-stream");
     await admin("PUT", "/tenants/readme", JSON.stringify({ requests_per_minute: 600 }));
     const { key } = (await admin("POST", "/tenants/readme/keys", "{}")) as { key: string };
-    const code = readmeBlock(heading).replaceAll("http://127.0.0.1:8787", dev.url);
+    const code = readmeBlock(page, heading).replaceAll("http://127.0.0.1:8787", dev.url);
     // Inside node_modules, so that the block's import of @edge-inference/client resolves as in the checkout.
     const dir = mkdtempSync(join(root, "node_modules", ".readme-client-"));
     try {

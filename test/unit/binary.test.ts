@@ -55,7 +55,7 @@ describe("binary tensors", () => {
     expect(Array.from(new Float64Array(body.buffer, body.byteOffset + headerLength, 2))).toEqual([0.25, 0.75]);
   });
 
-  it("read a request's tensors in place when its JSON header is padded to a multiple of 8 (README), else copy them", () => {
+  it("read a request's tensors in place when its JSON header is padded to a multiple of 8 (docs/protocols.md), else copy them", () => {
     const json = JSON.stringify({ inputs: [
       { name: "a", datatype: "FP32", shape: [2], parameters: { binary_data_size: 8 } },
       { name: "b", datatype: "INT64", shape: [1], parameters: { binary_data_size: 8 } },

@@ -32,7 +32,7 @@ describe("decompressing a request body within a limit", () => {
     );
   });
 
-  it("answers bytes that are not of the coding with a 400, gzip files concatenated among them (README)", async () => {
+  it("answers bytes that are not of the coding with a 400, gzip files concatenated among them (docs/protocols.md)", async () => {
     const gz = await compress(new TextEncoder().encode("x".repeat(10_000)), "gzip");
     const twice = new Uint8Array(2 * gz.byteLength);
     twice.set(new Uint8Array(gz));

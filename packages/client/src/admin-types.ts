@@ -1,4 +1,4 @@
-/** @module admin-types: the JSON the admin API takes and answers with (README, Admin API). */
+/** @module admin-types: the JSON the admin API takes and answers with (docs/tenants.md and docs/models.md, Admin API). */
 
 /** A model's config.json (docs/storage-schema.md); fields this client does not name pass through. */
 export interface ModelConfig {

@@ -14,7 +14,7 @@ export async function alertsSection(model) {
     const states = new Map(body.rules.map((/** @type {any} */ r) => [r.name, r]));
     content =
       rules.length === 0
-        ? message("note", "No alert rules: add them under \"alerts\" in the model's config (README, Alerts).")
+        ? message("note", "No alert rules: add them under \"alerts\" in the model's config (docs/observability.md, Alerts).")
         : [
             el("p", {}, "Webhook: ", el("code", {}, body.config.webhook)),
             table(
