@@ -14,6 +14,7 @@ import { promisify } from "node:util";
 import { gzipSync } from "node:zlib";
 import { runLoad, type ClientLoad, type LoadSpec } from "./load-client.ts";
 import { batchOf, binaryBody, CASES, jsonBody, modelBytes, nestedJsonBody, prepareCases, rawInputs, shapesHeader, bareLoad, type Case } from "./cases.ts";
+import { provenance } from "./provenance.ts";
 import { adminCall, batchStats, placement, root, startBare, startService, type Running } from "./workers.ts";
 import { targets, type RunResults } from "./targets.ts";
 import { bareRun, feedOf, median, nativePerRun, perInference, timedFetch } from "./inference-time.ts";
@@ -50,7 +51,7 @@ const BATCH_CLIENTS = Math.max(1, Number(process.env.BENCH_BATCH_CLIENTS ?? 2));
 const TOKEN = "eia_bench_token";
 const SERVICE_PORT = 8801;
 const BARE_PORT = 8802;
-const results: Record<string, unknown> = { at: new Date().toISOString(), duration_seconds: DURATION, placement: placement ?? "scheduler" };
+const results: Record<string, unknown> = { at: new Date().toISOString(), ...provenance(), duration_seconds: DURATION, placement: placement ?? "scheduler" };
 const round = (x: number, d = 2) => Number(x.toFixed(d));
 
 interface Load {
