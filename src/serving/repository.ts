@@ -208,6 +208,16 @@ export class ModelRepository {
     return { status: existingSha256 === sha256 ? "identical" : "conflict", etag: existing.etag, ...(existingSha256 ? { existingSha256 } : {}) };
   }
 
+  /** The etag of a file beside the model's versions, or null when there is none. */
+  async headFile(model: string, name: string): Promise<string | null> {
+    return (await this.bucket.head(fileKey(model, name)))?.etag ?? null;
+  }
+
+  /** Removes a file beside the model's versions. */
+  async deleteFile(model: string, name: string): Promise<void> {
+    await this.bucket.delete(fileKey(model, name));
+  }
+
   /** The config object as stored, with its etag. */
   async readConfig(model: string): Promise<StoredConfig> {
     const obj = await this.bucket.get(configKey(model));
