@@ -9,7 +9,7 @@ import type { InferInput } from "./infer-input.js";
 import type { InferRequestedOutput } from "./infer-output.js";
 import { InferResult } from "./infer-result.js";
 import { readJson, seg, Transport, type CallOptions, type ConnectionOptions } from "./transport.js";
-import type { ModelMetadata, ModelStatistics, PredictResponse, RepositoryIndexEntry, ServerMetadata } from "./protocol-types.js";
+import type { ModelMetadata, ModelStatistics, ClassifyResponse, PredictResponse, RepositoryIndexEntry, ServerMetadata } from "./protocol-types.js";
 
 export interface InferenceClientOptions extends ConnectionOptions {
   /** The tenant's API key (`eik_...`). */
@@ -137,6 +137,24 @@ export class InferenceClient {
       ...options,
       method: "POST",
       path: `/v1/models/${seg(model)}${selector}:predict`,
+      body: JSON.stringify(body),
+      headers: { "content-type": "application/json", ...options.headers },
+      retryable: true,
+    });
+    return readJson(response);
+  }
+
+  /**
+   * TF Serving's classify, for a model whose config names its input's features: each example's
+   * classes as [label, score] pairs. `context` holds features every example shares.
+   */
+  async classify(model: string, examples: readonly Record<string, unknown>[], options: PredictOptions & { context?: Record<string, unknown> } = {}): Promise<ClassifyResponse> {
+    const selector = options.version !== undefined ? `/versions/${seg(options.version)}` : options.label !== undefined ? `/labels/${seg(options.label)}` : "";
+    const body = { examples, ...(options.context ? { context: options.context } : {}) };
+    const response = await this.transport.send({
+      ...options,
+      method: "POST",
+      path: `/v1/models/${seg(model)}${selector}:classify`,
       body: JSON.stringify(body),
       headers: { "content-type": "application/json", ...options.headers },
       retryable: true,
