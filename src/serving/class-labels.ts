@@ -4,7 +4,8 @@
  * output. Parsed, checked against an output's class count, and kept per isolate by etag.
  */
 import { invalid, ServingError } from "../errors";
-import { TtlCache } from "../ttl-cache";
+import { own } from "../own";
+import { LabelsCache } from "./labels-cache";
 import type { ModelRepository, ModelSnapshot } from "./repository";
 
 /** The largest labels file taken: ImageNet's thousand labels are about 30 KB. */
@@ -29,16 +30,11 @@ export function parseLabels(bytes: Uint8Array): string[] | { error: string } {
   return lines;
 }
 
-/** Why `labels` cannot label `output` of a version whose class count is `classes` (a reason when it is not fixed), or null. */
-export function labelsMismatch(file: string, count: number, output: string, classes: number | string, version: number): string | null {
-  if (typeof classes === "string") return `labels file '${file}' cannot be checked against version ${version}: ${classes}`;
-  if (count !== classes) return `labels file '${file}' has ${count} labels, but output '${output}' of version ${version} has ${classes} classes`;
-  return null;
-}
+/** The most bytes of labels files an isolate keeps parsed: a few files of the largest size. */
+const MAX_CACHED_BYTES = 4 * MAX_LABELS_BYTES;
 
-// Isolate-wide: parsed labels by model, file and etag (an etag names immutable bytes).
-const parsed = new TtlCache<string[]>(64);
-const FOREVER_MS = 24 * 60 * 60 * 1000;
+// Isolate-wide: the labels files requests have used lately.
+const parsed = new LabelsCache(MAX_CACHED_BYTES);
 
 /**
  * The labels named in the snapshot's config for `output`, or undefined when it names none. 503
@@ -46,17 +42,17 @@ const FOREVER_MS = 24 * 60 * 60 * 1000;
  * refuses such configs).
  */
 export async function labelsFor(repo: ModelRepository, snapshot: ModelSnapshot, output: string): Promise<string[] | undefined> {
-  const file = snapshot.config.classification?.label_files?.[output];
-  if (file === undefined || !Object.hasOwn(snapshot.config.classification!.label_files!, output)) return undefined;
+  const file = own(snapshot.config.classification?.label_files, output);
+  if (file === undefined) return undefined;
   const etag = snapshot.files?.[file];
   const missing = () => new ServingError("unavailable", `model '${snapshot.name}': labels file '${file}' named for output '${output}' is not in the repository`);
   if (etag === undefined) throw missing();
-  return parsed.get(`${snapshot.name}\u0000${file}\u0000${etag}`, FOREVER_MS, async () => {
+  return parsed.get(`${snapshot.name}\u0000${file}\u0000${etag}`, async () => {
     const read = await repo.readFile(snapshot.name, file, etag);
     if (!read) throw missing();
     const labels = parseLabels(read.bytes);
     if (!Array.isArray(labels)) throw new ServingError("unavailable", `model '${snapshot.name}': labels file '${file}': ${labels.error}`);
-    return labels;
+    return { labels, bytes: read.bytes.byteLength };
   });
 }
 
