@@ -18,7 +18,7 @@ describe("classify", () => {
     const t = { name: "p", datatype: "FP32" as const, shape: [4], data: new Float32Array([1.1, 3.3, 0.5, 2.4]) };
     expect(classify(t, 2)).toEqual({ name: "p", datatype: "BYTES", shape: [2], data: ["3.3:1", "2.4:3"] });
     const half = { name: "h", datatype: "FP16" as const, shape: [1, 3], data: toFloat16Bits([0.1, -2, 65504]) };
-    expect(classify(half, 3).data.map((e) => Math.fround(Number((e as string).split(":")[0])))).toEqual([65504, Math.fround(0.0999755859375), -2]);
+    expect((classify(half, 3).data as string[]).map((e) => Math.fround(Number(e.split(":")[0])))).toEqual([65504, Math.fround(0.0999755859375), -2]);
   });
 
   it("ranks 64-bit integers exactly", () => {
