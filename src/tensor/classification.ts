@@ -45,8 +45,9 @@ function float32Text(v: number): string {
 }
 
 function scoreText(datatype: string): (v: number | bigint) => string {
-  if (datatype === "FP32" || datatype === "FP16") return (v) => float32Text(v as number);
-  return (v) => String(v);
+  // -0 keeps its sign, as the value has it (String(-0) is "0").
+  if (datatype === "FP32" || datatype === "FP16") return (v) => (Object.is(v, -0) ? "-0" : float32Text(v as number));
+  return (v) => (Object.is(v, -0) ? "-0" : String(v));
 }
 
 /**

@@ -1,4 +1,5 @@
 /** The classification extension's pure parts: ranking an output, reading labels files, keeping them. */
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { classify, declaredClasses } from "../../src/tensor/classification";
 import { toFloat16Bits } from "../../src/tensor/float16";
@@ -19,6 +20,33 @@ describe("classify", () => {
     expect(classify(t, 2)).toEqual({ name: "p", datatype: "BYTES", shape: [2], data: ["3.3:1", "2.4:3"] });
     const half = { name: "h", datatype: "FP16" as const, shape: [1, 3], data: toFloat16Bits([0.1, -2, 65504]) };
     expect((classify(half, 3).data as string[]).map((e) => Math.fround(Number(e.split(":")[0])))).toEqual([65504, Math.fround(0.0999755859375), -2]);
+  });
+
+  it("answers any float32 rows with their k highest, in order, each score reading back as its value", () => {
+    const rows = fc.integer({ min: 1, max: 4 }).chain((n) =>
+      fc.integer({ min: 1, max: 12 }).chain((classes) =>
+        fc.record({
+          classes: fc.constant(classes),
+          values: fc.array(fc.oneof(fc.float({ noNaN: true }), fc.constantFrom(0, 1, -1)), { minLength: n * classes, maxLength: n * classes }),
+          k: fc.integer({ min: 1, max: classes }),
+        }),
+      ),
+    );
+    fc.assert(
+      fc.property(rows, ({ classes, values, k }) => {
+        const data = new Float32Array(values);
+        const n = data.length / classes;
+        const answer = classify({ name: "p", datatype: "FP32", shape: [n, classes], data }, k);
+        expect(answer.shape).toEqual([n, k]);
+        for (let r = 0; r < n; r++) {
+          const row = Array.from(data.subarray(r * classes, (r + 1) * classes));
+          const want = row.map((_, i) => i).sort((a, b) => (row[b]! > row[a]! ? 1 : row[b]! < row[a]! ? -1 : a - b)).slice(0, k);
+          const got = (answer.data as string[]).slice(r * k, (r + 1) * k).map((e) => e.split(":"));
+          expect(got.map(([, i]) => Number(i))).toEqual(want);
+          got.forEach(([score, i]) => expect(Object.is(Math.fround(Number(score)), row[Number(i)])).toBe(true));
+        }
+      }),
+    );
   });
 
   it("ranks 64-bit integers exactly", () => {
