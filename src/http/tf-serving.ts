@@ -13,7 +13,7 @@ import { decodePredictRequest, encodePredictResponse, type TfPredictRequest } fr
 import { readJson } from "./body";
 import { callerOf, selectorFrom } from "./selector";
 import { recordPrediction, timedEncode } from "./prediction";
-import { limitTfAnswer, maxResponseBytes } from "./response-limit";
+import { limitClassifyAnswer, limitTfAnswer, maxResponseBytes } from "./response-limit";
 import { MODEL_VERSION_HEADER } from "./server-info";
 import { decodeClassifyRequest, encodeClassifyResponse } from "../tensor/tf-examples";
 import { scoresOutput } from "../serving/classification-config";
@@ -139,11 +139,11 @@ async function classify(c: C, r: Route) {
       return { inputs: [decodeClassifyRequest(body, features, specs[0]!)], outputs: [scores] };
     };
   });
-  limitTfAnswer(t.snapshot.name, result.outputs, maxResponseBytes(c.env));
   recordPrediction(c, t, result);
   const output = result.outputs[0]!;
   if (output.shape.length !== 2) throw new ServingError("unavailable", `model '${t.snapshot.name}': output '${output.name}' is not [examples, classes]; :classify cannot answer with it`);
   const labels = await checkedLabels(c.get("service").models, t.snapshot, t.entry.version, output);
+  limitClassifyAnswer(output, labels, maxResponseBytes(c.env));
   const response = timedEncode(c, () => encodeClassifyResponse(output, labels));
   return c.json(response, 200, { [MODEL_VERSION_HEADER]: String(t.entry.version) });
 }
