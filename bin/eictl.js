@@ -9,6 +9,7 @@
  */
 import { AdminClient, InferenceServerError } from "@edge-inference/client";
 import { createReadStream, existsSync, readFileSync, statSync } from "node:fs";
+import { basename } from "node:path";
 import { Readable } from "node:stream";
 import { parseArgs } from "node:util";
 import cliProgress from "cli-progress";
@@ -35,6 +36,13 @@ Models
                                            an input (kept from the config if none given); 'off' stops
   max-batch <model> <rows>                 refuse requests carrying more rows than this (max_batch_size),
                                            the guard for onnxruntime's heap; 'max-batch <model> off' lifts it
+  class-labels <model> <output> <file.txt> publish a labels file (one label per line, line i naming class
+                                           i) and name it for an output, whose classes it must count;
+                                           'class-labels <model> <output> off' stops labelling it
+  features <model> <feature> ... [--scores OUTPUT]
+                                           name the features of the model's one input, in order, so
+                                           TF Serving's :classify takes examples of them; --scores names
+                                           the output it answers with; 'features <model> off' stops
   session-options <model> <option>=<value> ...
                                            onnxruntime's session options for the model's sessions:
                                            graph_optimization_level=disabled|basic|extended|all,
@@ -83,6 +91,7 @@ const { values: flags, positionals } = parseArgs({
     models: { type: "string" },
     admission: { type: "string" },
     name: { type: "string" },
+    scores: { type: "string" },
     "expires-in": { type: "string" },
     help: { type: "boolean", short: "h", default: false },
   },
@@ -284,6 +293,28 @@ async function run(args) {
         },
         off ? "no limit on a request's rows" : `requests of more than ${rows} rows are refused`,
       );
+    }
+    case "class-labels": {
+      need(3, "class-labels <model> <output> <file.txt> | class-labels <model> <output> off");
+      const [model, output, file] = [arg(0), arg(1), arg(2)];
+      if (file === "off") return configChanged(model, admin().setLabelFile(model, output, null), `output ${output} no longer labelled`);
+      if (!existsSync(file)) fail(`no such file: ${file}`);
+      const name = basename(file);
+      const published = await admin().publishLabels(model, name, readFileSync(file));
+      try {
+        const config = await admin().setLabelFile(model, output, name);
+        return said({ labels: published, config }, `${model}: output ${output} labelled by ${name} (${published.labels} labels)`);
+      } catch (e) {
+        // The config refused it: take back a file this command published, so nothing is left half-done.
+        if (published.created) await admin().deleteLabels(model, name).catch(() => undefined);
+        throw e;
+      }
+    }
+    case "features": {
+      need(2, "features <model> <feature> ... [--scores OUTPUT] | features <model> off");
+      const off = arg(1) === "off";
+      const features = off ? null : rest.slice(1);
+      return configChanged(arg(0), admin().setFeatures(arg(0), features, flags.scores), off ? ":classify off" : `:classify takes examples of ${rest.slice(1).join(", ")}`);
     }
     case "session-options": {
       need(2, "session-options <model> <option>=<value> ... | session-options <model> off");

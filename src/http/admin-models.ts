@@ -16,6 +16,7 @@ import { zodMessage } from "../tensor/zod-message";
 import { own } from "../own";
 import { flushNow } from "../monitoring/request-log";
 import { bodyBytes, readJson } from "./body";
+import { deleteLabels, parseLabelsFile, publishLabels, readLabels } from "../serving/labels-publisher";
 
 type C = Context<AppEnv>;
 
@@ -113,6 +114,21 @@ export const adminModels = new Hono<AppEnv>()
     const version = parseVersion(c.req.param("version"));
     const entry = await deleteVersion(c.get("service"), writerOf(c, model), model, version);
     return c.json({ model, version, deleted: true, sha256: entry.sha256 ?? null, size: entry.size });
+  })
+  .put("/:model/labels/:file", async (c) => {
+    const model = modelOf(c);
+    const file = parseLabelsFile(c.req.param("file"));
+    const type = c.req.header("content-type") ?? "text/plain";
+    if (!/^(text\/plain|application\/octet-stream)\b/i.test(type)) {
+      throw new ServingError("unsupported_media_type", `send the labels file as text/plain, one label per line, not ${type.slice(0, 80)}`);
+    }
+    const published = await publishLabels(c.get("service"), model, file, await bodyBytes(c));
+    return c.json(published, published.created ? 201 : 200);
+  })
+  .get("/:model/labels/:file", async (c) => c.json(await readLabels(c.get("service"), modelOf(c), parseLabelsFile(c.req.param("file")))))
+  .delete("/:model/labels/:file", async (c) => {
+    const model = modelOf(c);
+    return c.json(await deleteLabels(c.get("service"), writerOf(c, model), model, parseLabelsFile(c.req.param("file"))));
   })
   .get("/:model/config", async (c) => {
     const model = modelOf(c);

@@ -15,6 +15,7 @@ import { recordPrediction, timedEncode } from "./prediction";
 import { limitKServeAnswer, maxResponseBytes } from "./response-limit";
 import { callerOf, LABEL_HEADER, selectorFrom } from "./selector";
 import { SERVER_NAME, SERVER_VERSION, MODEL_VERSION_HEADER } from "./server-info";
+import { classifyOutputs } from "../serving/classification";
 
 /** The platform name KServe gives ONNX Runtime models. */
 const PLATFORM = "onnxruntime_onnx";
@@ -75,11 +76,13 @@ async function infer(c: C) {
     const decode = await readInferRequest(c);
     return (inputs) => (request = decode(inputs));
   });
-  limitKServeAnswer(result.outputs, request!.binaryOutput, maxResponseBytes(c.env));
+  // Monitoring sees the model's own outputs; the answer carries the classes asked for instead.
+  const outputs = await classifyOutputs(c.get("service").models, t.snapshot, t.entry.version, result.outputs, request!.classification);
+  limitKServeAnswer(outputs, request!.binaryOutput, maxResponseBytes(c.env));
   recordPrediction(c, t, result);
   const version = String(t.entry.version);
   const { json, binaries } = timedEncode(c, () =>
-    encodeInferResponse({ modelName: t.snapshot.name, modelVersion: version, id: request!.id }, result.outputs, request!.binaryOutput),
+    encodeInferResponse({ modelName: t.snapshot.name, modelVersion: version, id: request!.id }, outputs, request!.binaryOutput),
   );
   if (binaries.length === 0) return c.json(json, 200, { [MODEL_VERSION_HEADER]: version });
   const framed = frameBody(json, binaries);
@@ -105,7 +108,7 @@ async function stats(c: C) {
 export const kserveV2 = new Hono<AppEnv>()
   .get("/health/live", (c) => c.json({ live: true }))
   .get("/health/ready", (c) => c.json({ ready: true }))
-  .get("/", (c) => c.json({ name: SERVER_NAME, version: SERVER_VERSION, extensions: ["binary_tensor_data", "statistics"] }))
+  .get("/", (c) => c.json({ name: SERVER_NAME, version: SERVER_VERSION, extensions: ["binary_tensor_data", "classification", "statistics"] }))
   .get("/models/:model", metadata)
   .get("/models/:model/versions/:version", metadata)
   .get("/models/:model/ready", ready)

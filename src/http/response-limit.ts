@@ -50,3 +50,17 @@ export function limitTfAnswer(model: string, outputs: readonly Tensor[], max: nu
       : `; even as binary data it would be ${asBinary} bytes (${mib(asBinary)}): send a smaller input`;
   throw new ServingError("payload_too_large", `the answer would be about ${size} bytes (${mib(size)}) of JSON, more than MAX_RESPONSE_BYTES (${max} bytes)${hint}; nothing was encoded`);
 }
+
+/**
+ * Throws a 413 when a TF Serving `:classify` answer would be larger than `max`: each example
+ * repeats every class's label beside its score, so long labels on many classes add up.
+ */
+export function limitClassifyAnswer(scores: Tensor, labels: readonly string[] | undefined, max: number): void {
+  const rows = scores.shape[0] ?? 0;
+  const classes = scores.shape[1] ?? 0;
+  // Per row: every label as JSON (quoted, escaped, UTF-8), and each pair's brackets and commas.
+  const perRow = new TextEncoder().encode(JSON.stringify(labels ?? new Array<string>(classes).fill(""))).byteLength + 4 * classes;
+  const size = HEAD_BYTES + jsonBytes(scores) + rows * perRow;
+  if (size <= max) return;
+  throw new ServingError("payload_too_large", `the answer would be about ${size} bytes (${mib(size)}) of JSON, more than MAX_RESPONSE_BYTES (${max} bytes): send fewer examples; nothing was encoded`);
+}

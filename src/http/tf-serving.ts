@@ -13,8 +13,11 @@ import { decodePredictRequest, encodePredictResponse, type TfPredictRequest } fr
 import { readJson } from "./body";
 import { callerOf, selectorFrom } from "./selector";
 import { recordPrediction, timedEncode } from "./prediction";
-import { limitTfAnswer, maxResponseBytes } from "./response-limit";
+import { limitClassifyAnswer, limitTfAnswer, maxResponseBytes } from "./response-limit";
 import { MODEL_VERSION_HEADER } from "./server-info";
+import { decodeClassifyRequest, encodeClassifyResponse } from "../tensor/tf-examples";
+import { scoresOutput } from "../serving/classification-config";
+import { checkedLabels } from "../serving/classification";
 
 type C = Context<AppEnv>;
 
@@ -112,6 +115,39 @@ async function predict(c: C, r: Route) {
   return c.json(response, 200, { [MODEL_VERSION_HEADER]: String(t.entry.version) });
 }
 
+/**
+ * `:classify` for a tabular model whose config names the features of its one input: every class's
+ * label and score from the scores output, per example.
+ */
+async function classify(c: C, r: Route) {
+  const t = await resolve(c, r);
+  const classification = t.snapshot.config.classification;
+  if (!classification?.features) {
+    throw new ServingError(
+      "not_implemented",
+      `:classify needs the model's config to name the features of its one input (classification.features, docs/classification.md); model '${t.snapshot.name}' names none: use :predict`,
+    );
+  }
+  const { features } = classification;
+  const scores = scoresOutput(classification, (await c.get("service").signature(t)).outputs);
+  if (typeof scores !== "string") throw new ServingError("unavailable", `model '${t.snapshot.name}' cannot classify: ${scores.error}`);
+  c.set("served", { model: t.snapshot.name, version: t.entry.version, inference: true });
+  const result = await c.get("service").infer(t, async () => {
+    const body = await readJson(c);
+    return (specs) => {
+      if (specs.length !== 1) throw new ServingError("unavailable", `model '${t.snapshot.name}' cannot classify examples: version ${t.entry.version} has ${specs.length} inputs, not one`);
+      return { inputs: [decodeClassifyRequest(body, features, specs[0]!)], outputs: [scores] };
+    };
+  });
+  recordPrediction(c, t, result);
+  const output = result.outputs[0]!;
+  if (output.shape.length !== 2) throw new ServingError("unavailable", `model '${t.snapshot.name}': output '${output.name}' is not [examples, classes]; :classify cannot answer with it`);
+  const labels = await checkedLabels(c.get("service").models, t.snapshot, t.entry.version, output);
+  limitClassifyAnswer(output, labels, maxResponseBytes(c.env));
+  const response = timedEncode(c, () => encodeClassifyResponse(output, labels));
+  return c.json(response, 200, { [MODEL_VERSION_HEADER]: String(t.entry.version) });
+}
+
 /** Routes under /v1. */
 export const tfServing = new Hono<AppEnv>().all("/models/*", async (c) => {
   const r = route(c);
@@ -119,7 +155,8 @@ export const tfServing = new Hono<AppEnv>().all("/models/*", async (c) => {
   if (r.action === "status" && method === "GET") return status(c, r);
   if (r.action === "metadata" && method === "GET") return metadata(c, r);
   if (r.action === "predict" && method === "POST") return predict(c, r);
-  if ((r.action === "classify" || r.action === "regress") && method === "POST") {
+  if (r.action === "classify" && method === "POST") return classify(c, r);
+  if (r.action === "regress" && method === "POST") {
     throw new ServingError("not_implemented", `:${r.action} needs tf.Example inputs, which ONNX models do not take; use :predict`);
   }
   throw notFound(`no route for ${method} ${new URL(c.req.url).pathname}`);

@@ -1,6 +1,7 @@
 /** @module serving/config: a model's optional `<model>/config.json` (docs/storage-schema.md). */
 import { z } from "zod";
 import { isLabel } from "./names";
+import { ClassificationSchema } from "./classification-config";
 
 const VERSION_KEY = /^[1-9][0-9]{0,14}$/;
 
@@ -17,6 +18,8 @@ const ConfigFields = z.object({
   labels: z
     .record(z.string().refine(isLabel, "label names start with a letter, then letters, digits, '_' or '-'"), z.number().int().positive())
     .optional(),
+  /** Labels files for outputs, and the features `:classify` takes (serving/classification-config). */
+  classification: ClassificationSchema.optional(),
   /** Traffic split for requests that name no version or label: version → weight, summing to 100. */
   traffic: z
     .record(z.string().regex(VERSION_KEY, "traffic keys are versions (positive integers)"), z.number().int().min(0).max(100))

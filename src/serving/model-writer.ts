@@ -7,7 +7,7 @@
  * isolate first; only the check and the write happen here.
  */
 import { DurableObject } from "cloudflare:workers";
-import { checkConfigVersions, referencedVersions, type ModelConfig } from "./config";
+import { checkConfigVersions, parseModelConfig, referencedVersions, type ModelConfig } from "./config";
 import { ModelRepository, type VersionEntry } from "./repository";
 
 /** What a write did: its result, or why it changed nothing (an admin API error code and message). */
@@ -21,6 +21,8 @@ export interface ConfigWrite {
   expectedEtag: string | null;
   /** The versions the caller loaded for the new config, with the etags it loaded. */
   loaded: { version: number; etag: string }[];
+  /** The labels files the caller checked the config against, with the etags it read. */
+  files?: { name: string; etag: string }[];
 }
 
 const refused = (code: RefusalCode, message: string) => ({ ok: false as const, code, message });
@@ -62,8 +64,30 @@ export class ModelWriter extends DurableObject<Env> {
           return refused("conflict", `config refused, the old one keeps serving: version ${version} of model '${model}' was replaced while it was being loaded; retry`);
         }
       }
+      for (const { name, etag } of write.files ?? []) {
+        if ((await repo.headFile(model, name)) !== etag) {
+          return refused("conflict", `config refused, the old one keeps serving: labels file '${name}' of model '${model}' was deleted or replaced while the config was being checked; retry`);
+        }
+      }
       const etag = await repo.putConfig(model, write.config, write.expectedEtag);
       if (etag === null) return refused("precondition_failed", `the config of model '${model}' was changed by another request meanwhile; read it again`);
+      return { ok: true, value: { etag } };
+    });
+  }
+
+  /** Deletes a file beside `model`'s versions (a labels file) that its config, as it is now, does not name. */
+  deleteFile(model: string, name: string): Promise<WriteOutcome<{ etag: string }>> {
+    return this.inTurn(async () => {
+      const repo = this.repository;
+      const etag = await repo.headFile(model, name);
+      if (etag === null) return refused("not_found", `model '${model}' has no labels file '${name}'`);
+      const { text } = await repo.readConfig(model);
+      const named = text === null ? undefined : parseModelConfig(text);
+      const outputs = named && "config" in named ? Object.entries(named.config.classification?.label_files ?? {}).filter(([, file]) => file === name) : [];
+      if (outputs.length > 0) {
+        return refused("conflict", `labels file '${name}' of model '${model}' is named in its config for output ${outputs.map(([o]) => `'${o}'`).join(", ")}; point the config elsewhere first`);
+      }
+      await repo.deleteFile(model, name);
       return { ok: true, value: { etag } };
     });
   }

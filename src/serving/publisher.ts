@@ -18,6 +18,7 @@ import type { PutVersionResult, Signature, VersionEntry } from "./repository";
 import { heapExhausted } from "./heap-exhausted";
 import type { ModelService } from "./service";
 import { noteSessionCreated } from "./heap-watch";
+import { classificationProblem, readLabelFiles } from "./classification-check";
 
 /** The outcome of a publish, for the response. */
 export interface Published {
@@ -73,6 +74,17 @@ export async function publishVersion(service: ModelService, model: string, versi
   }
   const firstRun = probe.ran ? { ran: true } : { ran: false, error: probe.reason };
   const signature: Signature = { inputs: [...session.inputs], outputs: [...session.outputs] };
+  if (current?.config.classification) {
+    // A version must fit the labels and features the model's config already names.
+    try {
+      const refusal = "this version was not published";
+      const problem = classificationProblem(current.config, await readLabelFiles(service.models, model, current.config, refusal), version, signature);
+      if (problem) throw invalid(`${refusal}: ${problem}; change the model's classification config first`);
+    } catch (e) {
+      await session.release();
+      throw e;
+    }
+  }
 
   let result: PutVersionResult;
   try {
@@ -96,7 +108,7 @@ export async function publishVersion(service: ModelService, model: string, versi
 }
 
 /** The model's writer object (serving/model-writer), through which its config writes and deletes pass. */
-export type WriterStub = Pick<ModelWriter, "putConfig" | "deleteVersion">;
+export type WriterStub = Pick<ModelWriter, "putConfig" | "deleteVersion" | "deleteFile">;
 
 /** The value of a write, or the admin API error it was refused with. */
 function settled<T>(outcome: WriteOutcome<T>): T {
@@ -126,6 +138,7 @@ export async function putConfig(service: ModelService, writer: WriterStub, model
   if (!snapshot) throw notFound(`model '${model}' not found: publish a version before configuring it`);
   const problem = checkConfigVersions(config, snapshot.versions.map((v) => v.version));
   if (problem) throw invalid(`config refused, the old one keeps serving: ${problem}`);
+  const files = await readLabelFiles(service.models, model, config, "config refused, the old one keeps serving");
 
   const stored = await service.models.readConfig(model);
   if (ifMatch !== undefined && ifMatch.replace(/^W\//, "").replace(/"/g, "") !== (stored.etag ?? "")) {
@@ -156,9 +169,16 @@ export async function putConfig(service: ModelService, writer: WriterStub, model
         `config refused, the old one keeps serving: dynamic_batching needs every input (but unbatched_inputs) and output of version ${version} to have a dynamic batch dimension (the first, or the one batch_axes names): ${unbatchable}`,
       );
     }
+    const unfit = classificationProblem(config, files, version, signature);
+    if (unfit) throw invalid(`config refused, the old one keeps serving: ${unfit}`);
+  }
+  // Versions the config does not route to are still asked for by number: check their recorded signatures too.
+  for (const entry of snapshot.versions) {
+    const unfit = !serving.has(entry.version) && entry.signature ? classificationProblem(config, files, entry.version, entry.signature) : null;
+    if (unfit) throw invalid(`config refused, the old one keeps serving: ${unfit}`);
   }
   const loaded = [...serving].map((version) => ({ version, etag: snapshot.versions.find((v) => v.version === version)!.etag }));
-  const written = settled(await writer.putConfig(model, { config, expectedEtag: stored.etag, loaded }));
+  const written = settled(await writer.putConfig(model, { config, expectedEtag: stored.etag, loaded, ...(files.etags.length > 0 ? { files: files.etags } : {}) }));
   service.forget(model);
   return written;
 }

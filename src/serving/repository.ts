@@ -34,12 +34,16 @@ export interface ModelSnapshot {
   config: ModelConfig;
   /** Set when config.json exists but cannot be used; the model is then unavailable. */
   configError?: string;
+  /** Other objects beside the versions and config (labels files): name → etag. */
+  files?: Record<string, string>;
 }
 
 /** R2 key of a version's ONNX file. */
 export const modelKey = (model: string, version: number): string => `${model}/${version}/model.onnx`;
 /** R2 key of a model's config. */
 export const configKey = (model: string): string => `${model}/config.json`;
+/** R2 key of a file beside a model's versions (a labels file). */
+export const fileKey = (model: string, name: string): string => `${model}/${name}`;
 
 /** Custom metadata of a published version's object (docs/storage-schema.md). */
 export interface VersionMetadata {
@@ -100,6 +104,7 @@ export class ModelRepository {
   async snapshot(model: string): Promise<ModelSnapshot | null> {
     const pattern = new RegExp(`^${model.replace(/[.]/g, "\\.")}/([1-9][0-9]{0,14})/model\\.onnx$`);
     const versions: VersionEntry[] = [];
+    const files: Record<string, string> = {};
     let hasConfig = false;
     let cursor: string | undefined;
     do {
@@ -109,12 +114,13 @@ export class ModelRepository {
         if (match) {
           versions.push({ version: Number(match[1]), etag: obj.etag, size: obj.size, uploaded: obj.uploaded, ...metadataOf(obj.customMetadata) });
         } else if (obj.key === configKey(model)) hasConfig = true;
+        else if (!obj.key.slice(model.length + 1).includes("/")) files[obj.key.slice(model.length + 1)] = obj.etag;
       }
       cursor = page.truncated ? page.cursor : undefined;
     } while (cursor);
     if (versions.length === 0) return null;
     versions.sort((a, b) => a.version - b.version);
-    const snapshot: ModelSnapshot = { name: model, versions, config: {} };
+    const snapshot: ModelSnapshot = { name: model, versions, config: {}, ...(Object.keys(files).length > 0 ? { files } : {}) };
     if (hasConfig) {
       const text = await (await this.bucket.get(configKey(model)))?.text();
       if (text !== undefined) {
@@ -179,6 +185,37 @@ export class ModelRepository {
   /** Removes a version's file. */
   async deleteVersion(model: string, version: number): Promise<void> {
     await this.bucket.delete(modelKey(model, version));
+  }
+
+  /** A file beside the model's versions, if it is still the object with `etag` (when given); null when it is not. */
+  async readFile(model: string, name: string, etag?: string): Promise<{ bytes: Uint8Array; etag: string } | null> {
+    const obj = await this.bucket.get(fileKey(model, name), etag === undefined ? {} : { onlyIf: { etagMatches: etag } });
+    if (obj === null || !("body" in obj)) return null;
+    return { bytes: new Uint8Array(await obj.arrayBuffer()), etag: obj.etag };
+  }
+
+  /**
+   * Writes a file beside the model's versions only if its key is free, like a version: "created",
+   * "identical" when the same bytes are there, or "conflict" when other bytes are.
+   */
+  async putFile(model: string, name: string, bytes: Uint8Array, sha256: string, contentType: string): Promise<{ status: "created" | "identical" | "conflict"; etag: string; existingSha256?: string }> {
+    const key = fileKey(model, name);
+    const written = await this.bucket.put(key, bytes, { onlyIf: { etagDoesNotMatch: "*" }, sha256, customMetadata: { sha256 }, httpMetadata: { contentType } });
+    if (written) return { status: "created", etag: written.etag };
+    const existing = await this.bucket.head(key);
+    if (!existing) throw new ServingError("conflict", `file '${name}' of model '${model}' is being changed by another request; retry`);
+    const existingSha256 = existing.customMetadata?.sha256 ?? (await this.sha256Of(key));
+    return { status: existingSha256 === sha256 ? "identical" : "conflict", etag: existing.etag, ...(existingSha256 ? { existingSha256 } : {}) };
+  }
+
+  /** The etag of a file beside the model's versions, or null when there is none. */
+  async headFile(model: string, name: string): Promise<string | null> {
+    return (await this.bucket.head(fileKey(model, name)))?.etag ?? null;
+  }
+
+  /** Removes a file beside the model's versions. */
+  async deleteFile(model: string, name: string): Promise<void> {
+    await this.bucket.delete(fileKey(model, name));
   }
 
   /** The config object as stored, with its etag. */

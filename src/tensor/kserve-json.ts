@@ -45,6 +45,8 @@ export interface KServeInferRequest {
   outputs?: string[];
   /** Whether an output is to be returned as binary data (binary_data, else binary_data_output). */
   binaryOutput: (name: string) => boolean;
+  /** Outputs asked for as their top classes (Triton's `classification` parameter): name → count. */
+  classification?: ReadonlyMap<string, number>;
 }
 
 function parameter<T>(params: Record<string, unknown> | undefined, key: string, schema: z.ZodType<T>, where: string): T | undefined {
@@ -53,6 +55,16 @@ function parameter<T>(params: Record<string, unknown> | undefined, key: string, 
   const parsed = schema.safeParse(value);
   if (!parsed.success) throw invalid(`${where} parameter '${key}' is invalid: ${parsed.error.issues[0]?.message ?? "wrong type"}`);
   return parsed.data;
+}
+
+/** An output's `classification` parameter: how many classes to return, a positive integer. */
+function classCount(params: Record<string, unknown> | undefined, output: string): number | undefined {
+  const value = params?.classification;
+  if (value === undefined) return undefined;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
+    throw invalid(`output '${output}' parameter 'classification' must be a positive integer (how many classes to return), not ${JSON.stringify(value)?.slice(0, 40)}`);
+  }
+  return value;
 }
 
 /**
@@ -88,11 +100,21 @@ export function decodeInferRequest(body: unknown, binary: Uint8Array = new Uint8
   if (requested && new Set(requested).size !== requested.length) throw invalid("an output is requested more than once");
   const allBinary = parameter(parameters, "binary_data_output", BinaryFlag, "request") ?? false;
   const perOutput = new Map<string, boolean>();
+  const classification = new Map<string, number>();
   for (const o of outputs ?? []) {
     const flag = parameter(o.parameters, "binary_data", BinaryFlag, `output '${o.name}'`);
     if (flag !== undefined) perOutput.set(o.name, flag);
+    const count = classCount(o.parameters, o.name);
+    if (count !== undefined) classification.set(o.name, count);
   }
-  return { id, parameters, inputs: tensors, outputs: requested, binaryOutput: (name) => perOutput.get(name) ?? allBinary };
+  return {
+    id,
+    parameters,
+    inputs: tensors,
+    outputs: requested,
+    binaryOutput: (name) => perOutput.get(name) ?? allBinary,
+    ...(classification.size > 0 ? { classification } : {}),
+  };
 }
 
 

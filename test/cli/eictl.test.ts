@@ -143,6 +143,35 @@ describe("eictl", () => {
     expect(JSON.parse((await eictl("config", "opts")).stdout).config).toEqual({});
   });
 
+  it("publishes an output's class labels, refused and taken back when they do not count its classes, and names :classify's features", async () => {
+    expect((await eictl("push", "species", "1", IRIS)).code).toBe(0);
+    const two = join(state, "two.txt");
+    writeFileSync(two, "setosa\nother\n");
+    const refused = await eictl("class-labels", "species", "probabilities", two);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain("HTTP 400");
+    expect(refused.stderr).toContain("labels file 'two.txt' has 2 labels, but output 'probabilities' of version 1 has 3 classes");
+    // Nothing left half-done: no config, and the file it published taken back.
+    expect(JSON.parse((await eictl("config", "species")).stdout).config).toEqual({});
+    const file = await fetch(`${url}/admin/models/species/labels/two.txt`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(file.status).toBe(404);
+
+    const species = join(state, "species.txt");
+    writeFileSync(species, "setosa\nversicolor\nvirginica\n");
+    const labelled = await eictl("class-labels", "species", "probabilities", species);
+    expect(labelled.code, labelled.stderr).toBe(0);
+    expect(labelled.stdout).toContain("species: output probabilities labelled by species.txt (3 labels)");
+    expect((await eictl("features", "species", "sepal_length", "sepal_width", "petal_length", "petal_width")).code).toBe(0);
+    expect(JSON.parse((await eictl("config", "species")).stdout).config).toEqual({
+      classification: { label_files: { probabilities: "species.txt" }, features: ["sepal_length", "sepal_width", "petal_length", "petal_width"] },
+    });
+    const short = await eictl("features", "species", "sepal_length");
+    expect(short.stderr).toContain("classification.features names 1 features, but the input 'features' of version 1 is FP32 [-1,4]");
+    expect((await eictl("features", "species", "off")).code).toBe(0);
+    expect((await eictl("class-labels", "species", "probabilities", "off")).code).toBe(0);
+    expect(JSON.parse((await eictl("config", "species")).stdout).config).toEqual({});
+  });
+
   it("puts tenants and creates, lists and revokes keys; the key it prints works", async () => {
     // Exact admission, so the revocation below is seen by the very next request.
     expect((await eictl("tenant", "put", "acme", "--rpm", "120", "--models", "iris", "--admission", "exact")).code).toBe(0);

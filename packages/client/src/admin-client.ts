@@ -3,7 +3,7 @@
  * (labels, split, default, shadow, batching), tenants, keys, usage, drift, alerts, the isolate.
  * Only calls that are safe to repeat are retried: reads, and PUTs of a whole resource.
  */
-import type { DynamicBatching, CreatedKey, Deleted, KeyView, ModelConfig, ModelDetail, ModelSummary, Published, StoredConfig, Tenant, TenantPolicy, UsageDay } from "./admin-types.js";
+import type { Classification, PublishedLabels, DynamicBatching, CreatedKey, Deleted, KeyView, ModelConfig, ModelDetail, ModelSummary, Published, StoredConfig, Tenant, TenantPolicy, UsageDay } from "./admin-types.js";
 import { ConflictError } from "./errors.js";
 import { readJson, seg, Transport, type CallOptions, type ConnectionOptions } from "./transport.js";
 
@@ -158,6 +158,46 @@ export class AdminClient {
     return this.updateConfig(model, (c) => setOrDelete(c, "dynamic_batching", batching), options);
   }
 
+  // ---- classification ----
+
+  /**
+   * Publishes a labels file beside the model (one label per line, line i naming class i), checked
+   * first and never changed after: the same labels again are a 200, others a 409.
+   */
+  async publishLabels(model: string, file: string, labels: readonly string[] | string | Uint8Array, options: CallOptions = {}): Promise<PublishedLabels> {
+    const body = typeof labels === "string" || labels instanceof Uint8Array ? (labels as string | Uint8Array<ArrayBuffer>) : labels.join("\n") + "\n";
+    const response = await this.transport.send({ ...options, method: "PUT", path: `${m(model)}/labels/${seg(file)}`, body, headers: { "content-type": "text/plain; charset=utf-8", ...options.headers }, retryable: true });
+    return readJson(response);
+  }
+
+  /** The labels of a published labels file. */
+  labels(model: string, file: string, options: CallOptions = {}): Promise<{ model: string; file: string; etag: string; labels: string[] }> {
+    return this.get(`${m(model)}/labels/${seg(file)}`, options);
+  }
+
+  /** Deletes a labels file the config names for no output. */
+  async deleteLabels(model: string, file: string, options: CallOptions = {}): Promise<{ model: string; file: string; deleted: true }> {
+    return readJson(await this.transport.send({ ...options, method: "DELETE", path: `${m(model)}/labels/${seg(file)}`, retryable: false }));
+  }
+
+  /** Names a published labels file for an output, or stops labelling it (null); refused unless the counts match. */
+  setLabelFile(model: string, output: string, file: string | null, options: CallOptions = {}): Promise<StoredConfig> {
+    return this.updateConfig(model, (c) => editClassification(c, (k) => {
+      const files = { ...k.label_files };
+      if (file === null) delete files[output];
+      else files[output] = file;
+      k.label_files = Object.keys(files).length ? files : undefined;
+    }), options);
+  }
+
+  /** Names the features of the one input for `:classify` (and the scores output, if the service cannot tell), or stops (null). */
+  setFeatures(model: string, features: string[] | null, scores?: string, options: CallOptions = {}): Promise<StoredConfig> {
+    return this.updateConfig(model, (c) => editClassification(c, (k) => {
+      k.features = features ?? undefined;
+      k.scores = features === null ? undefined : (scores ?? k.scores);
+    }), options);
+  }
+
   shadowStats(model: string, options: CallOptions = {}): Promise<{ model: string; shadow: unknown; stats: unknown }> {
     return this.get(`${m(model)}/shadow`, options);
   }
@@ -227,6 +267,15 @@ export class AdminClient {
   private async get<T>(path: string, options: CallOptions): Promise<T> {
     return readJson(await this.transport.send({ ...options, method: "GET", path, retryable: true }));
   }
+}
+
+/** Edits the config's classification, dropping fields left undefined and the whole field when empty. */
+function editClassification(config: ModelConfig, edit: (k: Classification) => void): void {
+  const k: Classification = { ...config.classification };
+  edit(k);
+  for (const key of Object.keys(k) as (keyof Classification)[]) if (k[key] === undefined) delete k[key];
+  if (Object.keys(k).length) config.classification = k;
+  else delete config.classification;
 }
 
 /** Sets a config field, or removes it for null. */

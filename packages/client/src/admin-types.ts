@@ -13,7 +13,30 @@ export interface ModelConfig {
   onnxruntime?: Record<string, string | boolean>;
   alerts?: Record<string, unknown>;
   payload_logging?: Record<string, unknown>;
+  classification?: Classification;
   [field: string]: unknown;
+}
+
+/** A model's labels files and `:classify` features (docs/classification.md). */
+export interface Classification {
+  /** Output name → labels file published beside the model (`publishLabels`). */
+  label_files?: Record<string, string>;
+  /** The names of the one input's last dimension, in order, for TF Serving's `:classify`. */
+  features?: string[];
+  /** The output `:classify` answers with, when the service cannot tell. */
+  scores?: string;
+}
+
+/** A labels file as published. */
+export interface PublishedLabels {
+  model: string;
+  file: string;
+  /** How many labels (lines) it has. */
+  labels: number;
+  sha256: string;
+  etag: string;
+  /** False when the identical bytes were already there. */
+  created: boolean;
 }
 
 export interface DynamicBatching {

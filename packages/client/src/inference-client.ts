@@ -9,7 +9,7 @@ import type { InferInput } from "./infer-input.js";
 import type { InferRequestedOutput } from "./infer-output.js";
 import { InferResult } from "./infer-result.js";
 import { readJson, seg, Transport, type CallOptions, type ConnectionOptions } from "./transport.js";
-import type { ModelMetadata, ModelStatistics, PredictResponse, RepositoryIndexEntry, ServerMetadata } from "./protocol-types.js";
+import type { ModelMetadata, ModelStatistics, ClassifyResponse, PredictResponse, RepositoryIndexEntry, ServerMetadata } from "./protocol-types.js";
 
 export interface InferenceClientOptions extends ConnectionOptions {
   /** The tenant's API key (`eik_...`). */
@@ -130,15 +130,29 @@ export class InferenceClient {
    * TF Serving's predict: an array is the row format (`instances` → `predictions`), an object the
    * columnar one (`inputs` → `outputs`).
    */
-  async predict(model: string, instancesOrInputs: readonly unknown[] | Record<string, unknown>, options: PredictOptions = {}): Promise<PredictResponse> {
+  predict(model: string, instancesOrInputs: readonly unknown[] | Record<string, unknown>, options: PredictOptions = {}): Promise<PredictResponse> {
+    return this.tfServing(model, "predict", Array.isArray(instancesOrInputs) ? { instances: instancesOrInputs } : { inputs: instancesOrInputs }, options);
+  }
+
+  /**
+   * TF Serving's classify, for a model whose config names its input's features: each example's
+   * classes as [label, score] pairs. `context` holds features every example shares.
+   */
+  classify(model: string, examples: readonly Record<string, unknown>[], options: PredictOptions & { context?: Record<string, unknown> } = {}): Promise<ClassifyResponse> {
+    const { context, ...rest } = options;
+    return this.tfServing(model, "classify", { examples, ...(context ? { context } : {}) }, rest);
+  }
+
+  /** POSTs a TF Serving REST method on the model (or its version or label). */
+  private async tfServing<T>(model: string, method: "predict" | "classify", body: object, options: PredictOptions): Promise<T> {
     const selector = options.version !== undefined ? `/versions/${seg(options.version)}` : options.label !== undefined ? `/labels/${seg(options.label)}` : "";
-    const body = Array.isArray(instancesOrInputs) ? { instances: instancesOrInputs } : { inputs: instancesOrInputs };
     const response = await this.transport.send({
       ...options,
       method: "POST",
-      path: `/v1/models/${seg(model)}${selector}:predict`,
+      path: `/v1/models/${seg(model)}${selector}:${method}`,
       body: JSON.stringify(body),
       headers: { "content-type": "application/json", ...options.headers },
+      // A prediction changes nothing on the server: sending it again is harmless.
       retryable: true,
     });
     return readJson(response);

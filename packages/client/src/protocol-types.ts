@@ -39,3 +39,8 @@ export interface PredictResponse {
   predictions?: unknown[];
   outputs?: unknown;
 }
+
+/** TF Serving's classify answer: per example, every class's [label, score] ("" where there is no label). */
+export interface ClassifyResponse {
+  results: [string, number][][];
+}
