@@ -8,6 +8,7 @@ import { decodeRawInput, frameBody, HEADER_LENGTH, splitBody } from "../tensor/k
 import { decodeInferRequest, encodeInferResponse, type KServeInferRequest } from "../tensor/kserve-json";
 import type { TensorSpec } from "../serving/loader";
 import { bodyBytes, readJson } from "./body";
+import { cacheDirectives, cacheHeaders } from "./cache-status";
 import { parseModelName, parseVersion } from "../serving/names";
 import { flushNow } from "../monitoring/request-log";
 import { modelStatsJson } from "../monitoring/stats-view";
@@ -74,19 +75,20 @@ async function infer(c: C) {
   const result = await c.get("service").infer(t, async () => {
     const decode = await readInferRequest(c);
     return (inputs) => (request = decode(inputs));
-  });
+  }, cacheDirectives(c));
   limitKServeAnswer(result.outputs, request!.binaryOutput, maxResponseBytes(c.env));
   recordPrediction(c, t, result);
   const version = String(t.entry.version);
+  const headers = { [MODEL_VERSION_HEADER]: version, ...cacheHeaders(result.cache) };
   const { json, binaries } = timedEncode(c, () =>
     encodeInferResponse({ modelName: t.snapshot.name, modelVersion: version, id: request!.id }, result.outputs, request!.binaryOutput),
   );
-  if (binaries.length === 0) return c.json(json, 200, { [MODEL_VERSION_HEADER]: version });
+  if (binaries.length === 0) return c.json(json, 200, headers);
   const framed = frameBody(json, binaries);
   return c.body(framed.body as Uint8Array<ArrayBuffer>, 200, {
     "content-type": "application/octet-stream",
     [HEADER_LENGTH]: String(framed.headerLength),
-    [MODEL_VERSION_HEADER]: version,
+    ...headers,
   });
 }
 
@@ -97,8 +99,8 @@ async function stats(c: C) {
   const raw = c.req.param("version");
   const version = raw === undefined ? undefined : parseVersion(raw);
   await flushNow(c);
-  const { requests, loads, executions } = await c.env.MODEL_STATS.get(c.env.MODEL_STATS.idFromName(model)).requestStats();
-  return c.json(modelStatsJson(model, requests, loads, version, executions));
+  const { requests, loads, executions, cache } = await c.env.MODEL_STATS.get(c.env.MODEL_STATS.idFromName(model)).requestStats();
+  return c.json(modelStatsJson(model, requests, loads, version, executions, cache));
 }
 
 /** Routes under /v2. */

@@ -43,6 +43,8 @@ export interface KServeInferRequest {
   inputs: Tensor[];
   /** Names of the outputs requested; undefined means all. */
   outputs?: string[];
+  /** Each requested output's parameters, by name, as sent (for the response cache's key). */
+  outputParameters?: Record<string, Record<string, unknown>>;
   /** Whether an output is to be returned as binary data (binary_data, else binary_data_output). */
   binaryOutput: (name: string) => boolean;
 }
@@ -92,7 +94,8 @@ export function decodeInferRequest(body: unknown, binary: Uint8Array = new Uint8
     const flag = parameter(o.parameters, "binary_data", BinaryFlag, `output '${o.name}'`);
     if (flag !== undefined) perOutput.set(o.name, flag);
   }
-  return { id, parameters, inputs: tensors, outputs: requested, binaryOutput: (name) => perOutput.get(name) ?? allBinary };
+  const outputParameters = Object.fromEntries((outputs ?? []).flatMap((o) => (o.parameters ? [[o.name, o.parameters]] : [])));
+  return { id, parameters, inputs: tensors, outputs: requested, outputParameters, binaryOutput: (name) => perOutput.get(name) ?? allBinary };
 }
 
 

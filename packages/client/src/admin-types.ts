@@ -13,6 +13,8 @@ export interface ModelConfig {
   onnxruntime?: Record<string, string | boolean>;
   alerts?: Record<string, unknown>;
   payload_logging?: Record<string, unknown>;
+  /** Keeps answers for `ttl_seconds` (docs/response-cache.md). */
+  response_cache?: { ttl_seconds: number; scope?: "tenant" | "model" };
   [field: string]: unknown;
 }
 
