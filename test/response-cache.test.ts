@@ -110,6 +110,29 @@ describe("response cache: hits", () => {
   });
 });
 
+describe("response cache: with dynamic batching", () => {
+  it("keeps each request's own rows of a joined batch", async () => {
+    await uploadFixture("rc-batched", 1, IRIS);
+    await json(await adminCall("PUT", "/models/rc-batched/config", { dynamic_batching: { max_batch_size: 64, max_queue_delay_ms: 20 }, response_cache: { ttl_seconds: 600 } }));
+    const inputs = [3, 5, 7].map((rows, i) => ({ ...irisBatch(rows + i * 10), data: irisBatch(rows + i * 10).data.map((v) => (v as number) + i) }));
+    const first = await Promise.all(inputs.map((input) => post("/v2/models/rc-batched/infer", { inputs: [input] })));
+    for (const res of first) expect(res.headers.get("Cache-Status")).toBe(MISS_STORED);
+    for (const [i, input] of inputs.entries()) {
+      const again = await post("/v2/models/rc-batched/infer", { inputs: [input] });
+      expect(again.headers.get("Cache-Status")).toMatch(HIT);
+      expectMatchesReference((await json<Answer>(again)).outputs, await reference(IRIS, [input]));
+      expectMatchesReference((await json<Answer>(first[i]!)).outputs, await reference(IRIS, [input]));
+    }
+    // The three first requests ran as fewer runs than requests: joined, then kept apart.
+    const s = await eventually(async () => {
+      const now = await stats("rc-batched");
+      return now.inference_stats.success!.count === 6 ? now : undefined;
+    }, "six predictions counted");
+    expect(s.execution_count).toBeLessThan(3);
+    expect(s).toMatchObject({ inference_count: 3 + 15 + 27, cache_hit_count: 3, cache_miss_count: 3 });
+  });
+});
+
 describe("response cache: what never shares an entry", () => {
   it("a new version, or a version's replaced bytes, never answers from the old one's entries", async () => {
     await cachedModel("rc-version");
@@ -244,5 +267,19 @@ describe("response cache: the isolate's bound", () => {
     // Now back in the isolate.
     expect((await post("/v2/models/rc-bound/infer", { inputs: [inputs[0]] })).headers.get("Cache-Status")).toMatch(HIT);
     expect((await isolate()).bytes).toBeLessThanOrEqual(8192);
+  });
+
+  it("keeps no answer larger than the whole bound, in either tier", async () => {
+    await cachedModel("rc-large", { ttl_seconds: 600 }, "built/constant-of-shape.onnx");
+    const shape: JsonTensor = { name: "shape", datatype: "INT64", shape: [2], data: [1, 4096] }; // 16 KiB of FP32
+    const expected = await reference("built/constant-of-shape.onnx", [shape]);
+    for (let i = 0; i < 2; i++) {
+      const res = await post("/v2/models/rc-large/infer", { inputs: [shape] });
+      expect(res.headers.get("Cache-Status")).toBe("edge-inference; fwd=miss");
+      expectMatchesReference((await json<Answer>(res)).outputs, expected);
+    }
+    const small: JsonTensor = { ...shape, data: [2, 8] };
+    expect((await post("/v2/models/rc-large/infer", { inputs: [small] })).headers.get("Cache-Status")).toBe(MISS_STORED);
+    expect((await post("/v2/models/rc-large/infer", { inputs: [small] })).headers.get("Cache-Status")).toMatch(HIT);
   });
 });

@@ -44,9 +44,13 @@ function entryBytes(outputs: readonly Tensor[]): number {
   return bytes;
 }
 
-/** A copy of a tensor holding only its own elements: a run's output may be a view of a whole batch's. */
-function copyOf(t: Tensor): Tensor {
-  return { name: t.name, datatype: t.datatype, shape: [...t.shape], data: Array.isArray(t.data) ? [...t.data] : t.data.slice() };
+/**
+ * A tensor holding only its own elements: a run's output may be a view of a whole batch's, which
+ * an entry must not keep alive. One that owns its buffer is kept as it is (nothing writes to it).
+ */
+function owned(t: Tensor): Tensor {
+  if (Array.isArray(t.data) || (t.data.byteOffset === 0 && t.data.byteLength === t.data.buffer.byteLength)) return t;
+  return { ...t, data: t.data.slice() };
 }
 
 export const DEFAULT_RESPONSE_CACHE_BYTES = 4 * 1024 * 1024;
@@ -137,15 +141,22 @@ export class ResponseCache {
     }
   }
 
-  /** Keeps `outputs` under `key` for `ttlSeconds`: in the isolate now, in the Cache API after the response. */
-  store(key: ResponseKey, outputs: readonly Tensor[], ttlSeconds: number): void {
+  /**
+   * Keeps `outputs` under `key` for `ttlSeconds`: in the isolate now, in the Cache API after the
+   * response. An answer larger than the isolate's whole bound is kept in neither (false): its copy
+   * would take memory the isolate does not have to spare.
+   */
+  store(key: ResponseKey, outputs: readonly Tensor[], ttlSeconds: number): boolean {
+    const bytes = entryBytes(outputs);
+    if (bytes > lru.status().max_bytes) return false;
     const url = responseCacheUrl(key);
     const expiresAt = this.now() + ttlSeconds * 1000;
-    const owned = outputs.map(copyOf);
-    lru.set(url, owned, entryBytes(owned), expiresAt);
-    if (!this.cache) return;
+    const kept = outputs.map(owned);
+    lru.set(url, kept, bytes, expiresAt);
+    if (!this.cache) return true;
     const cache = this.cache;
     // Not awaited: the request's answer never waits on the Cache API.
-    this.defer(Promise.resolve().then(() => cache.put(url, toResponse(owned, expiresAt, ttlSeconds))).catch(() => undefined));
+    this.defer(Promise.resolve().then(() => cache.put(url, toResponse(kept, expiresAt, ttlSeconds))).catch(() => undefined));
+    return true;
   }
 }

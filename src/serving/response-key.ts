@@ -28,13 +28,14 @@ function canonical(value: unknown): unknown {
 const byName = <T extends { name: string }>(a: T, b: T) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
 /**
- * The canonical request: a length-prefixed JSON head (inputs' names, datatypes, shapes and byte
- * counts; outputs' names and parameters, each sorted by name), then the inputs' bytes in that order.
+ * The canonical request in parts: a length-prefixed JSON head (inputs' names, datatypes, shapes and
+ * byte counts; outputs' names and parameters, each sorted by name), then the inputs' bytes in that
+ * order (views of the tensors, not copies).
  */
-export function canonicalRequest(inputs: readonly Tensor[], outputs: readonly RequestedOutput[]): Uint8Array {
+function canonicalParts(inputs: readonly Tensor[], outputs: readonly RequestedOutput[]): Uint8Array[] {
   const sorted = [...inputs].sort(byName);
   const bytes = sorted.map(toBinary);
-  const head = new TextEncoder().encode(
+  const json = new TextEncoder().encode(
     JSON.stringify({
       inputs: sorted.map((t, i) => [t.name, t.datatype, t.shape, bytes[i]!.byteLength]),
       outputs: [...outputs].sort(byName).map((o) => {
@@ -43,18 +44,42 @@ export function canonicalRequest(inputs: readonly Tensor[], outputs: readonly Re
       }),
     }),
   );
-  const out = new Uint8Array(4 + head.byteLength + bytes.reduce((n, b) => n + b.byteLength, 0));
-  new DataView(out.buffer).setUint32(0, head.byteLength, true);
-  out.set(head, 4);
-  let at = 4 + head.byteLength;
-  for (const b of bytes) {
-    out.set(b, at);
-    at += b.byteLength;
+  const head = new Uint8Array(4 + json.byteLength);
+  new DataView(head.buffer).setUint32(0, json.byteLength, true);
+  head.set(json, 4);
+  return [head, ...bytes];
+}
+
+/** The canonical request as one array (what requestHash digests). */
+export function canonicalRequest(inputs: readonly Tensor[], outputs: readonly RequestedOutput[]): Uint8Array {
+  return join(canonicalParts(inputs, outputs));
+}
+
+/** workerd's incremental digest (absent in Node). */
+type DigestStreamClass = new (algorithm: string) => WritableStream<Uint8Array> & { readonly digest: Promise<ArrayBuffer> };
+
+/** SHA-256 of the parts one after another: streamed where the runtime can, so large inputs are not copied. */
+async function sha256(parts: readonly Uint8Array[]): Promise<ArrayBuffer> {
+  const Stream = (crypto as unknown as { DigestStream?: DigestStreamClass }).DigestStream;
+  if (!Stream) return crypto.subtle.digest("SHA-256", join(parts));
+  const stream = new Stream("SHA-256");
+  const writer = stream.getWriter();
+  for (const p of parts) if (p.byteLength > 0) await writer.write(p);
+  await writer.close();
+  return stream.digest;
+}
+
+function join(parts: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.byteLength;
   }
   return out;
 }
 
 /** SHA-256 of the canonical request, lower-case hex. */
 export async function requestHash(inputs: readonly Tensor[], outputs: readonly RequestedOutput[]): Promise<string> {
-  return hex(await crypto.subtle.digest("SHA-256", canonicalRequest(inputs, outputs)));
+  return hex(await sha256(canonicalParts(inputs, outputs)));
 }

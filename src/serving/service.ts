@@ -339,9 +339,10 @@ export class ModelService {
         checkInputs(lease.session.inputs, request.inputs);
         checkBatchLimit(target.snapshot.name, lease.session.inputs, request.inputs, target.snapshot.config.max_batch_size, target.snapshot.config.dynamic_batching);
         const fetched = selectOutputs(lease.session.outputs, request.outputs);
-        arrival.done();
         const caching = target.snapshot.config.response_cache;
+        // Still on its way to the batcher while it is looked up: a batch waits for it.
         const cached = caching ? await this.cachedAnswer(target, request, fetched, directives) : undefined;
+        arrival.done();
         if (cached?.hit) return { outputs: cached.hit, inputs: request.inputs, fetched, runMs: 0, loadMs, cache: cached.outcome };
         try {
           const started = performance.now();
@@ -368,8 +369,7 @@ export class ModelService {
           }
           const runMs = performance.now() - started;
           if (!cached) return { outputs, inputs: request.inputs, fetched, runMs, loadMs };
-          const stored = directives.store;
-          if (stored) this.responses.store(cached.key, outputs, caching!.ttl_seconds);
+          const stored = directives.store && this.responses.store(cached.key, outputs, caching!.ttl_seconds);
           return { outputs, inputs: request.inputs, fetched, runMs, loadMs, cache: { ...cached.outcome, stored } };
         } catch (e) {
           if (e instanceof OrtHeapError) throw heapExhausted(`model '${target.snapshot.name}' version ${target.entry.version} on this input`, e, "Send fewer rows or smaller inputs.");
