@@ -133,6 +133,21 @@ describe("response cache: with dynamic batching", () => {
   });
 });
 
+describe("response cache: with a shadow version", () => {
+  it("mirrors a request that ran, never a cached answer", async () => {
+    await uploadFixture("rc-shadow", 1, IRIS);
+    await uploadFixture("rc-shadow", 2, RETRAINED);
+    await json(await adminCall("PUT", "/models/rc-shadow/config", { default_version: 1, shadow: { version: 2, percent: 100 }, response_cache: { ttl_seconds: 600 } }));
+    const mirrored = async () => (await json<{ stats: { mirrored: number }[] }>(await adminCall("GET", "/models/rc-shadow/shadow"))).stats[0]?.mirrored ?? 0;
+    const [a, b] = [irisBatch(2), irisBatch(3)];
+    expect((await post("/v2/models/rc-shadow/infer", { inputs: [a] })).headers.get("Cache-Status")).toBe(MISS_STORED);
+    expect((await post("/v2/models/rc-shadow/infer", { inputs: [a] })).headers.get("Cache-Status")).toMatch(HIT);
+    expect((await post("/v2/models/rc-shadow/infer", { inputs: [b] })).headers.get("Cache-Status")).toBe(MISS_STORED);
+    await eventually(async () => ((await mirrored()) >= 2 ? true : undefined), "two mirrored requests");
+    expect(await mirrored()).toBe(2);
+  });
+});
+
 describe("response cache: what never shares an entry", () => {
   it("a new version, or a version's replaced bytes, never answers from the old one's entries", async () => {
     await cachedModel("rc-version");
@@ -206,6 +221,19 @@ describe("response cache: Cache-Status and the request's say", () => {
     expect((await post("/v2/models/rc-directives/infer", { inputs: [other] })).headers.get("Cache-Status")).toBe(MISS_STORED);
     const tf = await post("/v1/models/rc-directives:predict", { instances: nested(other, 4) }, { "cache-control": "no-cache" });
     expect(tf.headers.get("Cache-Status")).toBe("edge-inference; fwd=request; stored");
+  });
+
+  it("an answer is kept for ttl_seconds, in both tiers, and not after", async () => {
+    await cachedModel("rc-ttl", { ttl_seconds: 1 });
+    const input = irisBatch(2);
+    const send = (headers: Record<string, string> = {}) => post("/v2/models/rc-ttl/infer", { inputs: [input] }, headers);
+    expect((await send()).headers.get("Cache-Status")).toBe(MISS_STORED);
+    expect((await send()).headers.get("Cache-Status")).toMatch(/^edge-inference; hit; ttl=[01]; detail=isolate$/);
+    expect((await send({ pragma: "no-cache" })).headers.get("Cache-Status")).toBe("edge-inference; fwd=request; stored");
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const expired = await send();
+    expect(expired.headers.get("Cache-Status")).toBe(MISS_STORED);
+    expectMatchesReference((await json<Answer>(expired)).outputs, await reference(IRIS, [input]));
   });
 
   it("a model without response_cache has no Cache-Status", async () => {

@@ -25,7 +25,9 @@ export function recordPrediction(c: Context<AppEnv>, t: Target, result: InferRes
     const meta = { request_id: c.get("requestId") ?? "", at: new Date().toISOString(), model: t.snapshot.name, version: t.entry.version, tenant: c.get("caller")?.tenant ?? null };
     return payloadRecord(meta, result.inputs, result.outputs);
   }, deferrer(c));
-  mirrorToShadow(c, t, result);
+  // A cached answer is not mirrored: its request was compared (if sampled) when it ran, and its
+  // run time of 0 would skew the primary's in the comparison.
+  if (result.cache?.lookup !== "hit") mirrorToShadow(c, t, result);
 }
 
 /** Encodes the response, timing it as the `encode` phase. */
