@@ -3,22 +3,20 @@
  * (`no-cache`: do not answer from the cache; `no-store`: do not keep this answer) and the
  * `Cache-Status` response header (RFC 9211) every prediction of a cached model carries.
  */
-import type { Context } from "hono";
-import type { AppEnv } from "../env";
 import type { CacheDirectives, CacheOutcome } from "../serving/service";
 
 /** The cache's name in Cache-Status. */
 export const CACHE_NAME = "edge-inference";
 
 /**
- * A request's cache directives: those of its Cache-Control (and the older `Pragma: no-cache`) that
- * the cache honours, and its caller's tenant.
+ * A request's cache directives: those of its Cache-Control (and the older `Pragma: no-cache`, when
+ * there is no Cache-Control) that the cache honours, and its caller's tenant.
  */
-export function cacheDirectives(c: Context<AppEnv>): CacheDirectives {
-  const cacheControl = c.req.header("cache-control");
+export function cacheDirectives(headers: { cacheControl?: string; pragma?: string }, tenant: string | undefined): CacheDirectives {
+  const { cacheControl, pragma } = headers;
   const directives = new Set((cacheControl ?? "").split(",").map((d) => d.trim().toLowerCase().split("=")[0]));
-  const noCache = directives.has("no-cache") || (cacheControl === undefined && c.req.header("pragma")?.trim().toLowerCase() === "no-cache");
-  return { lookup: !noCache, store: !directives.has("no-store"), tenant: c.get("caller")?.tenant };
+  const noCache = directives.has("no-cache") || (cacheControl === undefined && pragma?.trim().toLowerCase() === "no-cache");
+  return { lookup: !noCache, store: !directives.has("no-store"), tenant };
 }
 
 /**

@@ -75,7 +75,7 @@ async function infer(c: C) {
   const result = await c.get("service").infer(t, async () => {
     const decode = await readInferRequest(c);
     return (inputs) => (request = decode(inputs));
-  }, cacheDirectives(c));
+  }, cacheDirectives({ cacheControl: c.req.header("cache-control"), pragma: c.req.header("pragma") }, c.get("caller")?.tenant));
   limitKServeAnswer(result.outputs, request!.binaryOutput, maxResponseBytes(c.env));
   recordPrediction(c, t, result);
   const version = String(t.entry.version);

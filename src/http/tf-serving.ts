@@ -106,7 +106,7 @@ async function predict(c: C, r: Route) {
   const result = await c.get("service").infer(t, async () => {
     const body = await readJson(c);
     return (specs) => (request = decodePredictRequest(body, specs));
-  }, cacheDirectives(c));
+  }, cacheDirectives({ cacheControl: c.req.header("cache-control"), pragma: c.req.header("pragma") }, c.get("caller")?.tenant));
   limitTfAnswer(t.snapshot.name, result.outputs, maxResponseBytes(c.env));
   recordPrediction(c, t, result);
   const response = timedEncode(c, () => encodePredictResponse(request!, result.outputs));
