@@ -65,6 +65,8 @@ const workerd = () =>
         MAX_JSON_REQUEST_BYTES: String(3.5 * 1024 * 1024),
         MAX_MODEL_BYTES: String(8 * 1024 * 1024),
         STATS_FLUSH_MS: "0",
+        // Room for two cached answers of 150 Iris rows: the response cache's bound is seen to evict.
+        RESPONSE_CACHE_MAX_BYTES: "8192",
         // A stalled or dripping body ends (408) after half a second of silence, or below the
         // minimum rate after half a second: the tests of slow bodies drive these, not the clock.
         REQUEST_BODY_TIMEOUT_MS: "500",

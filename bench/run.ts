@@ -4,7 +4,7 @@
  * them with autocannon, and prints (and writes to bench/results/) what each section measures.
  * Every figure that is compared is compared with a baseline measured in the same run.
  *
- * Sections (all by default): overhead, json-binary, batching, native, levers, heap, cold-start.
+ * Sections (all by default): overhead, json-binary, batching, native, levers, response-cache, heap, cold-start.
  */
 import { execFile } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -21,7 +21,7 @@ import { bareRun, feedOf, median, nativePerRun, perInference, timedFetch } from 
 
 const execFileAsync = promisify(execFile);
 
-const SECTIONS = ["overhead", "json-binary", "batching", "native", "levers", "heap", "cold-start"] as const;
+const SECTIONS = ["overhead", "json-binary", "batching", "native", "levers", "response-cache", "heap", "cold-start"] as const;
 type Section = (typeof SECTIONS)[number];
 const asked = process.argv.slice(2).filter((a) => !a.startsWith("-"));
 for (const a of asked) if (!SECTIONS.includes(a as Section)) throw new Error(`unknown section '${a}'; sections: ${SECTIONS.join(", ")}`);
@@ -487,6 +487,34 @@ try {
     results.levers_at_8_rows = batchedRows;
     table("onnxruntime levers: per-inference time relative to the default measured just before (lower is faster; the mean of two passes in opposite orders)", rows);
     table("The same levers on runs of 8 rows (as dynamic batching makes them): time a row relative to the default's", batchedRows);
+  }
+
+  if (want("response-cache")) {
+    // One request sent again and again (binary, 4 connections), the model's response cache off and
+    // then on, so every request but the first is a hit: what a hit saves over a run, key hashing
+    // included. Two rounds, the better load of each setting.
+    const rows: Record<string, unknown>[] = [];
+    for (const c of CASES) {
+      const bin = binaryBody(c);
+      const headers = { ...auth, "content-type": "application/octet-stream", "Inference-Header-Content-Length": String(bin.headerLength) };
+      const loads: [Load[], Load[]] = [[], []];
+      for (let r = 0; r < 2; r++) {
+        for (const on of [false, true]) {
+          await admin(service, "PUT", `/models/${c.model}/config`, JSON.stringify(on ? { response_cache: { ttl_seconds: 3600 } } : {}));
+          loads[on ? 1 : 0].push(await drive(service, inferUrl(c), { body: bin.body, headers, connections: 4 }));
+        }
+      }
+      await admin(service, "PUT", `/models/${c.model}/config`, JSON.stringify({}));
+      const best = (xs: Load[]) => xs.reduce((a, b) => (b.rps > a.rps ? b : a));
+      const [off, on] = [best(loads[0]), best(loads[1])];
+      rows.push({
+        model: c.model, "rps off": off.rps, "rps on (hits)": on.rps, "rps on/off": round(on.rps / off.rps),
+        "workerd CPU ms/req off": off.workerdMs, "on": on.workerdMs, "CPU on/off": round(on.workerdMs / off.workerdMs),
+        "p50 ms off": off.p50, "p50 on": on.p50, errors: off.errors + on.errors + off.non2xx + on.non2xx,
+      });
+    }
+    results.response_cache = rows;
+    table("Response cache: the same request repeated, cache off vs on (every request after the first a hit); ratios within this run", rows);
   }
 
   if (want("cold-start")) {

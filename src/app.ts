@@ -146,7 +146,7 @@ export function createApp() {
     const models = await Promise.all(
       names.map(async (model) => ({ model, ...(await c.env.MODEL_STATS.get(c.env.MODEL_STATS.idFromName(model)).requestStats()) })),
     );
-    return c.text(prometheusText(models.map((m) => ({ model: m.model, rows: m.requests, loads: m.loads, executions: m.executions }))), 200, {
+    return c.text(prometheusText(models.map((m) => ({ model: m.model, rows: m.requests, loads: m.loads, executions: m.executions, cache: m.cache }))), 200, {
       "content-type": "text/plain; version=0.0.4; charset=utf-8",
     });
   });

@@ -30,6 +30,8 @@ const config = fc.record(
     ),
     shadow: fc.record({ version: mostly(version, fc.constant(0)), percent: mostly(fc.integer({ min: 0, max: 100 }), fc.constant(101)) }),
     payload_logging: fc.record({ sample_rate: mostly(fc.constantFrom(0, 0.5, 1), fc.constant(2)) }),
+    // Answers cached across config changes must still be the answering version's own.
+    response_cache: fc.record({ ttl_seconds: mostly(fc.constantFrom(1, 600), fc.constant(0)), scope: mostly(fc.constantFrom("tenant", "model"), fc.constant("all")) }, { requiredKeys: ["ttl_seconds"] }),
     dynamic_batching: fc.record(
       {
         max_batch_size: mostly(fc.integer({ min: 1, max: 8 }), fc.constant(0)),

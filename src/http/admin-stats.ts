@@ -21,7 +21,7 @@ export const adminStats = new Hono<AppEnv>().get("/:model/stats", async (c) => {
   if (!/^[1-9][0-9]{0,3}$/.test(raw) || Number(raw) > 1440) throw invalid("minutes is a whole number, 1 to 1440");
   await flushNow(c);
   const stub = c.env.MODEL_STATS.get(c.env.MODEL_STATS.idFromName(model));
-  const [{ requests, loads, executions }, rows] = await Promise.all([stub.requestStats(), stub.minuteSeries(Number(raw))]);
+  const [{ requests, loads, executions, cache }, rows] = await Promise.all([stub.requestStats(), stub.minuteSeries(Number(raw))]);
   // Versions merged per minute (percentiles need the histograms), and over the whole window.
   const byMinute = new Map<number, { count: number; errors: number; latency: Histogram; by_version: Record<string, { count: number; errors: number }> }>();
   const window = { count: 0, errors: 0, latency: emptyHistogram() };
@@ -38,7 +38,7 @@ export const adminStats = new Hono<AppEnv>().get("/:model/stats", async (c) => {
   }
   return c.json({
     model,
-    ...modelStatsJson(model, requests, loads, undefined, executions),
+    ...modelStatsJson(model, requests, loads, undefined, executions, cache),
     window: {
       minutes: Number(raw),
       count: window.count,

@@ -8,6 +8,7 @@ import { decodeRawInput, frameBody, HEADER_LENGTH, splitBody } from "../tensor/k
 import { decodeInferRequest, encodeInferResponse, type KServeInferRequest } from "../tensor/kserve-json";
 import type { TensorSpec } from "../serving/loader";
 import { bodyBytes, readJson } from "./body";
+import { cacheDirectives, cacheHeaders } from "./cache-status";
 import { parseModelName, parseVersion } from "../serving/names";
 import { flushNow } from "../monitoring/request-log";
 import { modelStatsJson } from "../monitoring/stats-view";
@@ -75,21 +76,22 @@ async function infer(c: C) {
   const result = await c.get("service").infer(t, async () => {
     const decode = await readInferRequest(c);
     return (inputs) => (request = decode(inputs));
-  });
-  // Monitoring sees the model's own outputs; the answer carries the classes asked for instead.
+  }, cacheDirectives({ cacheControl: c.req.header("cache-control"), pragma: c.req.header("pragma") }, c.get("caller")?.tenant));
+  // Monitoring and the response cache see the model's own outputs; the answer carries the classes asked for instead.
   const outputs = await classifyOutputs(c.get("service").models, t.snapshot, t.entry.version, result.outputs, request!.classification);
   limitKServeAnswer(outputs, request!.binaryOutput, maxResponseBytes(c.env));
   recordPrediction(c, t, result);
   const version = String(t.entry.version);
+  const headers = { [MODEL_VERSION_HEADER]: version, ...cacheHeaders(result.cache) };
   const { json, binaries } = timedEncode(c, () =>
     encodeInferResponse({ modelName: t.snapshot.name, modelVersion: version, id: request!.id }, outputs, request!.binaryOutput),
   );
-  if (binaries.length === 0) return c.json(json, 200, { [MODEL_VERSION_HEADER]: version });
+  if (binaries.length === 0) return c.json(json, 200, headers);
   const framed = frameBody(json, binaries);
   return c.body(framed.body as Uint8Array<ArrayBuffer>, 200, {
     "content-type": "application/octet-stream",
     [HEADER_LENGTH]: String(framed.headerLength),
-    [MODEL_VERSION_HEADER]: version,
+    ...headers,
   });
 }
 
@@ -100,8 +102,8 @@ async function stats(c: C) {
   const raw = c.req.param("version");
   const version = raw === undefined ? undefined : parseVersion(raw);
   await flushNow(c);
-  const { requests, loads, executions } = await c.env.MODEL_STATS.get(c.env.MODEL_STATS.idFromName(model)).requestStats();
-  return c.json(modelStatsJson(model, requests, loads, version, executions));
+  const { requests, loads, executions, cache } = await c.env.MODEL_STATS.get(c.env.MODEL_STATS.idFromName(model)).requestStats();
+  return c.json(modelStatsJson(model, requests, loads, version, executions, cache));
 }
 
 /** Routes under /v2. */

@@ -16,14 +16,18 @@ export function recordPrediction(c: Context<AppEnv>, t: Target, result: InferRes
   // Set again: a routed target may have fallen back to another version while loading.
   c.set("served", { model: t.snapshot.name, version: t.entry.version, inference: true });
   c.get("timings")?.add("load", result.loadMs);
-  c.get("timings")?.add("inference", result.runMs);
+  // A cached answer ran no inference: its lookup is its own phase (`cache`).
+  if (result.cache) c.get("timings")?.add("cache", result.cache.ms);
+  if (result.cache?.lookup !== "hit") c.get("timings")?.add("inference", result.runMs);
   isolateStats.tensors(t.snapshot.name, t.entry.version, result.inputs, result.outputs);
   // The record (and its timestamp) is built only for a sampled request.
   samplePayload(c.env.PAYLOAD_QUEUE, t.snapshot.config.payload_logging?.sample_rate, () => {
     const meta = { request_id: c.get("requestId") ?? "", at: new Date().toISOString(), model: t.snapshot.name, version: t.entry.version, tenant: c.get("caller")?.tenant ?? null };
     return payloadRecord(meta, result.inputs, result.outputs);
   }, deferrer(c));
-  mirrorToShadow(c, t, result);
+  // A cached answer is not mirrored: its request was compared (if sampled) when it ran, and its
+  // run time of 0 would skew the primary's in the comparison.
+  if (result.cache?.lookup !== "hit") mirrorToShadow(c, t, result);
 }
 
 /** Encodes the response, timing it as the `encode` phase. */

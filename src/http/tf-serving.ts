@@ -11,6 +11,7 @@ import type { Target } from "../serving/service";
 import { datatypeInfo } from "../tensor/datatype";
 import { decodePredictRequest, encodePredictResponse, type TfPredictRequest } from "../tensor/tf-json";
 import { readJson } from "./body";
+import { cacheDirectives, cacheHeaders } from "./cache-status";
 import { callerOf, selectorFrom } from "./selector";
 import { recordPrediction, timedEncode } from "./prediction";
 import { limitClassifyAnswer, limitTfAnswer, maxResponseBytes } from "./response-limit";
@@ -108,11 +109,11 @@ async function predict(c: C, r: Route) {
   const result = await c.get("service").infer(t, async () => {
     const body = await readJson(c);
     return (specs) => (request = decodePredictRequest(body, specs));
-  });
+  }, cacheDirectives({ cacheControl: c.req.header("cache-control"), pragma: c.req.header("pragma") }, c.get("caller")?.tenant));
   limitTfAnswer(t.snapshot.name, result.outputs, maxResponseBytes(c.env));
   recordPrediction(c, t, result);
   const response = timedEncode(c, () => encodePredictResponse(request!, result.outputs));
-  return c.json(response, 200, { [MODEL_VERSION_HEADER]: String(t.entry.version) });
+  return c.json(response, 200, { [MODEL_VERSION_HEADER]: String(t.entry.version), ...cacheHeaders(result.cache) });
 }
 
 /**

@@ -77,6 +77,15 @@ export interface LoadDelta {
   failed: number;
 }
 
+/** Response cache lookups of one version: answers found (`hits`) and not (`misses`), and their summed lookup times. */
+export interface CacheDelta {
+  version: number;
+  hits: number;
+  misses: number;
+  hit_ms: number;
+  miss_ms: number;
+}
+
 /**
  * Model executions (onnxruntime runs) of one batch size: a dynamic batch of requests, or one
  * request, run at once. `ms` is their summed run time.

@@ -9,7 +9,7 @@ import type { ShadowSample } from "../serving/shadow";
 import { parseModelConfig, type ModelConfig } from "../serving/config";
 import { backoffSeconds, ruleValue, transition, type AlertRule, type WindowFigures } from "./alerts";
 import { DRIFT_EDGES, emptySummary, mergeSummary, moments, psi, type DriftDelta, type Summary } from "./drift";
-import { emptyHistogram, merge, type ExecutionDelta, type Histogram, type LoadDelta, type Outcome, type RequestDelta } from "./histogram";
+import { emptyHistogram, merge, type CacheDelta, type ExecutionDelta, type Histogram, type LoadDelta, type Outcome, type RequestDelta } from "./histogram";
 
 /** Shadow figures for one pair of versions, as the admin API shows them. */
 export interface ShadowPairStats {
@@ -57,6 +57,8 @@ CREATE TABLE IF NOT EXISTS loads (
 CREATE TABLE IF NOT EXISTS executions (
   version INTEGER NOT NULL, batch_size INTEGER NOT NULL, count INTEGER NOT NULL, ms REAL NOT NULL,
   PRIMARY KEY (version, batch_size));
+CREATE TABLE IF NOT EXISTS cache (
+  version INTEGER PRIMARY KEY, hits INTEGER NOT NULL, misses INTEGER NOT NULL, hit_ms REAL NOT NULL, miss_ms REAL NOT NULL);
 `;
 
 /** A model's request counts and histograms, per version, tenant and outcome, as stored. */
@@ -105,8 +107,9 @@ export class ModelStats extends DurableObject<Env> {
    * Adds an isolate's request, load, drift and execution deltas (sent after responses, batched),
    * then checks the model's alert rules against them.
    */
-  async recordRequests(requests: RequestDelta[], loads: LoadDelta[], drift: DriftDelta[] = [], model?: string, executions: ExecutionDelta[] = []): Promise<void> {
+  async recordRequests(requests: RequestDelta[], loads: LoadDelta[], drift: DriftDelta[] = [], model?: string, executions: ExecutionDelta[] = [], cache: CacheDelta[] = []): Promise<void> {
     this.record(requests, loads, drift, executions);
+    this.recordCache(cache);
     if (model) await this.evaluateAlerts(model);
   }
 
@@ -168,8 +171,19 @@ export class ModelStats extends DurableObject<Env> {
     }
   }
 
-  /** Everything recorded of requests, loads and executions, every version. */
-  requestStats(): { requests: RequestRow[]; loads: LoadRow[]; executions: ExecutionDelta[] } {
+  /** Adds response cache lookups, by version. */
+  private recordCache(cache: CacheDelta[]): void {
+    for (const c of cache) {
+      this.sql.exec(
+        `INSERT INTO cache (version, hits, misses, hit_ms, miss_ms) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (version) DO UPDATE SET hits = hits + excluded.hits, misses = misses + excluded.misses,
+           hit_ms = hit_ms + excluded.hit_ms, miss_ms = miss_ms + excluded.miss_ms`,
+        c.version, c.hits, c.misses, c.hit_ms, c.miss_ms);
+    }
+  }
+
+  /** Everything recorded of requests, loads, executions and response cache lookups, every version. */
+  requestStats(): { requests: RequestRow[]; loads: LoadRow[]; executions: ExecutionDelta[]; cache: CacheDelta[] } {
     const requests = this.sql
       .exec<{ version: number; tenant: string; outcome: string; count: number; latency: string; inference: string; last_at: string }>(
         "SELECT * FROM requests ORDER BY version, tenant, outcome")
@@ -177,7 +191,8 @@ export class ModelStats extends DurableObject<Env> {
       .map((r) => ({ ...r, outcome: r.outcome as Outcome, latency: JSON.parse(r.latency) as Histogram, inference: JSON.parse(r.inference) as Histogram }));
     const loads = this.sql.exec<LoadRow & Record<string, string | number>>("SELECT * FROM loads ORDER BY version").toArray();
     const executions = this.sql.exec<ExecutionDelta & Record<string, number>>("SELECT * FROM executions ORDER BY version, batch_size").toArray();
-    return { requests, loads, executions };
+    const cache = this.sql.exec<CacheDelta & Record<string, number>>("SELECT * FROM cache ORDER BY version").toArray();
+    return { requests, loads, executions, cache };
   }
 
   /**

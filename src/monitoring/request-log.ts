@@ -85,7 +85,7 @@ function send(c: Context<AppEnv>, taken: NonNullable<ReturnType<StatsBuffer["tak
   return Promise.all(
     [...taken].map(([model, deltas]) =>
       c.env.MODEL_STATS.get(c.env.MODEL_STATS.idFromName(model))
-        .recordRequests(deltas.requests, deltas.loads, deltas.drift, model, deltas.executions)
+        .recordRequests(deltas.requests, deltas.loads, deltas.drift, model, deltas.executions, deltas.cache)
         .catch(() => isolateStats.putBack(model, deltas)),
     ),
   );

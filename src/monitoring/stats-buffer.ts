@@ -6,7 +6,7 @@
  */
 import type { Tensor } from "../tensor/tensor";
 import { emptySummary, mergeSummary, summarise, type DriftDelta } from "./drift";
-import { emptyHistogram, merge, observe, type ExecutionDelta, type LoadDelta, type Outcome, type RequestDelta } from "./histogram";
+import { emptyHistogram, merge, observe, type CacheDelta, type ExecutionDelta, type LoadDelta, type Outcome, type RequestDelta } from "./histogram";
 
 /** One model's deltas, as taken for a flush. */
 export interface TakenDeltas {
@@ -14,6 +14,7 @@ export interface TakenDeltas {
   loads: LoadDelta[];
   drift: DriftDelta[];
   executions: ExecutionDelta[];
+  cache: CacheDelta[];
 }
 
 interface ModelDeltas {
@@ -21,6 +22,7 @@ interface ModelDeltas {
   loads: Map<number, LoadDelta>;
   drift: Map<string, DriftDelta>;
   executions: Map<string, ExecutionDelta>;
+  cache: Map<number, CacheDelta>;
 }
 
 /** Isolate-wide statistics waiting to be flushed. */
@@ -35,7 +37,7 @@ export class StatsBuffer {
 
   private model(name: string): ModelDeltas {
     let m = this.models.get(name);
-    if (!m) this.models.set(name, (m = { requests: new Map(), loads: new Map(), drift: new Map(), executions: new Map() }));
+    if (!m) this.models.set(name, (m = { requests: new Map(), loads: new Map(), drift: new Map(), executions: new Map(), cache: new Map() }));
     return m;
   }
 
@@ -78,6 +80,22 @@ export class StatsBuffer {
     }
   }
 
+  /** Counts a response cache lookup of a version: a hit or a miss, and how long it took. */
+  cache(model: string, version: number, hit: boolean, ms: number): void {
+    this.addCache(this.model(model), { version, hits: hit ? 1 : 0, misses: hit ? 0 : 1, hit_ms: hit ? ms : 0, miss_ms: hit ? 0 : ms });
+  }
+
+  private addCache(m: ModelDeltas, c: CacheDelta): void {
+    const d = m.cache.get(c.version);
+    if (!d) m.cache.set(c.version, { ...c });
+    else {
+      d.hits += c.hits;
+      d.misses += c.misses;
+      d.hit_ms += c.hit_ms;
+      d.miss_ms += c.miss_ms;
+    }
+  }
+
   /** Counts a cold load of a version, or a failed one. */
   load(model: string, version: number, failed: boolean): void {
     const loads = this.model(model).loads;
@@ -94,7 +112,7 @@ export class StatsBuffer {
   take(nowMs: number, intervalMs: number): Map<string, TakenDeltas> | null {
     if (this.models.size === 0 || nowMs - this.lastFlush < intervalMs) return null;
     this.lastFlush = nowMs;
-    const taken = new Map([...this.models].map(([name, m]) => [name, { requests: [...m.requests.values()], loads: [...m.loads.values()], drift: [...m.drift.values()], executions: [...m.executions.values()] }]));
+    const taken = new Map([...this.models].map(([name, m]) => [name, { requests: [...m.requests.values()], loads: [...m.loads.values()], drift: [...m.drift.values()], executions: [...m.executions.values()], cache: [...m.cache.values()] }]));
     this.models = new Map();
     return taken;
   }
@@ -119,6 +137,7 @@ export class StatsBuffer {
       else mergeSummary(mine.summary, d.summary);
     }
     for (const e of deltas.executions) this.addExecution(m, e);
+    for (const c of deltas.cache) this.addCache(m, c);
     for (const l of deltas.loads) {
       const d = m.loads.get(l.version);
       if (!d) m.loads.set(l.version, l);

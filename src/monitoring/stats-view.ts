@@ -2,7 +2,7 @@
  * @module monitoring/stats-view: a model's recorded statistics as KServe/Triton-style JSON
  * (`GET /v2/models/{m}[/versions/{v}]/stats`) and as Prometheus text (`GET /metrics`). Pure.
  */
-import { BUCKETS_MS, emptyHistogram, merge, quantile, type ExecutionDelta, type Histogram } from "./histogram";
+import { BUCKETS_MS, emptyHistogram, merge, quantile, type CacheDelta, type ExecutionDelta, type Histogram } from "./histogram";
 import type { LoadRow, RequestRow } from "./model-stats";
 
 const percentiles = (h: Histogram) => ({ p50: quantile(h, 0.5), p90: quantile(h, 0.9), p99: quantile(h, 0.99) });
@@ -33,13 +33,27 @@ function totals(executions: readonly ExecutionDelta[]): { inferences: number; ex
 }
 
 /**
+ * A version's response cache lookups as Triton reports them: `cache_hit` and `cache_miss` duration
+ * statistics in `inference_stats`, and their counts as `cache_hit_count` and `cache_miss_count`.
+ */
+function cacheOf(cache: readonly CacheDelta[], version: number) {
+  const c = cache.find((x) => x.version === version);
+  const hits = c?.hits ?? 0;
+  const misses = c?.misses ?? 0;
+  return {
+    counts: { cache_hit_count: hits, cache_miss_count: misses },
+    stats: { cache_hit: { count: hits, ns: Math.round((c?.hit_ms ?? 0) * 1e6) }, cache_miss: { count: misses, ns: Math.round((c?.miss_ms ?? 0) * 1e6) } },
+  };
+}
+
+/**
  * Triton's `model_stats` entries (inference and execution counts, success/fail with total ns,
  * batch_stats) with this service's additions: outcomes, latency and inference-time percentiles
  * and histograms, loads. Tenants are summed: one tenant's stats route never shows another's
  * traffic.
  */
-export function modelStatsJson(model: string, rows: RequestRow[], loads: LoadRow[], version?: number, executions: readonly ExecutionDelta[] = []) {
-  const versions = [...new Set([...rows.map((r) => r.version), ...loads.map((l) => l.version), ...executions.map((e) => e.version)])]
+export function modelStatsJson(model: string, rows: RequestRow[], loads: LoadRow[], version?: number, executions: readonly ExecutionDelta[] = [], cache: readonly CacheDelta[] = []) {
+  const versions = [...new Set([...rows.map((r) => r.version), ...loads.map((l) => l.version), ...executions.map((e) => e.version), ...cache.map((c) => c.version)])]
     .filter((v) => version === undefined || v === version)
     .sort((a, b) => a - b);
   return {
@@ -61,15 +75,18 @@ export function modelStatsJson(model: string, rows: RequestRow[], loads: LoadRow
       const load = loads.find((l) => l.version === v);
       const last = mine.map((r) => r.last_at).sort().at(-1) ?? null;
       const runs = executionsOf(executions, v, success);
+      const cached = cacheOf(cache, v);
       return {
         name: model,
         version: String(v),
         last_inference: last ? Date.parse(last) : 0,
         inference_count: runs.inferences,
         execution_count: runs.executions,
+        ...cached.counts,
         inference_stats: {
           success: { count: success, ns: Math.round((latency.sum - failed.sum) * 1e6) },
           fail: { count: latency.count - success, ns: Math.round(failed.sum * 1e6) },
+          ...cached.stats,
         },
         outcomes,
         latency_ms: { ...percentiles(latency), histogram: bucketsOf(latency) },
@@ -92,7 +109,7 @@ const labels = (l: Record<string, string | number>) =>
     .join(",")}}`;
 
 /** Prometheus text exposition (version 0.0.4) of every model's statistics. */
-export function prometheusText(models: { model: string; rows: RequestRow[]; loads: LoadRow[]; executions?: readonly ExecutionDelta[] }[]): string {
+export function prometheusText(models: { model: string; rows: RequestRow[]; loads: LoadRow[]; executions?: readonly ExecutionDelta[]; cache?: readonly CacheDelta[] }[]): string {
   const out: string[] = [];
   const family = (name: string, type: string, help: string) => out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
   family("edge_inference_requests_total", "counter", "Prediction requests by model, version, tenant and outcome.");
@@ -134,6 +151,13 @@ export function prometheusText(models: { model: string; rows: RequestRow[]; load
       out.push(`edge_inference_model_loads_total${labels({ model, version: l.version, result: "loaded" })} ${l.cold}`);
       out.push(`edge_inference_model_loads_total${labels({ model, version: l.version, result: "failed" })} ${l.failed}`);
     }
+  }
+  for (const [name, help, pick] of [
+    ["edge_inference_cache_hits_total", "Predictions answered from the response cache, by model and version (Triton's cache_hit_count).", (c: CacheDelta) => c.hits],
+    ["edge_inference_cache_misses_total", "Response cache lookups that found no answer, by model and version (Triton's cache_miss_count).", (c: CacheDelta) => c.misses],
+  ] as const) {
+    family(name, "counter", help);
+    for (const { model, cache = [] } of models) for (const c of cache) out.push(`${name}${labels({ model, version: c.version })} ${pick(c)}`);
   }
   return `${out.join("\n")}\n`;
 }

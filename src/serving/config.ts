@@ -78,6 +78,16 @@ const ConfigFields = z.object({
     })
     .strict()
     .optional(),
+  /**
+   * Keeps the model's answers for `ttl_seconds`, keyed by version, etag and the canonical request
+   * (serving/response-cache): an identical request is answered without running the model. `scope`
+   * "tenant" (the default) keeps each tenant's answers apart, so a hit never tells one tenant what
+   * another sent; "model" shares them between tenants.
+   */
+  response_cache: z
+    .object({ ttl_seconds: z.number().int().min(1).max(7 * 86_400), scope: z.enum(["tenant", "model"]).optional() })
+    .strict()
+    .optional(),
   /** Joins concurrent requests into one run along the batch dimension (the first, unless named). */
   dynamic_batching: z
     .object({

@@ -17,6 +17,8 @@ import { checkBatchLimit, checkInputs, selectOutputs } from "./signature";
 import { heapGrowth, noteHeap } from "./heap-watch";
 import { heapExhausted } from "./heap-exhausted";
 import { sessionOptionsOf, tuningOf } from "./session-options";
+import { configureResponseCache, DEFAULT_RESPONSE_CACHE_BYTES, ResponseCache, responseCacheStatus, type CacheTier, type ResponseKey } from "./response-cache";
+import { requestHash } from "./response-key";
 import { TtlCache } from "../ttl-cache";
 import { numberVar } from "../vars";
 
@@ -30,19 +32,22 @@ export interface ServingSettings {
   bytesCache: boolean;
   /** The most onnxruntime's WebAssembly heap may grow to. */
   heapMaxBytes: number;
+  /** Estimated bytes of cached answers the isolate keeps (models with `response_cache`). */
+  responseCacheBytes: number;
 }
 
 const DEFAULTS = { refreshSeconds: 10, maxSessionBytes: 64 * 1024 * 1024, heapMaxBytes: 96 * 1024 * 1024 };
 
 /** Reads ServingSettings from the environment, with defaults for unset or unparsable values. */
 export function servingSettings(
-  env: Partial<Record<"MODEL_REFRESH_SECONDS" | "MODEL_CACHE_MAX_BYTES" | "MODEL_BYTES_CACHE" | "ORT_HEAP_MAX_BYTES", string>>,
+  env: Partial<Record<"MODEL_REFRESH_SECONDS" | "MODEL_CACHE_MAX_BYTES" | "MODEL_BYTES_CACHE" | "ORT_HEAP_MAX_BYTES" | "RESPONSE_CACHE_MAX_BYTES", string>>,
 ): ServingSettings {
   return {
     refreshMs: numberVar(env.MODEL_REFRESH_SECONDS, DEFAULTS.refreshSeconds) * 1000,
     maxSessionBytes: numberVar(env.MODEL_CACHE_MAX_BYTES, DEFAULTS.maxSessionBytes),
     bytesCache: (env.MODEL_BYTES_CACHE ?? "on").trim().toLowerCase() !== "off",
     heapMaxBytes: numberVar(env.ORT_HEAP_MAX_BYTES, DEFAULTS.heapMaxBytes),
+    responseCacheBytes: numberVar(env.RESPONSE_CACHE_MAX_BYTES, DEFAULT_RESPONSE_CACHE_BYTES),
   };
 }
 
@@ -107,6 +112,38 @@ export interface InferResult {
   runMs: number;
   /** Time to lease the session (a load, when it was not loaded), milliseconds. */
   loadMs: number;
+  /** For a model with `response_cache`: what the cache did (absent for other models). */
+  cache?: CacheOutcome;
+}
+
+/**
+ * What the response cache did for a request: answered it (`hit`), or let it run after a lookup
+ * (`miss`) or without one (`request`: the request asked so), and whether its answer was kept.
+ */
+export type CacheOutcome =
+  | { lookup: "hit"; tier: CacheTier; ttlSeconds: number; ms: number }
+  | { lookup: "miss" | "request"; stored: boolean; ms: number };
+
+/** A response cache lookup: the key to keep the answer under, and the cached outputs on a hit. */
+type CacheLookup =
+  | { key: ResponseKey; hit: Tensor[]; outcome: Extract<CacheOutcome, { lookup: "hit" }> }
+  | { key: ResponseKey; hit?: undefined; outcome: Extract<CacheOutcome, { lookup: "miss" | "request" }> };
+
+/** A request's cache directives: whether a cached answer may be used, and whether its own may be kept. */
+export interface CacheDirectives {
+  lookup: boolean;
+  store: boolean;
+  /** The caller's tenant, whose answers are kept apart from other tenants' unless the model's config shares them. */
+  tenant?: string;
+}
+
+/** What a request's decoder gives: its tensors, the outputs it asks for, and their parameters. */
+export interface DecodedRequest {
+  inputs: Tensor[];
+  /** Names of the outputs asked for; undefined means all. */
+  outputs?: readonly string[];
+  /** Each requested output's parameters, by name, as sent. */
+  outputParameters?: Readonly<Record<string, Record<string, unknown>>>;
 }
 
 /** Whether a request has scheduled onnxruntime's start in this isolate (startRuntimeSoon). */
@@ -131,6 +168,8 @@ export interface ServingObserver {
   load(model: string, version: number, failed: boolean): void;
   /** A successful run of a version on `batchSize` rows: one request's, or a dynamic batch's. */
   execution(model: string, version: number, batchSize: number, ms: number): void;
+  /** A response cache lookup for a version, and whether it found the answer. */
+  cache?(model: string, version: number, hit: boolean, ms: number): void;
 }
 
 const unobserved: ServingObserver = { load: () => undefined, execution: () => undefined };
@@ -138,6 +177,7 @@ const unobserved: ServingObserver = { load: () => undefined, execution: () => un
 /** The serving core for one request. Cheap to construct. */
 export class ModelService {
   private readonly repository: ModelRepository;
+  private readonly responses: ResponseCache;
 
   /**
    * `defer` runs work after the response is sent (the request's waitUntil); without one, such
@@ -153,6 +193,8 @@ export class ModelService {
     this.repository = new ModelRepository(bucket, BytesCache.open(settings.bytesCache, defer));
     setWasmHeapMax(settings.heapMaxBytes);
     manager.configure(settings.maxSessionBytes, Math.max(settings.refreshMs, 1000));
+    this.responses = ResponseCache.open(defer);
+    configureResponseCache(settings.responseCacheBytes);
   }
 
   /** The repository, for the admin operations. */
@@ -283,7 +325,8 @@ export class ModelService {
    */
   async infer(
     target: Target,
-    read: () => Promise<(inputs: readonly TensorSpec[]) => { inputs: Tensor[]; outputs?: readonly string[] }>,
+    read: () => Promise<(inputs: readonly TensorSpec[]) => DecodedRequest>,
+    directives: CacheDirectives = { lookup: true, store: true },
   ): Promise<InferResult> {
     const arrival = inbound.arrive(`${target.snapshot.name}\u0000${target.entry.version}`);
     try {
@@ -296,7 +339,11 @@ export class ModelService {
         checkInputs(lease.session.inputs, request.inputs);
         checkBatchLimit(target.snapshot.name, lease.session.inputs, request.inputs, target.snapshot.config.max_batch_size, target.snapshot.config.dynamic_batching);
         const fetched = selectOutputs(lease.session.outputs, request.outputs);
+        const caching = target.snapshot.config.response_cache;
+        // Still on its way to the batcher while it is looked up: a batch waits for it.
+        const cached = caching ? await this.cachedAnswer(target, request, fetched, directives) : undefined;
         arrival.done();
+        if (cached?.hit) return { outputs: cached.hit, inputs: request.inputs, fetched, runMs: 0, loadMs, cache: cached.outcome };
         try {
           const started = performance.now();
           const batching = target.snapshot.config.dynamic_batching;
@@ -320,7 +367,10 @@ export class ModelService {
             noteHeap(name, version, rows);
             this.observer.execution(name, version, rows, performance.now() - started);
           }
-          return { outputs, inputs: request.inputs, fetched, runMs: performance.now() - started, loadMs };
+          const runMs = performance.now() - started;
+          if (!cached) return { outputs, inputs: request.inputs, fetched, runMs, loadMs };
+          const stored = directives.store && this.responses.store(cached.key, outputs, caching!.ttl_seconds);
+          return { outputs, inputs: request.inputs, fetched, runMs, loadMs, cache: { ...cached.outcome, stored } };
         } catch (e) {
           if (e instanceof OrtHeapError) throw heapExhausted(`model '${target.snapshot.name}' version ${target.entry.version} on this input`, e, "Send fewer rows or smaller inputs.");
           if (!(e instanceof OrtError)) throw e;
@@ -332,6 +382,25 @@ export class ModelService {
     } finally {
       arrival.done();
     }
+  }
+
+  /**
+   * Looks a checked request up in the response cache (unless its directives say not to), counting
+   * the lookup: the outputs in `fetched`'s order on a hit, and the key to keep the answer under.
+   */
+  private async cachedAnswer(target: Target, request: DecodedRequest, fetched: readonly string[], directives: CacheDirectives): Promise<CacheLookup> {
+    const started = performance.now();
+    const outputs = fetched.map((name) => ({ name, parameters: request.outputParameters?.[name] }));
+    const tenant = target.snapshot.config.response_cache?.scope === "model" ? "" : (directives.tenant ?? "");
+    const key: ResponseKey = { model: target.snapshot.name, version: target.entry.version, etag: target.entry.etag, tenant, hash: await requestHash(request.inputs, outputs) };
+    if (!directives.lookup) return { key, outcome: { lookup: "request", stored: false, ms: performance.now() - started } };
+    const found = await this.responses.lookup(key);
+    const hit = found ? fetched.map((name) => found.outputs.find((t) => t.name === name)) : [];
+    const ms = performance.now() - started;
+    const usable = found !== null && hit.every((t) => t !== undefined);
+    this.observer.cache?.(key.model, key.version, usable, ms);
+    if (!usable) return { key, outcome: { lookup: "miss", stored: false, ms } };
+    return { key, hit: hit as Tensor[], outcome: { lookup: "hit", tier: found.tier, ttlSeconds: found.ttlSeconds, ms } };
   }
 
   /**
@@ -392,6 +461,7 @@ export class ModelService {
       sessions_budget_bytes: this.settings.maxSessionBytes,
       sessions: manager.status(),
       heap_growth: heapGrowth(),
+      response_cache: responseCacheStatus(),
     };
   }
 

@@ -43,6 +43,8 @@ export interface KServeInferRequest {
   inputs: Tensor[];
   /** Names of the outputs requested; undefined means all. */
   outputs?: string[];
+  /** Each requested output's parameters, by name, as sent (for the response cache's key). */
+  outputParameters?: Record<string, Record<string, unknown>>;
   /** Whether an output is to be returned as binary data (binary_data, else binary_data_output). */
   binaryOutput: (name: string) => boolean;
   /** Outputs asked for as their top classes (Triton's `classification` parameter): name → count. */
@@ -107,11 +109,13 @@ export function decodeInferRequest(body: unknown, binary: Uint8Array = new Uint8
     const count = classCount(o.parameters, o.name);
     if (count !== undefined) classification.set(o.name, count);
   }
+  const outputParameters = Object.fromEntries((outputs ?? []).flatMap((o) => (o.parameters ? [[o.name, o.parameters]] : [])));
   return {
     id,
     parameters,
     inputs: tensors,
     outputs: requested,
+    outputParameters,
     binaryOutput: (name) => perOutput.get(name) ?? allBinary,
     ...(classification.size > 0 ? { classification } : {}),
   };

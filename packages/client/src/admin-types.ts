@@ -14,6 +14,8 @@ export interface ModelConfig {
   alerts?: Record<string, unknown>;
   payload_logging?: Record<string, unknown>;
   classification?: Classification;
+  /** Keeps answers for `ttl_seconds` (docs/response-cache.md). */
+  response_cache?: { ttl_seconds: number; scope?: "tenant" | "model" };
   [field: string]: unknown;
 }
 
