@@ -15,6 +15,8 @@ import { recordPrediction, timedEncode } from "./prediction";
 import { limitKServeAnswer, maxResponseBytes } from "./response-limit";
 import { callerOf, LABEL_HEADER, selectorFrom } from "./selector";
 import { SERVER_NAME, SERVER_VERSION, MODEL_VERSION_HEADER } from "./server-info";
+import { repositoryIndex } from "./repository-index";
+import { tfBodyAtKServe } from "./wrong-protocol";
 
 /** The platform name KServe gives ONNX Runtime models. */
 const PLATFORM = "onnxruntime_onnx";
@@ -53,10 +55,13 @@ async function ready(c: C) {
  * followed by binary tensors, or a raw body holding the single input's bytes (header length 0).
  * Returns a decoder that runs once the model's inputs are known.
  */
-async function readInferRequest(c: C): Promise<(inputs: readonly TensorSpec[]) => KServeInferRequest> {
+async function readInferRequest(c: C, model: string): Promise<(inputs: readonly TensorSpec[]) => KServeInferRequest> {
   const headerLength = c.req.header(HEADER_LENGTH);
   if (headerLength === undefined) {
-    const request = decodeInferRequest(await readJson(c));
+    const body = await readJson(c);
+    const wrong = tfBodyAtKServe(body, model);
+    if (wrong) throw wrong;
+    const request = decodeInferRequest(body);
     return () => request;
   }
   const split = splitBody(await bodyBytes(c), headerLength);
@@ -72,7 +77,7 @@ async function infer(c: C) {
   c.set("served", { model: t.snapshot.name, version: t.entry.version, inference: true });
   let request: KServeInferRequest | undefined;
   const result = await c.get("service").infer(t, async () => {
-    const decode = await readInferRequest(c);
+    const decode = await readInferRequest(c, t.snapshot.name);
     return (inputs) => (request = decode(inputs));
   });
   limitKServeAnswer(result.outputs, request!.binaryOutput, maxResponseBytes(c.env));
@@ -105,7 +110,8 @@ async function stats(c: C) {
 export const kserveV2 = new Hono<AppEnv>()
   .get("/health/live", (c) => c.json({ live: true }))
   .get("/health/ready", (c) => c.json({ ready: true }))
-  .get("/", (c) => c.json({ name: SERVER_NAME, version: SERVER_VERSION, extensions: ["binary_tensor_data", "statistics"] }))
+  .get("/", (c) => c.json({ name: SERVER_NAME, version: SERVER_VERSION, extensions: ["binary_tensor_data", "statistics", "model_repository"] }))
+  .post("/repository/index", repositoryIndex)
   .get("/models/:model", metadata)
   .get("/models/:model/versions/:version", metadata)
   .get("/models/:model/ready", ready)

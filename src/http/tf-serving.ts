@@ -15,6 +15,7 @@ import { callerOf, selectorFrom } from "./selector";
 import { recordPrediction, timedEncode } from "./prediction";
 import { limitTfAnswer, maxResponseBytes } from "./response-limit";
 import { MODEL_VERSION_HEADER } from "./server-info";
+import { kserveBodyAtTf } from "./wrong-protocol";
 
 type C = Context<AppEnv>;
 
@@ -104,6 +105,8 @@ async function predict(c: C, r: Route) {
   let request: TfPredictRequest | undefined;
   const result = await c.get("service").infer(t, async () => {
     const body = await readJson(c);
+    const wrong = kserveBodyAtTf(body, t.snapshot.name);
+    if (wrong) throw wrong;
     return (specs) => (request = decodePredictRequest(body, specs));
   });
   limitTfAnswer(t.snapshot.name, result.outputs, maxResponseBytes(c.env));
