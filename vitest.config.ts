@@ -69,6 +69,8 @@ const workerd = () =>
         // minimum rate after half a second: the tests of slow bodies drive these, not the clock.
         REQUEST_BODY_TIMEOUT_MS: "500",
         ADMIN_TOKEN: "test-admin-token",
+        // Pages on these origins may call the API (test/cors.test.ts); any other origin may not.
+        CORS_ALLOWED_ORIGINS: "https://app.example, https://second.example",
       },
       serviceBindings: { FIXTURES: fixtures },
       outboundService: outbound,

@@ -9,6 +9,7 @@ import { adminIsolate } from "./http/admin-isolate";
 import { adminModels } from "./http/admin-models";
 import { adminStats } from "./http/admin-stats";
 import { requestCoding } from "./http/content-coding";
+import { corsForAllowedOrigins } from "./http/cors";
 import { kserveV2 } from "./http/kserve-v2";
 import { bodyIntake } from "./http/body-intake";
 import { SERVER_NAME, SERVER_VERSION } from "./http/server-info";
@@ -56,6 +57,8 @@ export function createApp() {
   const app = new Hono<AppEnv>();
 
   app.use("*", requestLog());
+  // Before any key is asked for: a browser's preflight carries none.
+  app.use("*", corsForAllowedOrigins());
   // One plain (not async) middleware for every request: the serving core, and the body limit.
   app.use("*", (c, next) => {
     c.set("service", new ModelService(c.env.MODELS, servingSettings(c.env), deferrer(c), isolateStats));

@@ -109,6 +109,29 @@ describe.each([
   });
 });
 
+describe("CORS on every route", () => {
+  const preflight = (p: Probe, origin: string) =>
+    callRaw(p.path, { method: "OPTIONS", headers: { origin, "access-control-request-method": p.method, "access-control-request-headers": "authorization" } });
+
+  it("answers a preflight from an allowed origin without a key, and none from another origin", async () => {
+    for (const p of ALL) {
+      const allowed = await preflight(p, "https://app.example");
+      expect(allowed.status, `${p.method} ${p.path}`).toBe(204);
+      expect(allowed.headers.get("access-control-allow-origin"), `${p.method} ${p.path}`).toBe("https://app.example");
+      const other = await preflight(p, "https://evil.example");
+      expect([...other.headers.keys()].filter((h) => h.startsWith("access-control-")), `${p.method} ${p.path}`).toEqual([]);
+    }
+  });
+
+  it("still asks an allowed origin's real requests for a key", async () => {
+    for (const p of [...PROTOCOL, ...ADMIN]) {
+      const res = await callRaw(p.path, { method: p.method, headers: { origin: "https://app.example" } });
+      expect(res.status, `${p.method} ${p.path}`).toBe(401);
+      expect(res.headers.get("access-control-allow-origin"), `${p.method} ${p.path}`).toBe("https://app.example");
+    }
+  });
+});
+
 describe("odd headers", () => {
   it("refuses a non-ASCII Authorization header with 401 (once: workerd warns about each)", async () => {
     await expect401(await send(PROTOCOL[0]!, `Bearer eik_é${"a".repeat(42)}`), PROTOCOL[0]!, ["error"]);
