@@ -14,6 +14,8 @@ import { kserveV2 } from "./http/kserve-v2";
 import { bodyIntake } from "./http/body-intake";
 import { SERVER_NAME, SERVER_VERSION } from "./http/server-info";
 import { tfServing } from "./http/tf-serving";
+import { adminDocs } from "./http/openapi/admin-docs";
+import { documentDocs, openApiDocument } from "./http/openapi/document";
 import { flushNow, isolateStats, requestLog } from "./monitoring/request-log";
 import { prometheusText } from "./monitoring/stats-view";
 import { rateLimit } from "./ratelimit/middleware";
@@ -49,8 +51,8 @@ function renderError(err: Error, c: Context<AppEnv>) {
   return c.json(withCode ? { error: "internal error", code: "internal" } : { error: "internal error" }, 500);
 }
 
-/** The probes a load balancer calls without a key. */
-export const PUBLIC_PATHS = ["/v2/health/live", "/v2/health/ready"] as const;
+/** The probes a load balancer calls without a key, and the API's own description. */
+export const PUBLIC_PATHS = ["/v2/health/live", "/v2/health/ready", "/openapi.json"] as const;
 
 /** Builds the Worker's HTTP application. */
 export function createApp() {
@@ -115,10 +117,13 @@ export function createApp() {
   // its share of the isolate's memory for bodies until the response is made.
   const admitBody = bodyIntake();
 
-  app.get("/", (c) =>
+  app.get("/openapi.json", documentDocs.openapi, openApiDocument(app));
+  app.get("/", documentDocs.root, (c) =>
     c.json({
       name: SERVER_NAME,
       version: SERVER_VERSION,
+      docs: "/docs",
+      openapi: "/openapi.json",
       protocols: { kserve_v2: "/v2", tf_serving: "/v1/models/{model}" },
     }),
   );
@@ -143,7 +148,7 @@ export function createApp() {
   app.use("/v1/*", keyed);
   app.use("/admin/*", adminAuth(), admitBody);
 
-  app.get("/metrics", adminAuth(), async (c) => {
+  app.get("/metrics", adminDocs.metrics, adminAuth(), async (c) => {
     await flushNow(c);
     const names = await c.get("service").models.models();
     const models = await Promise.all(

@@ -15,7 +15,8 @@ type C = Context<AppEnv>;
 /** Triton's `$repository_index_request`. */
 export const RepositoryIndexRequest = z
   .object({ ready: z.boolean().optional().describe("true: list only the versions ready to serve") })
-  .strict();
+  .strict()
+  .meta({ id: "repository_index_request" });
 
 /** One row of Triton's `$repository_index_response`. */
 export const RepositoryIndexEntry = z.object({
@@ -23,7 +24,7 @@ export const RepositoryIndexEntry = z.object({
   version: z.string(),
   state: z.enum(["READY", "UNAVAILABLE"]),
   reason: z.string(),
-});
+}).meta({ id: "repository_index_entry" });
 export type RepositoryIndexEntry = z.infer<typeof RepositoryIndexEntry>;
 
 async function request(c: C): Promise<z.infer<typeof RepositoryIndexRequest>> {
