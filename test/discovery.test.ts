@@ -5,16 +5,21 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ADMIN_TOKEN, adminCall, callRaw, json, publish, setup, tenantKey, testEnv } from "./support/helpers";
+import { expectDocumented } from "./support/openapi";
 
 let all: string;
 let narrow: string;
 
-const index = (key: string, body?: unknown) =>
-  callRaw("/v2/repository/index", {
+/** POST /v2/repository/index, its answer checked against the OpenAPI document. */
+async function index(key: string, body?: unknown): Promise<Response> {
+  const res = await callRaw("/v2/repository/index", {
     method: "POST",
     headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
     ...(body === undefined ? {} : { body: typeof body === "string" ? body : JSON.stringify(body) }),
   });
+  const text = await expectDocumented("POST", "/v2/repository/index", res);
+  return new Response(text, { status: res.status, headers: res.headers });
+}
 
 interface Row {
   name: string;
