@@ -4,13 +4,15 @@ import { defineConfig } from "vitest/config";
 import { candidateSources, modelSources } from "./scripts/model-sources.ts";
 import { builtSources } from "./test/support/built-models.ts";
 import { referenceRun, type JsonTensor } from "./test/support/reference-runtime.ts";
+import { conformanceProblems, validateDocument } from "./test/support/openapi-check.ts";
 
 const repository = modelSources().map((s) => s.key);
 const sources = new Map([...modelSources(), ...candidateSources(), ...builtSources()].map((s) => [s.key, s.file]));
 
 /**
  * FIXTURES: a service binding that runs in Node. Tests in workerd read the demo repository's files
- * through it (to seed the local R2 bucket; candidates/ and built/ files are served but not seeded) and ask it for reference outputs from onnxruntime-node.
+ * through it (to seed the local R2 bucket; candidates/ and built/ files are served but not seeded), ask it for reference outputs from onnxruntime-node,
+ * and have it check the OpenAPI document and responses against it.
  */
 /** Alert webhooks the Worker sent (to http://webhook.test/...), for the tests to read. */
 const webhooks: { path: string; body: unknown }[] = [];
@@ -29,6 +31,12 @@ async function outbound(request: Request): Promise<Response> {
 async function fixtures(request: Request): Promise<Response> {
   const url = new URL(request.url);
   if (url.pathname === "/webhooks") return Response.json(webhooks);
+  // The Worker's OpenAPI document, checked in Node: valid OpenAPI, and responses against it.
+  if (url.pathname === "/openapi/validate") return Response.json(await validateDocument(await request.json()));
+  if (url.pathname === "/openapi/conforms") {
+    const { document, method, path, status, contentType, body } = (await request.json()) as Parameters<typeof conformanceProblems> extends [infer D, ...unknown[]] ? { document: D; method: string; path: string; status: number; contentType: string; body: unknown } : never;
+    return Response.json({ problems: conformanceProblems(document, method, path, status, contentType, body) });
+  }
   const [, kind, ...rest] = url.pathname.split("/");
   const key = decodeURIComponent(rest.join("/"));
   if (kind === "objects" && key === "") return Response.json(repository);
@@ -71,6 +79,8 @@ const workerd = () =>
         // minimum rate after half a second: the tests of slow bodies drive these, not the clock.
         REQUEST_BODY_TIMEOUT_MS: "500",
         ADMIN_TOKEN: "test-admin-token",
+        // Pages on these origins may call the API (test/cors.test.ts); any other origin may not.
+        CORS_ALLOWED_ORIGINS: "https://app.example, https://second.example",
       },
       serviceBindings: { FIXTURES: fixtures },
       outboundService: outbound,

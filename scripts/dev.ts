@@ -12,6 +12,7 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { projectRoot } from "./model-sources.ts";
 import { seedLocalBucket } from "./seed.ts";
+import { copyDocsAssets } from "./docs-assets.ts";
 
 const port = Number(process.env.PORT ?? 8787);
 const base = `http://127.0.0.1:${port}`;
@@ -28,6 +29,7 @@ function ensureAdminToken(): { token: string; created: boolean } {
 }
 
 const admin = ensureAdminToken();
+copyDocsAssets();
 const { written, unchanged } = await seedLocalBucket();
 console.log(`[start] local R2 bucket seeded: ${written.length} objects written, ${unchanged} already there`);
 
@@ -81,6 +83,7 @@ if (await waitUntilReady()) {
 [start] demo models: iris (Iris species classifier), silero-vad (voice activity), dtypes (identity per datatype), cnn (224x224 image net, random weights)
 [start] admin token (.dev.vars${admin.created ? ", generated now" : ""}): ${admin.token}
 [start] web console: ${base}/console (sign in with the admin token)
+[start] API reference: ${base}/docs (press Authorize, paste the key below); OpenAPI document: ${base}/openapi.json
 [start] demo tenant 'demo' key (.wrangler/demo-key): ${key}
 
   curl -s ${base}/v2/models/iris ${auth}

@@ -9,10 +9,13 @@ import { adminIsolate } from "./http/admin-isolate";
 import { adminModels } from "./http/admin-models";
 import { adminStats } from "./http/admin-stats";
 import { requestCoding } from "./http/content-coding";
+import { corsForAllowedOrigins } from "./http/cors";
 import { kserveV2 } from "./http/kserve-v2";
 import { bodyIntake } from "./http/body-intake";
 import { SERVER_NAME, SERVER_VERSION } from "./http/server-info";
 import { tfServing } from "./http/tf-serving";
+import { adminDocs } from "./http/openapi/admin-docs";
+import { documentDocs, openApiDocument } from "./http/openapi/document";
 import { flushNow, isolateStats, requestLog } from "./monitoring/request-log";
 import { prometheusText } from "./monitoring/stats-view";
 import { rateLimit } from "./ratelimit/middleware";
@@ -48,14 +51,16 @@ function renderError(err: Error, c: Context<AppEnv>) {
   return c.json(withCode ? { error: "internal error", code: "internal" } : { error: "internal error" }, 500);
 }
 
-/** The probes a load balancer calls without a key. */
-export const PUBLIC_PATHS = ["/v2/health/live", "/v2/health/ready"] as const;
+/** The probes a load balancer calls without a key, and the API's own description. */
+export const PUBLIC_PATHS = ["/v2/health/live", "/v2/health/ready", "/openapi.json"] as const;
 
 /** Builds the Worker's HTTP application. */
 export function createApp() {
   const app = new Hono<AppEnv>();
 
   app.use("*", requestLog());
+  // Before any key is asked for: a browser's preflight carries none.
+  app.use("*", corsForAllowedOrigins());
   // One plain (not async) middleware for every request: the serving core, and the body limit.
   app.use("*", (c, next) => {
     c.set("service", new ModelService(c.env.MODELS, servingSettings(c.env), deferrer(c), isolateStats));
@@ -112,10 +117,13 @@ export function createApp() {
   // its share of the isolate's memory for bodies until the response is made.
   const admitBody = bodyIntake();
 
-  app.get("/", (c) =>
+  app.get("/openapi.json", documentDocs.openapi, openApiDocument(app));
+  app.get("/", documentDocs.root, (c) =>
     c.json({
       name: SERVER_NAME,
       version: SERVER_VERSION,
+      docs: "/docs",
+      openapi: "/openapi.json",
       protocols: { kserve_v2: "/v2", tf_serving: "/v1/models/{model}" },
     }),
   );
@@ -140,7 +148,7 @@ export function createApp() {
   app.use("/v1/*", keyed);
   app.use("/admin/*", adminAuth(), admitBody);
 
-  app.get("/metrics", adminAuth(), async (c) => {
+  app.get("/metrics", adminDocs.metrics, adminAuth(), async (c) => {
     await flushNow(c);
     const names = await c.get("service").models.models();
     const models = await Promise.all(

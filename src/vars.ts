@@ -5,3 +5,8 @@ export function numberVar(raw: string | undefined, fallback: number): number {
   const n = raw === undefined || raw.trim() === "" ? NaN : Number(raw);
   return Number.isFinite(n) && n >= 0 ? n : fallback;
 }
+
+/** A comma-separated list from a variable, each item trimmed, blanks dropped; [] when unset. */
+export function listVar(raw: string | undefined): string[] {
+  return (raw ?? "").split(",").map((s) => s.trim()).filter((s) => s !== "");
+}

@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it, vi } from "vitest";
 import { createApp, PUBLIC_PATHS } from "../src/app";
 import { ADMIN_TOKEN, adminCall, callRaw, json, setup, tenantKey } from "./support/helpers";
 
-const MIDDLEWARE = new Set(["except", "apiKeyAuthHandler", "rateLimitHandler", "adminAuthHandler"]);
+const MIDDLEWARE = new Set(["except", "apiKeyAuthHandler", "rateLimitHandler", "adminAuthHandler", "describeRoute"]);
 const PUBLIC = new Set<string>(["GET /", ...PUBLIC_PATHS.map((p) => `GET ${p}`)]);
 
 interface Probe {
@@ -25,7 +25,7 @@ function probes(): Probe[] {
     const methods = route.method === "ALL" ? ["GET", "POST"] : [route.method];
     for (const method of methods) {
       const path = route.path
-        .replace(":model", "iris").replace(":version", "1").replace(":tenant", "tests").replace(":id", "key_0000000000000000")
+        .replace(/:model(_name)?/, "iris").replace(/:(model_)?version/, "1").replace(":tenant", "tests").replace(":id", "key_0000000000000000")
         .replace("/*", method === "POST" ? "/iris:predict" : "/iris");
       const kind = PUBLIC.has(`${method} ${route.path}`) ? "public" : path.startsWith("/admin/") || path === "/metrics" ? "admin" : /^\/v[12](\/|$)/.test(path) ? "protocol" : undefined;
       if (!kind) throw new Error(`route ${method} ${route.path} is neither public, a protocol route nor an admin route`);
@@ -72,7 +72,7 @@ describe("the route table", () => {
   it("has protocol, admin and public routes to probe", () => {
     expect(PROTOCOL.length).toBeGreaterThanOrEqual(9);
     expect(ADMIN.length).toBeGreaterThanOrEqual(6);
-    expect(ALL.filter((p) => p.kind === "public").map((p) => p.path).sort()).toEqual(["/", "/v2/health/live", "/v2/health/ready"]);
+    expect(ALL.filter((p) => p.kind === "public").map((p) => p.path).sort()).toEqual(["/", "/openapi.json", "/v2/health/live", "/v2/health/ready"]);
   });
 
   it("answers public routes without a key", async () => {
@@ -106,6 +106,29 @@ describe.each([
 ])("every admin route refuses %s with 401", (_, auth) => {
   it("as {error, code}", async () => {
     for (const p of ADMIN) await expect401(await send(p, auth()), p, ["code", "error"]);
+  });
+});
+
+describe("CORS on every route", () => {
+  const preflight = (p: Probe, origin: string) =>
+    callRaw(p.path, { method: "OPTIONS", headers: { origin, "access-control-request-method": p.method, "access-control-request-headers": "authorization" } });
+
+  it("answers a preflight from an allowed origin without a key, and none from another origin", async () => {
+    for (const p of ALL) {
+      const allowed = await preflight(p, "https://app.example");
+      expect(allowed.status, `${p.method} ${p.path}`).toBe(204);
+      expect(allowed.headers.get("access-control-allow-origin"), `${p.method} ${p.path}`).toBe("https://app.example");
+      const other = await preflight(p, "https://evil.example");
+      expect([...other.headers.keys()].filter((h) => h.startsWith("access-control-")), `${p.method} ${p.path}`).toEqual([]);
+    }
+  });
+
+  it("still asks an allowed origin's real requests for a key", async () => {
+    for (const p of [...PROTOCOL, ...ADMIN]) {
+      const res = await callRaw(p.path, { method: p.method, headers: { origin: "https://app.example" } });
+      expect(res.status, `${p.method} ${p.path}`).toBe(401);
+      expect(res.headers.get("access-control-allow-origin"), `${p.method} ${p.path}`).toBe("https://app.example");
+    }
   });
 });
 

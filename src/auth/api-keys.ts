@@ -7,7 +7,7 @@ import { TtlCache } from "../ttl-cache";
 
 /** The recognisable start of every key. */
 export const KEY_PREFIX = "eik_";
-const KEY_FORMAT = /^eik_[A-Za-z0-9_-]{43}$/;
+export const KEY_FORMAT = /^eik_[A-Za-z0-9_-]{43}$/;
 
 /** What KV holds at `key:<sha256>`. */
 export interface StoredKey {

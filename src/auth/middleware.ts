@@ -5,7 +5,7 @@ import { deferrer } from "../defer";
 import type { AppEnv } from "../env";
 import { ServingError } from "../errors";
 import { isAdminToken } from "./admin-token";
-import { parseBearer, verifyKey } from "./api-keys";
+import { KEY_FORMAT, parseBearer, verifyKey } from "./api-keys";
 
 const challenge = (error: string) => ({ "WWW-Authenticate": `Bearer realm="edge-inference", error="${error}"` });
 
@@ -15,6 +15,9 @@ export function unauthenticated(message: string, error = "invalid_token"): Servi
 }
 
 const MISSING = "missing API key: send 'Authorization: Bearer <key>'";
+const ADMIN_TOKEN_AS_KEY =
+  "this is the admin token, not an API key: protocol routes take a tenant's API key (eik_...), made with POST /admin/tenants/{tenant}/keys";
+const KEY_AS_ADMIN_TOKEN = "this is a tenant API key, not the admin token: admin routes take the ADMIN_TOKEN secret";
 
 /** Requires a valid tenant key; sets `caller`. The tenant's object then checks revocation and limits. */
 export function apiKeyAuth(): MiddlewareHandler<AppEnv> {
@@ -24,6 +27,9 @@ export function apiKeyAuth(): MiddlewareHandler<AppEnv> {
     if (bearer.kind === "malformed") throw unauthenticated("malformed Authorization header: expected 'Bearer <key>'", "invalid_request");
     const cacheMs = (Number(c.env.KEY_CACHE_SECONDS) || 30) * 1000;
     const result = await timed(c.get("timings"), "auth", verifyKey(c.env.API_KEYS, bearer.token, cacheMs, Date.now(), deferrer(c)));
+    if ((result.status === "malformed" || result.status === "not_found") && c.env.ADMIN_TOKEN && (await isAdminToken(bearer.token, c.env.ADMIN_TOKEN))) {
+      throw unauthenticated(ADMIN_TOKEN_AS_KEY);
+    }
     switch (result.status) {
       case "malformed":
         throw unauthenticated("malformed API key");
@@ -48,7 +54,7 @@ export function adminAuth(): MiddlewareHandler<AppEnv> {
     const bearer = parseBearer(c.req.header("Authorization"));
     if (bearer.kind === "missing") throw unauthenticated("missing admin token: send 'Authorization: Bearer <token>'", "invalid_request");
     if (bearer.kind === "malformed") throw unauthenticated("malformed Authorization header: expected 'Bearer <token>'", "invalid_request");
-    if (!(await isAdminToken(bearer.token, expected))) throw unauthenticated("wrong admin token");
+    if (!(await isAdminToken(bearer.token, expected))) throw unauthenticated(KEY_FORMAT.test(bearer.token) ? KEY_AS_ADMIN_TOKEN : "wrong admin token");
     await next();
   };
 }

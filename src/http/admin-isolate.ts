@@ -6,7 +6,8 @@
  */
 import { Hono } from "hono";
 import type { AppEnv } from "../env";
+import { adminDocs as docs } from "./openapi/admin-docs";
 import { memoryBudgetStatus } from "./memory-budget";
 
 /** Routes under /admin/isolate. */
-export const adminIsolate = new Hono<AppEnv>().get("/", (c) => c.json({ ...c.get("service").isolate(), request_memory: memoryBudgetStatus(c.env) }));
+export const adminIsolate = new Hono<AppEnv>().get("/", docs.isolate, (c) => c.json({ ...c.get("service").isolate(), request_memory: memoryBudgetStatus(c.env) }));

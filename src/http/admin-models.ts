@@ -5,6 +5,7 @@
  */
 import { Hono, type Context } from "hono";
 import type { AppEnv } from "../env";
+import { adminDocs as docs } from "./openapi/admin-docs";
 import { invalid, ServingError } from "../errors";
 import { ModelConfigUpdateSchema } from "../serving/config";
 import { sessionOptionsOf } from "../serving/session-options";
@@ -68,7 +69,7 @@ async function modelBytes(c: C): Promise<Uint8Array> {
 
 /** Routes under /admin/models. */
 export const adminModels = new Hono<AppEnv>()
-  .get("/", async (c) => {
+  .get("/", docs.listModels, async (c) => {
     const repo = c.get("service").models;
     const models = [];
     for (const name of await repo.models()) {
@@ -86,7 +87,7 @@ export const adminModels = new Hono<AppEnv>()
     }
     return c.json({ models });
   })
-  .get("/:model", async (c) => {
+  .get("/:model", docs.getModel, async (c) => {
     const model = modelOf(c);
     const snapshot = await c.get("service").models.snapshot(model);
     if (!snapshot) throw new ServingError("not_found", `model '${model}' not found`);
@@ -101,7 +102,7 @@ export const adminModels = new Hono<AppEnv>()
       shadow_stats: await statsOf(c, model).shadowStats(),
     });
   })
-  .put("/:model/versions/:version", async (c) => {
+  .put("/:model/versions/:version", docs.publishVersion, async (c) => {
     const model = modelOf(c);
     const version = parseVersion(c.req.param("version"));
     const published = await publishVersion(c.get("service"), model, version, await modelBytes(c));
@@ -109,13 +110,13 @@ export const adminModels = new Hono<AppEnv>()
     const view = { model, version, sha256: published.sha256, size: entry.size, etag: entry.etag, uploaded: entry.uploaded.toISOString(), signature: published.signature ?? null, created: published.created, ...(published.firstRun ? { first_run: published.firstRun } : {}) };
     return c.json(view, published.created ? 201 : 200);
   })
-  .delete("/:model/versions/:version", async (c) => {
+  .delete("/:model/versions/:version", docs.deleteVersion, async (c) => {
     const model = modelOf(c);
     const version = parseVersion(c.req.param("version"));
     const entry = await deleteVersion(c.get("service"), writerOf(c, model), model, version);
     return c.json({ model, version, deleted: true, sha256: entry.sha256 ?? null, size: entry.size });
   })
-  .put("/:model/labels/:file", async (c) => {
+  .put("/:model/labels/:file", docs.publishLabels, async (c) => {
     const model = modelOf(c);
     const file = parseLabelsFile(c.req.param("file"));
     const type = c.req.header("content-type") ?? "text/plain";
@@ -125,33 +126,33 @@ export const adminModels = new Hono<AppEnv>()
     const published = await publishLabels(c.get("service"), model, file, await bodyBytes(c));
     return c.json(published, published.created ? 201 : 200);
   })
-  .get("/:model/labels/:file", async (c) => c.json(await readLabels(c.get("service"), modelOf(c), parseLabelsFile(c.req.param("file")))))
-  .delete("/:model/labels/:file", async (c) => {
+  .get("/:model/labels/:file", docs.getLabels, async (c) => c.json(await readLabels(c.get("service"), modelOf(c), parseLabelsFile(c.req.param("file")))))
+  .delete("/:model/labels/:file", docs.deleteLabels, async (c) => {
     const model = modelOf(c);
     return c.json(await deleteLabels(c.get("service"), writerOf(c, model), model, parseLabelsFile(c.req.param("file"))));
   })
-  .get("/:model/config", async (c) => {
+  .get("/:model/config", docs.getConfig, async (c) => {
     const model = modelOf(c);
     const snapshot = await c.get("service").models.snapshot(model);
     if (!snapshot) throw new ServingError("not_found", `model '${model}' not found`);
     const stored = await c.get("service").models.readConfig(model);
     return c.json({ model, config: snapshot.config, etag: stored.etag, ...(snapshot.configError ? { config_error: snapshot.configError } : {}) }, 200, stored.etag ? { ETag: `"${stored.etag}"` } : {});
   })
-  .put("/:model/config", async (c) => {
+  .put("/:model/config", docs.putConfig, async (c) => {
     const model = modelOf(c);
     const parsed = ModelConfigUpdateSchema.safeParse(await readJson(c));
     if (!parsed.success) throw invalid(`config refused, the old one keeps serving: ${zodMessage(parsed.error, "config")}`);
     const { etag } = await putConfig(c.get("service"), writerOf(c, model), model, parsed.data, c.req.header("if-match"));
     return c.json({ model, config: parsed.data, etag }, 200, { ETag: `"${etag}"` });
   })
-  .get("/:model/drift", async (c) => {
+  .get("/:model/drift", docs.drift, async (c) => {
     const model = modelOf(c);
     await flushNow(c);
     const raw = c.req.query("hours") ?? "24";
     if (!/^[1-9][0-9]{0,2}$/.test(raw) || Number(raw) > 168) throw invalid("hours is a whole number of hourly windows, 1 to 168");
     return c.json({ model, versions: await statsOf(c, model).driftReport(Number(raw)) });
   })
-  .post("/:model/drift/baseline", async (c) => {
+  .post("/:model/drift/baseline", docs.pinBaseline, async (c) => {
     const model = modelOf(c);
     const raw = c.req.query("version");
     if (raw === undefined) throw invalid("say which version's baseline to pin: ?version=<n>");
@@ -161,18 +162,18 @@ export const adminModels = new Hono<AppEnv>()
     if (tensors === 0) throw new ServingError("conflict", `version ${version} of model '${model}' has no traffic to pin as a baseline yet`);
     return c.json({ model, version, tensors, pinned: true });
   })
-  .get("/:model/alerts", async (c) => {
+  .get("/:model/alerts", docs.alerts, async (c) => {
     const model = modelOf(c);
     await flushNow(c);
     const snapshot = await c.get("service").models.snapshot(model);
     return c.json({ model, config: snapshot?.config.alerts ?? null, rules: await statsOf(c, model).alertStates() });
   })
-  .get("/:model/shadow", async (c) => {
+  .get("/:model/shadow", docs.shadow, async (c) => {
     const model = modelOf(c);
     const snapshot = await c.get("service").models.snapshot(model);
     return c.json({ model, shadow: snapshot?.config.shadow ?? null, stats: await statsOf(c, model).shadowStats() });
   })
-  .delete("/:model/shadow", async (c) => {
+  .delete("/:model/shadow", docs.resetShadow, async (c) => {
     const model = modelOf(c);
     return c.json({ model, reset: await statsOf(c, model).resetShadow() });
   });

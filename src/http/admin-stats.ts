@@ -5,6 +5,7 @@
  */
 import { Hono } from "hono";
 import type { AppEnv } from "../env";
+import { adminDocs as docs } from "./openapi/admin-docs";
 import { invalid } from "../errors";
 import { emptyHistogram, merge, quantile, type Histogram } from "../monitoring/histogram";
 import { flushNow } from "../monitoring/request-log";
@@ -14,7 +15,7 @@ import { parseModelName } from "../serving/names";
 const percentiles = (h: Histogram) => ({ p50: quantile(h, 0.5), p90: quantile(h, 0.9), p99: quantile(h, 0.99) });
 
 /** Routes under /admin/models: GET /{model}/stats[?minutes=60]. */
-export const adminStats = new Hono<AppEnv>().get("/:model/stats", async (c) => {
+export const adminStats = new Hono<AppEnv>().get("/:model/stats", docs.modelStats, async (c) => {
   const model = parseModelName(c.req.param("model"));
   const raw = c.req.query("minutes") ?? "60";
   // The object keeps a day of minutes.

@@ -11,20 +11,13 @@ import type { KeyRecord } from "../ratelimit/limiter";
 import { normalisePolicy, PolicySchema, TENANT_NAME } from "../ratelimit/policy";
 import { zodMessage } from "../tensor/zod-message";
 import { bodyText, readJson } from "./body";
+import { KeyRequestSchema } from "./key-request";
+import { adminDocs as docs } from "./openapi/admin-docs";
 
 type C = Context<AppEnv>;
 
 /** KV key prefix of the tenants' names (docs/storage-schema.md). */
 const TENANT_INDEX = "tenant:";
-
-const KeyRequestSchema = z
-  .object({
-    name: z.string().min(1).max(100).optional(),
-    expires_at: z.iso.datetime({ offset: true }).optional(),
-    expires_in_seconds: z.number().int().min(1).max(10 * 365 * 86400).optional(),
-  })
-  .strict()
-  .refine((b) => !(b.expires_at && b.expires_in_seconds), "give expires_at or expires_in_seconds, not both");
 
 function tenantName(c: C): string {
   const name = c.req.param("tenant")!;
@@ -52,7 +45,7 @@ function keyView(k: KeyRecord, nowMs = Date.now()) {
 
 /** Routes under /admin. */
 export const admin = new Hono<AppEnv>()
-  .put("/tenants/:tenant", async (c) => {
+  .put("/tenants/:tenant", docs.putTenant, async (c) => {
     const tenant = tenantName(c);
     const policy = normalisePolicy(await body(c, PolicySchema, "tenant policy"));
     const result = await tenantStub(c, tenant).putPolicy(tenant, policy);
@@ -61,19 +54,19 @@ export const admin = new Hono<AppEnv>()
     await c.env.API_KEYS.put(`${TENANT_INDEX}${tenant}`, "");
     return c.json(result.tenant, result.created ? 201 : 200);
   })
-  .get("/tenants", async (c) => {
+  .get("/tenants", docs.listTenants, async (c) => {
     const cursor = c.req.query("cursor");
     const page = await c.env.API_KEYS.list({ prefix: TENANT_INDEX, limit: 1000, ...(cursor ? { cursor } : {}) });
     const tenants = page.keys.map((k) => k.name.slice(TENANT_INDEX.length));
     return c.json({ tenants, ...(page.list_complete ? {} : { cursor: page.cursor }) });
   })
-  .get("/tenants/:tenant", async (c) => {
+  .get("/tenants/:tenant", docs.getTenant, async (c) => {
     const tenant = tenantName(c);
     const view = await tenantStub(c, tenant).getTenant();
     if (!view) throw noTenant(tenant);
     return c.json(view);
   })
-  .post("/tenants/:tenant/keys", async (c) => {
+  .post("/tenants/:tenant/keys", docs.createKey, async (c) => {
     const tenant = tenantName(c);
     const request = await body(c, KeyRequestSchema, "key request", true);
     const now = Date.now();
@@ -91,13 +84,13 @@ export const admin = new Hono<AppEnv>()
     await c.env.API_KEYS.put(kvKeyOf(hash), JSON.stringify(stored));
     return c.json({ ...keyView(record, now), tenant, key }, 201);
   })
-  .get("/tenants/:tenant/keys", async (c) => {
+  .get("/tenants/:tenant/keys", docs.listKeys, async (c) => {
     const tenant = tenantName(c);
     const keys = await tenantStub(c, tenant).listKeys();
     if (!keys) throw noTenant(tenant);
     return c.json({ tenant, keys: keys.map((k) => keyView(k)) });
   })
-  .delete("/tenants/:tenant/keys/:id", async (c) => {
+  .delete("/tenants/:tenant/keys/:id", docs.revokeKey, async (c) => {
     const tenant = tenantName(c);
     const id = c.req.param("id");
     if (!/^key_[0-9a-f]{16}$/.test(id)) throw notFound(`key '${id.slice(0, 40)}' not found`);
@@ -108,7 +101,7 @@ export const admin = new Hono<AppEnv>()
     await c.env.API_KEYS.delete(kvKeyOf(record.hash));
     return c.json(keyView(record));
   })
-  .get("/tenants/:tenant/usage", async (c) => {
+  .get("/tenants/:tenant/usage", docs.usage, async (c) => {
     const tenant = tenantName(c);
     const days = await tenantStub(c, tenant).usage();
     if (!days) throw noTenant(tenant);

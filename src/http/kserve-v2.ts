@@ -17,6 +17,9 @@ import { limitKServeAnswer, maxResponseBytes } from "./response-limit";
 import { callerOf, LABEL_HEADER, selectorFrom } from "./selector";
 import { SERVER_NAME, SERVER_VERSION, MODEL_VERSION_HEADER } from "./server-info";
 import { classifyOutputs } from "../serving/classification";
+import { repositoryIndex } from "./repository-index";
+import { tfBodyAtKServe } from "./wrong-protocol";
+import { kserveDocs as docs } from "./openapi/kserve-docs";
 
 /** The platform name KServe gives ONNX Runtime models. */
 const PLATFORM = "onnxruntime_onnx";
@@ -24,9 +27,9 @@ const PLATFORM = "onnxruntime_onnx";
 type C = Context<AppEnv>;
 
 async function target(c: C) {
-  const model = parseModelName(c.req.param("model")!);
+  const model = parseModelName(c.req.param("model_name")!);
   const label = c.req.header(LABEL_HEADER);
-  const t = await c.get("service").resolve(model, selectorFrom({ version: c.req.param("version"), label, caller: callerOf(c) }));
+  const t = await c.get("service").resolve(model, selectorFrom({ version: c.req.param("model_version"), label, caller: callerOf(c) }));
   c.set("served", { model: t.snapshot.name, version: t.entry.version });
   return t;
 }
@@ -55,10 +58,13 @@ async function ready(c: C) {
  * followed by binary tensors, or a raw body holding the single input's bytes (header length 0).
  * Returns a decoder that runs once the model's inputs are known.
  */
-async function readInferRequest(c: C): Promise<(inputs: readonly TensorSpec[]) => KServeInferRequest> {
+async function readInferRequest(c: C, model: string): Promise<(inputs: readonly TensorSpec[]) => KServeInferRequest> {
   const headerLength = c.req.header(HEADER_LENGTH);
   if (headerLength === undefined) {
-    const request = decodeInferRequest(await readJson(c));
+    const body = await readJson(c);
+    const wrong = tfBodyAtKServe(body, model);
+    if (wrong) throw wrong;
+    const request = decodeInferRequest(body);
     return () => request;
   }
   const split = splitBody(await bodyBytes(c), headerLength);
@@ -74,7 +80,7 @@ async function infer(c: C) {
   c.set("served", { model: t.snapshot.name, version: t.entry.version, inference: true });
   let request: KServeInferRequest | undefined;
   const result = await c.get("service").infer(t, async () => {
-    const decode = await readInferRequest(c);
+    const decode = await readInferRequest(c, t.snapshot.name);
     return (inputs) => (request = decode(inputs));
   }, cacheDirectives({ cacheControl: c.req.header("cache-control"), pragma: c.req.header("pragma") }, c.get("caller")?.tenant));
   // Monitoring and the response cache see the model's own outputs; the answer carries the classes asked for instead.
@@ -97,25 +103,26 @@ async function infer(c: C) {
 
 /** Triton's statistics extension: this model's recorded requests, across isolates. */
 async function stats(c: C) {
-  const model = parseModelName(c.req.param("model")!);
+  const model = parseModelName(c.req.param("model_name")!);
   await c.get("service").snapshot(model); // 404 for a model that does not exist
-  const raw = c.req.param("version");
+  const raw = c.req.param("model_version");
   const version = raw === undefined ? undefined : parseVersion(raw);
   await flushNow(c);
   const { requests, loads, executions, cache } = await c.env.MODEL_STATS.get(c.env.MODEL_STATS.idFromName(model)).requestStats();
   return c.json(modelStatsJson(model, requests, loads, version, executions, cache));
 }
 
-/** Routes under /v2. */
+/** Routes under /v2: KServe's names for the path parameters (model_name, model_version). */
 export const kserveV2 = new Hono<AppEnv>()
-  .get("/health/live", (c) => c.json({ live: true }))
-  .get("/health/ready", (c) => c.json({ ready: true }))
-  .get("/", (c) => c.json({ name: SERVER_NAME, version: SERVER_VERSION, extensions: ["binary_tensor_data", "classification", "statistics"] }))
-  .get("/models/:model", metadata)
-  .get("/models/:model/versions/:version", metadata)
-  .get("/models/:model/ready", ready)
-  .get("/models/:model/versions/:version/ready", ready)
-  .get("/models/:model/stats", stats)
-  .get("/models/:model/versions/:version/stats", stats)
-  .post("/models/:model/infer", infer)
-  .post("/models/:model/versions/:version/infer", infer);
+  .get("/health/live", docs.live, (c) => c.json({ live: true }))
+  .get("/health/ready", docs.ready, (c) => c.json({ ready: true }))
+  .get("/", docs.server, (c) => c.json({ name: SERVER_NAME, version: SERVER_VERSION, extensions: ["binary_tensor_data", "classification", "statistics", "model_repository"] }))
+  .post("/repository/index", docs.repositoryIndex, repositoryIndex)
+  .get("/models/:model_name", docs.metadata, metadata)
+  .get("/models/:model_name/versions/:model_version", docs.versionMetadata, metadata)
+  .get("/models/:model_name/ready", docs.modelReady, ready)
+  .get("/models/:model_name/versions/:model_version/ready", docs.versionReady, ready)
+  .get("/models/:model_name/stats", docs.stats, stats)
+  .get("/models/:model_name/versions/:model_version/stats", docs.versionStats, stats)
+  .post("/models/:model_name/infer", docs.infer, infer)
+  .post("/models/:model_name/versions/:model_version/infer", docs.versionInfer, infer);

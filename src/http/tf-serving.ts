@@ -19,6 +19,7 @@ import { MODEL_VERSION_HEADER } from "./server-info";
 import { decodeClassifyRequest, encodeClassifyResponse } from "../tensor/tf-examples";
 import { scoresOutput } from "../serving/classification-config";
 import { checkedLabels } from "../serving/classification";
+import { kserveBodyAtTf } from "./wrong-protocol";
 
 type C = Context<AppEnv>;
 
@@ -108,6 +109,8 @@ async function predict(c: C, r: Route) {
   let request: TfPredictRequest | undefined;
   const result = await c.get("service").infer(t, async () => {
     const body = await readJson(c);
+    const wrong = kserveBodyAtTf(body, t.snapshot.name);
+    if (wrong) throw wrong;
     return (specs) => (request = decodePredictRequest(body, specs));
   }, cacheDirectives({ cacheControl: c.req.header("cache-control"), pragma: c.req.header("pragma") }, c.get("caller")?.tenant));
   limitTfAnswer(t.snapshot.name, result.outputs, maxResponseBytes(c.env));

@@ -12,7 +12,7 @@ import { fromJsonLaidOut, fromJsonValues, toJsonValues } from "./json-values";
 import { flatten, MAX_RANK, type Tensor } from "./tensor";
 import { zodMessage } from "./zod-message";
 
-const Parameters = z.record(z.string(), z.unknown());
+const Parameters = z.record(z.string(), z.unknown()).meta({ id: "parameters" });
 
 const RequestInput = z.object({
   name: z.string().min(1),
@@ -21,20 +21,21 @@ const RequestInput = z.object({
   parameters: Parameters.optional(),
   // Elements are checked by fromJsonValues: a zod walk over a large tensor would be slow.
   // Absent when the input's bytes follow the JSON (parameters.binary_data_size).
-  data: z.unknown().optional(),
-});
+  data: z.unknown().optional().describe("the tensor's elements, flat or nested in row-major order; absent when they follow the JSON as binary data"),
+}).meta({ id: "request_input" });
 
 const BinarySize = z.number().int().min(0);
 const BinaryFlag = z.boolean();
 
-const RequestOutput = z.object({ name: z.string().min(1), parameters: Parameters.optional() });
+const RequestOutput = z.object({ name: z.string().min(1), parameters: Parameters.optional() }).meta({ id: "request_output" });
 
-const InferRequestBody = z.object({
+/** KServe's `$inference_request` (the OpenAPI document shows it as `inference_request`). */
+export const InferRequestBody = z.object({
   id: z.string().optional(),
   parameters: Parameters.optional(),
   inputs: z.array(RequestInput).min(1),
   outputs: z.array(RequestOutput).optional(),
-});
+}).meta({ id: "inference_request" });
 
 /** A decoded `$inference_request`. */
 export interface KServeInferRequest {

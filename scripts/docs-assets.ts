@@ -1,0 +1,23 @@
+/**
+ * Copies Swagger UI's files from node_modules (swagger-ui-dist) into public/docs/vendor/, where
+ * Workers Static Assets serve them at /docs (the copy is gitignored). `npm run build` and
+ * `npm start` run it, so a fresh clone's /docs works offline.
+ */
+import { copyFileSync, mkdirSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const FILES = ["swagger-ui-bundle.js", "swagger-ui.css"];
+
+/** Copies the files; returns where they went. */
+export function copyDocsAssets(): string {
+  const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+  const from = dirname(createRequire(import.meta.url).resolve("swagger-ui-dist/package.json"));
+  const to = join(root, "public", "docs", "vendor");
+  mkdirSync(to, { recursive: true });
+  for (const file of FILES) copyFileSync(join(from, file), join(to, file));
+  return to;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) console.log(`[docs] Swagger UI copied to ${copyDocsAssets()}`);
