@@ -125,13 +125,10 @@ export function createApp() {
   const auth = apiKeyAuth();
   const limit = rateLimit();
   const publicPaths = new Set<string>(PUBLIC_PATHS);
-  // Once a caller is known, a request for a model begins onnxruntime's start in a fresh isolate,
-  // to run while the request's rate-limit call is in flight (a no-op once begun).
   const keyed: MiddlewareHandler<AppEnv> = (c, next) =>
     publicPaths.has(c.req.path)
       ? next()
       : auth(c, async () => {
-          if (modelInPath(c.req.path) !== null) c.get("service").startRuntimeSoon();
           await limit(c, async () => {
             await admitBody(c, next);
           });

@@ -5,7 +5,7 @@
  */
 import { invalid, notFound, ServingError } from "../errors";
 import type { Tensor } from "../tensor/tensor";
-import { loadSession, OrtError, OrtHeapError, runtimeStatus, setWasmHeapMax, startRuntime, wasmHeapBytes, wasmHeapMaxBytes, type LoadedSession, type TensorSpec } from "./loader";
+import { loadSession, OrtError, OrtHeapError, runtimeStartDuration, runtimeStatus, setWasmHeapMax, wasmHeapBytes, wasmHeapMaxBytes, type LoadedSession, type TensorSpec } from "./loader";
 import { ModelManager, sessionId, type EntryStatus, type Lease, type SessionKey } from "./manager";
 import { BytesCache, type BytesSource } from "./bytes-cache";
 import { ModelRepository, type ModelSnapshot, type VersionEntry } from "./repository";
@@ -108,9 +108,6 @@ export interface InferResult {
   /** Time to lease the session (a load, when it was not loaded), milliseconds. */
   loadMs: number;
 }
-
-/** Whether a request has scheduled onnxruntime's start in this isolate (startRuntimeSoon). */
-let runtimeScheduled = false;
 
 /** Inference requests on their way to each version's session (isolate-wide), for the batchers. */
 const inbound = new Inbound();
@@ -256,18 +253,6 @@ export class ModelService {
     }
   }
 
-  /**
-   * Begins onnxruntime's start in this isolate, if it has not begun, for a request that is about
-   * to need a model: one timer turn later, so that the I/O the request issues next (its tenant's
-   * rate-limit call, which an isolate's first request always makes) is on its way first, and the
-   * start's CPU runs while it is in flight rather than after the model's bytes arrive.
-   */
-  startRuntimeSoon(): void {
-    if (runtimeScheduled) return;
-    runtimeScheduled = true;
-    this.defer(new Promise((resolve) => setTimeout(resolve, 0)).then(startRuntime));
-  }
-
   /** The target's inputs and outputs, from the loaded model. */
   async signature(target: Target): Promise<{ inputs: readonly TensorSpec[]; outputs: readonly TensorSpec[] }> {
     const lease = await this.lease(target);
@@ -386,6 +371,7 @@ export class ModelService {
   isolate() {
     return {
       onnxruntime: runtimeStatus(),
+      onnxruntime_start_ms: runtimeStartDuration(),
       wasm_heap_bytes: wasmHeapBytes(),
       wasm_heap_max_bytes: wasmHeapMaxBytes(),
       sessions_estimated_bytes: manager.usedBytes,
