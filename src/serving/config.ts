@@ -1,6 +1,7 @@
 /** @module serving/config: a model's optional `<model>/config.json` (docs/storage-schema.md). */
 import { z } from "zod";
 import { isLabel } from "./names";
+import { ModelWarmup } from "./warmup";
 
 const VERSION_KEY = /^[1-9][0-9]{0,14}$/;
 
@@ -87,6 +88,11 @@ const ConfigFields = z.object({
     })
     .strict()
     .optional(),
+  /**
+   * Triton's model warm-up: samples every session of the model runs before it is ready, in every
+   * isolate that loads it (serving/warmup). A sample the model cannot run fails the load.
+   */
+  model_warmup: ModelWarmup.optional(),
 });
 
 /** A joined batch may not carry more rows than a request may. */

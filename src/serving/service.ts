@@ -17,6 +17,8 @@ import { checkBatchLimit, checkInputs, selectOutputs } from "./signature";
 import { heapGrowth, noteHeap } from "./heap-watch";
 import { heapExhausted } from "./heap-exhausted";
 import { sessionOptionsOf, tuningOf } from "./session-options";
+import { runWarmup, WarmupError, type WarmupDone } from "./warmup";
+import type { ModelConfig } from "./config";
 import { TtlCache } from "../ttl-cache";
 import { numberVar } from "../vars";
 
@@ -58,8 +60,11 @@ const manager = new ModelManager({
   maxBytes: DEFAULTS.maxSessionBytes,
   failureTtlMs: DEFAULTS.refreshSeconds * 1000,
   // Bytes ORT rejected stay rejected: remember that. An R2 hiccup or a full heap is retried by the next request.
-  remembers: (e) => e instanceof ServingError && e.cause instanceof OrtError && !(e.cause instanceof OrtHeapError),
+  // A failed warm-up too: it fails again on the same session, and costs a whole load to find out.
+  remembers: (e) => e instanceof ServingError && (e.cause instanceof OrtError || e.cause instanceof WarmupError) && !(e.cause instanceof OrtHeapError),
 });
+/** Each model's config as last listed, for the warm-up its sessions run when loaded. */
+const configByModel = new Map<string, ModelConfig>();
 /** Each model's session options, from its config as last listed: part of every session key. */
 const optionsByModel = new Map<string, string>();
 /** The key of a version's session built with `options` ("" for the defaults). */
@@ -74,6 +79,9 @@ export interface LoadTiming {
   source: BytesSource;
   read_ms: number;
   create_ms: number;
+  /** The model's warm-up runs before the session was ready (model_warmup), and their time. */
+  warmup_runs: number;
+  warmup_ms: number;
   at: string;
 }
 
@@ -85,6 +93,19 @@ function recordLoad(id: string, timing: LoadTiming): void {
   if (loadTimings.size > 256) {
     const live = new Set(manager.status().map(sessionId));
     for (const key of loadTimings.keys()) if (!live.has(key)) loadTimings.delete(key);
+  }
+}
+
+/**
+ * Runs the config's warm-up on a new session, before anyone may use it. A failure releases the
+ * session and throws the warm-up's reason: the load fails with it.
+ */
+export async function warmUp(session: LoadedSession, config: ModelConfig | undefined): Promise<WarmupDone> {
+  try {
+    return await runWarmup(session, config?.model_warmup, config?.max_batch_size !== undefined);
+  } catch (e) {
+    await session.release();
+    throw e;
   }
 }
 
@@ -168,6 +189,7 @@ export class ModelService {
       this.shared(
         this.repository.snapshot(model).then((s) => {
           optionsByModel.set(model, sessionOptionsOf(s?.config));
+          if (s) configByModel.set(model, s.config);
           return s;
         }),
       ),
@@ -239,7 +261,9 @@ export class ModelService {
     const readAt = performance.now();
     try {
       const session = await loadSession(read.bytes, tuningOf(key.options ?? ""));
-      const timing = { source: read.source, read_ms: round(readAt - started), create_ms: round(performance.now() - readAt), at: new Date().toISOString() };
+      const createdAt = performance.now();
+      const warmup = await warmUp(session, configByModel.get(name));
+      const timing = { source: read.source, read_ms: round(readAt - started), create_ms: round(createdAt - readAt), warmup_runs: warmup.runs, warmup_ms: warmup.ms, at: new Date().toISOString() };
       recordLoad(sessionId(key), timing);
       this.observer.load(name, version, false);
       noteHeap(name, version, null);
@@ -248,6 +272,9 @@ export class ModelService {
     } catch (e) {
       this.observer.load(name, version, true);
       if (e instanceof OrtHeapError) throw heapExhausted(`loading model '${name}' version ${version}`, e);
+      if (e instanceof WarmupError && e.cause instanceof OrtHeapError) {
+        throw heapExhausted(`warming up model '${name}' version ${version}`, e.cause);
+      }
       const reason = e instanceof Error ? e.message : String(e);
       throw new ServingError("unavailable", `model '${name}' version ${version} failed to load: ${reason}`, { cause: e });
     }
@@ -379,6 +406,16 @@ export class ModelService {
       sessions: manager.status(),
       heap_growth: heapGrowth(),
     };
+  }
+
+  /** Runs `config`'s warm-up on the version's session (loading it if need be), as a check of that config. */
+  async warmUpWith(model: string, entry: VersionEntry, config: ModelConfig): Promise<WarmupDone> {
+    const lease = await this.leaseEntry(model, entry);
+    try {
+      return await runWarmup(lease.session, config.model_warmup, config.max_batch_size !== undefined);
+    } finally {
+      lease.release();
+    }
   }
 
   /** Hands a session validated by a publish (built with `options`) to this isolate's cache. */
