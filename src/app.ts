@@ -16,7 +16,7 @@ import { tfServing } from "./http/tf-serving";
 import { flushNow, isolateStats, requestLog } from "./monitoring/request-log";
 import { prometheusText } from "./monitoring/stats-view";
 import { rateLimit } from "./ratelimit/middleware";
-import { modelInPath } from "./serving/names";
+import { admitWithListing } from "./serving/prefetch";
 import { HEADER_LENGTH } from "./tensor/kserve-binary";
 import { ModelService, servingSettings } from "./serving/service";
 
@@ -125,13 +125,19 @@ export function createApp() {
   const auth = apiKeyAuth();
   const limit = rateLimit();
   const publicPaths = new Set<string>(PUBLIC_PATHS);
+  // Once the caller is known, the model's listing is read while its admission is decided.
   const keyed: MiddlewareHandler<AppEnv> = (c, next) =>
     publicPaths.has(c.req.path)
       ? next()
       : auth(c, async () => {
-          await limit(c, async () => {
-            await admitBody(c, next);
-          });
+          await admitWithListing(
+            c.req.path,
+            (model) => c.get("service").snapshot(model),
+            () =>
+              limit(c, async () => {
+                await admitBody(c, next);
+              }),
+          );
         });
   app.use("/v2/*", keyed);
   app.use("/v1/*", keyed);
