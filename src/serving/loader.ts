@@ -105,8 +105,6 @@ export const runtimeStartModel = (): Uint8Array => Uint8Array.from(atob(RUNTIME_
 
 let runtimeStart: Promise<void> | undefined;
 let runtimeState: "not started" | "starting" | "started" | "failed" = "not started";
-/** How long onnxruntime's start took in this isolate, milliseconds, once it ended. */
-let runtimeStartMs: number | null = null;
 
 /**
  * Starts onnxruntime in this isolate, once: instantiates its WebAssembly, creates its environment
@@ -117,14 +115,12 @@ let runtimeStartMs: number | null = null;
 export function startRuntime(): Promise<void> {
   runtimeStart ??= (async () => {
     runtimeState = "starting";
-    const began = performance.now();
     configureOrt();
     try {
       const session = await ort.InferenceSession.create(runtimeStartModel(), { executionProviders: ["wasm"] });
       await session.release();
     } finally {
       restoreMemory();
-      runtimeStartMs = Math.round((performance.now() - began) * 100) / 100;
     }
     runtimeState = "started";
   })().catch(() => {
@@ -135,9 +131,6 @@ export function startRuntime(): Promise<void> {
 
 /** Where onnxruntime's start is in this isolate. */
 export const runtimeStatus = () => runtimeState;
-
-/** How long onnxruntime's start took in this isolate (milliseconds), or null before it ended. */
-export const runtimeStartDuration = () => runtimeStartMs;
 
 /** A model input or output: -1 marks a dynamic dimension. */
 export interface TensorSpec {

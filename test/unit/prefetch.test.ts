@@ -10,6 +10,9 @@ function held<T>() {
   return { promise, resolve, reject };
 }
 
+/** Node's process, typed here: this project's test files are checked with the Workers' types. */
+const node = (globalThis as unknown as { process: { on(event: string, f: (e: unknown) => void): void; off(event: string, f: (e: unknown) => void): void } }).process;
+
 describe("admitWithListing", () => {
   it("lists the model a protocol path names before admission ends, both protocols", async () => {
     for (const path of ["/v2/models/iris/versions/1/infer", "/v1/models/iris:predict", "/v2/models/silero-vad"]) {
@@ -34,7 +37,7 @@ describe("admitWithListing", () => {
   it("leaves a failed listing to the handler: admission's outcome stands, and nothing is unhandled", async () => {
     const unhandled: unknown[] = [];
     const record = (e: unknown) => unhandled.push(e);
-    process.on("unhandledRejection", record);
+    node.on("unhandledRejection", record);
     try {
       const listing = held<unknown>();
       const admitted = admitWithListing("/v2/models/iris/infer", () => listing.promise, async () => "admitted");
@@ -45,7 +48,7 @@ describe("admitWithListing", () => {
       await new Promise((r) => setTimeout(r, 10));
       expect(unhandled).toEqual([]);
     } finally {
-      process.off("unhandledRejection", record);
+      node.off("unhandledRejection", record);
     }
   });
 });
