@@ -8,11 +8,17 @@
  * rate limit: the tenant's first lease; load; inference: the first run) and the version's load
  * record (bytes read, the wait for onnxruntime's start, session creation). The base's load record
  * may have no runtime wait: its session creation then includes onnxruntime's start.
+ *
+ * A third service, "current, pre-optimised", is this tree serving each model as onnxruntime-node
+ * optimised and wrote it (graph optimisation "extended", still ONNX), with the model's config set to
+ * `graph_optimization_level: "disabled"`: the graph is optimised once, before publishing, not in
+ * every isolate (bench/ort-format.ts measures the same lever in the bare Worker, and ORT format).
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { checkOut } from "./ab-common.ts";
+import { optimised } from "./ort-format.ts";
 import { binaryBody, CASES, modelBytes, type Case } from "./cases.ts";
 import { median } from "./inference-time.ts";
 import { adminCall, startService, type Running } from "./workers.ts";
@@ -22,7 +28,7 @@ const PASSES = Math.max(1, Number(process.env.BENCH_COLD_PASSES ?? 3));
 const BASE = process.env.BENCH_COLD_BASE ?? "main";
 const MODELS = process.env.BENCH_COLD_MODELS?.split(",");
 
-interface Variant { name: "base" | "current"; config: string; state: string; key?: string }
+interface Variant { name: "base" | "current" | "current, pre-optimised"; config: string; state: string; key?: string }
 
 /** One timed request: milliseconds to the whole answer, and its Server-Timing phases. */
 async function predict(svc: Running, c: Case, key: string): Promise<{ ms: number; phases: Record<string, number> }> {
@@ -51,7 +57,12 @@ const VARS = { MODEL_BYTES_CACHE: "off", REQUEST_LOG: "off" };
 async function prepare(v: Variant, port: number, token: string, cases: Case[]): Promise<void> {
   const svc = await startService(v.state, port, token, VARS, false, v.config);
   try {
-    for (const c of cases) await adminCall(svc, token, "PUT", `/models/${c.model}/versions/1`, modelBytes(c), "application/octet-stream");
+    const preOptimised = v.name === "current, pre-optimised";
+    for (const c of cases) {
+      const bytes = preOptimised ? await optimised(c, "extended", ".onnx") : modelBytes(c);
+      await adminCall(svc, token, "PUT", `/models/${c.model}/versions/1`, bytes, "application/octet-stream");
+      if (preOptimised) await adminCall(svc, token, "PUT", `/models/${c.model}/config`, JSON.stringify({ onnxruntime: { graph_optimization_level: "disabled" } }));
+    }
     await adminCall(svc, token, "PUT", "/tenants/cold", JSON.stringify({ requests_per_minute: 1_000_000, burst: 1_000_000, admission: "leased" }));
     v.key = (await adminCall(svc, token, "POST", "/tenants/cold/keys", "{}")).key as string;
   } finally {
@@ -89,6 +100,7 @@ export async function coldStartRows(port: number, token: string): Promise<{ comm
   const variants: Variant[] = [
     { name: "base", config: join("bench", ".ab", "cold-base", "wrangler.toml"), state: mkdtempSync(join(tmpdir(), "edge-inference-cold-")) },
     { name: "current", config: "wrangler.toml", state: mkdtempSync(join(tmpdir(), "edge-inference-cold-")) },
+    { name: "current, pre-optimised", config: "wrangler.toml", state: mkdtempSync(join(tmpdir(), "edge-inference-cold-")) },
   ];
   try {
     for (const v of variants) await prepare(v, port, token, cases);

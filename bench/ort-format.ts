@@ -25,7 +25,7 @@ interface Form {
 }
 
 /** The model optimised by onnxruntime-node at `level` and written to `ext` (.ort: ORT format), in bench/.models/. */
-async function optimised(c: Case, level: "basic" | "extended", ext: ".ort" | ".onnx"): Promise<Buffer> {
+export async function optimised(c: Case, level: "basic" | "extended", ext: ".ort" | ".onnx"): Promise<Buffer> {
   const dir = join(root, "bench", ".models", "optimised");
   mkdirSync(dir, { recursive: true });
   const out = join(dir, `${c.model}-${level}${ext}`);
