@@ -3,6 +3,7 @@ import { readFile } from "node:fs/promises";
 import { defineConfig } from "vitest/config";
 import { candidateSources, modelSources } from "./scripts/model-sources.ts";
 import { builtSources } from "./test/support/built-models.ts";
+import { optimisedFile } from "./test/support/optimised-models.ts";
 import { referenceRun, type JsonTensor } from "./test/support/reference-runtime.ts";
 import { conformanceProblems, validateDocument } from "./test/support/openapi-check.ts";
 
@@ -11,7 +12,7 @@ const sources = new Map([...modelSources(), ...candidateSources(), ...builtSourc
 
 /**
  * FIXTURES: a service binding that runs in Node. Tests in workerd read the demo repository's files
- * through it (to seed the local R2 bucket; candidates/ and built/ files are served but not seeded), ask it for reference outputs from onnxruntime-node,
+ * through it (to seed the local R2 bucket; candidates/, built/ and optimised/ files are served but not seeded), ask it for reference outputs from onnxruntime-node,
  * and have it check the OpenAPI document and responses against it.
  */
 /** Alert webhooks the Worker sent (to http://webhook.test/...), for the tests to read. */
@@ -40,7 +41,9 @@ async function fixtures(request: Request): Promise<Response> {
   const [, kind, ...rest] = url.pathname.split("/");
   const key = decodeURIComponent(rest.join("/"));
   if (kind === "objects" && key === "") return Response.json(repository);
-  const file = sources.get(key);
+  // optimised/<key>: the fixture as onnxruntime-node optimises it ahead of publishing.
+  const optimised = key.startsWith("optimised/") ? sources.get(key.slice("optimised/".length)) : undefined;
+  const file = optimised ? await optimisedFile(key, optimised) : sources.get(key);
   if (!file) return new Response(`no fixture ${key}`, { status: 404 });
   if (kind === "objects") return new Response(await readFile(file));
   if (kind === "reference") {

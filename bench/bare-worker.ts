@@ -3,7 +3,8 @@
  * session, through the same loader, with none of the service around it (no auth, rate limit,
  * routing, repository or codec). Model bytes arrive by PUT from the benchmark (never bundled).
  *
- *   PUT  /load/{name}?tuning={json}   body: the ONNX file  → the signature and ORT's heap bytes
+ *   PUT  /load/{name}?tuning={json}   body: the ONNX (or ORT format) file  → the signature, ORT's heap bytes
+ *                                     and the session's creation time (create_ms, by the isolate's clock)
  *   POST /run/{name}?n=K              body: the inputs' raw bytes, in input order; X-Shapes: [[...], ...]
  *                                     → the outputs' raw bytes, after running K times (default 1)
  *   GET  /heap                        → ORT's heap bytes
@@ -29,9 +30,12 @@ async function load(name: string, request: Request, url: URL): Promise<Response>
   const tuning = JSON.parse(url.searchParams.get("tuning") ?? "{}") as SessionTuning;
   await sessions.get(name)?.release();
   sessions.delete(name);
-  const session = await loadSession(new Uint8Array(await request.arrayBuffer()), tuning);
+  const bytes = new Uint8Array(await request.arrayBuffer());
+  const started = performance.now();
+  const session = await loadSession(bytes, tuning);
+  const createMs = performance.now() - started;
   sessions.set(name, session);
-  return Response.json({ inputs: session.inputs, outputs: session.outputs, wasm_heap_bytes: wasmHeapBytes() });
+  return Response.json({ inputs: session.inputs, outputs: session.outputs, wasm_heap_bytes: wasmHeapBytes(), create_ms: createMs });
 }
 
 async function run(name: string, request: Request, url: URL): Promise<Response> {

@@ -4,7 +4,7 @@
  * them with autocannon, and prints (and writes to bench/results/) what each section measures.
  * Every figure that is compared is compared with a baseline measured in the same run.
  *
- * Sections (all by default): overhead, json-binary, batching, native, levers, response-cache, heap, cold-start.
+ * Sections (all by default): overhead, json-binary, batching, native, levers, response-cache, heap, cold-start, ort-format.
  */
 import { execFile } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -18,10 +18,12 @@ import { provenance } from "./provenance.ts";
 import { adminCall, batchStats, placement, root, startBare, startService, type Running } from "./workers.ts";
 import { targets, type RunResults } from "./targets.ts";
 import { bareRun, feedOf, median, nativePerRun, perInference, timedFetch } from "./inference-time.ts";
+import { ortFormatRows } from "./ort-format.ts";
+import { coldStartRows } from "./cold-start.ts";
 
 const execFileAsync = promisify(execFile);
 
-const SECTIONS = ["overhead", "json-binary", "batching", "native", "levers", "response-cache", "heap", "cold-start"] as const;
+const SECTIONS = ["overhead", "json-binary", "batching", "native", "levers", "response-cache", "heap", "cold-start", "ort-format"] as const;
 type Section = (typeof SECTIONS)[number];
 const asked = process.argv.slice(2).filter((a) => !a.startsWith("-"));
 for (const a of asked) if (!SECTIONS.includes(a as Section)) throw new Error(`unknown section '${a}'; sections: ${SECTIONS.join(", ")}`);
@@ -517,50 +519,18 @@ try {
     table("Response cache: the same request repeated, cache off vs on (every request after the first a hit); ratios within this run", rows);
   }
 
+  if (want("ort-format")) {
+    const rows = await ortFormatRows(bare);
+    results.ort_format = rows;
+    table("Session creation from ORT format (.ort, optimised by onnxruntime-node) against the .onnx (lower is faster)", rows);
+  }
+
   if (want("cold-start")) {
-    // A 671-byte model loaded first in each fresh isolate: its first request pays for starting
-    // onnxruntime in the isolate (once per isolate), so the models after it show their own cost.
-    const starter = readFileSync(join(root, "models/candidates/iris-retrained.onnx"));
-    await admin(service, "PUT", "/models/runtime-start/versions/1", starter, "application/octet-stream");
-    await service.stop();
-    const rows: Record<string, unknown>[] = [];
-    const isolateRows: Record<string, unknown>[] = [];
-    // Published sessions are kept by the isolate that validated them, so nothing has read R2 (or
-    // filled the cache) yet: the first pass with the tier on fills it, the second reads from it.
-    for (const [label, cache] of [["R2", "off"], ["cache, first", "on"], ["cache", "on"]] as const) {
-      service = await startService(state, SERVICE_PORT, TOKEN, { MODEL_BYTES_CACHE: cache });
-      // The isolate's first keyed request (no model): its JavaScript starting, the key's KV read, the tenant's first lease.
-      const firstKeyed = await timedFetch(`${service.url}/v2`, { headers: auth });
-      const keyedWarm = median([await timedFetch(`${service.url}/v2`, { headers: auth }), await timedFetch(`${service.url}/v2`, { headers: auth })]);
-      const iris = binaryBody(CASES.find((x) => x.model === "iris")!);
-      const starterInit = { method: "POST", headers: { ...auth, "content-type": "application/octet-stream", "Inference-Header-Content-Length": String(iris.headerLength) }, body: iris.body };
-      const starterUrl = `${service.url}/v2/models/runtime-start/versions/1/infer`;
-      const runtimeFirst = await timedFetch(starterUrl, starterInit);
-      const runtimeWarm = median([await timedFetch(starterUrl, starterInit), await timedFetch(starterUrl, starterInit), await timedFetch(starterUrl, starterInit)]);
-      isolateRows.push({
-        bytes_from: label, "first keyed request ms (no model)": round(firstKeyed, 1), "warm ms": round(keyedWarm, 1),
-        "first inference in the isolate ms (671-byte model)": round(runtimeFirst, 1), "its warm ms": round(runtimeWarm, 1),
-        "onnxruntime start + that session ms (first − warm)": round(runtimeFirst - runtimeWarm, 1),
-      });
-      for (const c of CASES) {
-        const bin = binaryBody(c);
-        const once = () => timedFetch(inferUrl(c), { method: "POST", headers: { ...auth, "content-type": "application/octet-stream", "Inference-Header-Content-Length": String(bin.headerLength) }, body: bin.body });
-        const cold = await once();
-        const warm = median([await once(), await once(), await once()]);
-        const described = await admin(service, "GET", `/models/${c.model}`);
-        const load = described.versions[0].load as { source: string; read_ms: number } | undefined;
-        const read = load?.read_ms ?? NaN;
-        rows.push({
-          model: c.model, bytes_from: `${label} → ${load?.source}`, "first request ms": round(cold, 1), "read ms": read,
-          "session creation ms (first − warm − read)": round(cold - warm - read, 1), "first run ≈ warm request ms": round(warm, 1),
-        });
-      }
-      if (label !== "cache") await service.stop();
-    }
-    results.cold_start = rows;
-    results.cold_start_isolate = isolateRows;
-    table("A fresh isolate's first requests: the first keyed one, then the first inference, which starts onnxruntime (once per isolate)", isolateRows);
-    table("Cold start of each model after that, in the same fresh isolate: bytes from R2 or the Cache API, session creation, first run", rows);
+    // Its own services (the base's and this tree's, a fresh workerd per model and pass), on the next port.
+    const cold = await coldStartRows(SERVICE_PORT + 2, TOKEN);
+    results.cold_start = cold.rows;
+    results.cold_start_base = cold.commit;
+    table(`A fresh isolate's first prediction of each model against its warm ones, median of passes: base ${cold.commit.slice(0, 12)} and this tree (ms)`, cold.rows);
   }
 } finally {
   await Promise.all([service?.stop(), bare?.stop()]);

@@ -19,7 +19,7 @@ import { documentDocs, openApiDocument } from "./http/openapi/document";
 import { flushNow, isolateStats, requestLog } from "./monitoring/request-log";
 import { prometheusText } from "./monitoring/stats-view";
 import { rateLimit } from "./ratelimit/middleware";
-import { modelInPath } from "./serving/names";
+import { admitWithListing } from "./serving/prefetch";
 import { HEADER_LENGTH } from "./tensor/kserve-binary";
 import { ModelService, servingSettings } from "./serving/service";
 
@@ -133,16 +133,19 @@ export function createApp() {
   const auth = apiKeyAuth();
   const limit = rateLimit();
   const publicPaths = new Set<string>(PUBLIC_PATHS);
-  // Once a caller is known, a request for a model begins onnxruntime's start in a fresh isolate,
-  // to run while the request's rate-limit call is in flight (a no-op once begun).
+  // Once the caller is known, the model's listing is read while its admission is decided.
   const keyed: MiddlewareHandler<AppEnv> = (c, next) =>
     publicPaths.has(c.req.path)
       ? next()
       : auth(c, async () => {
-          if (modelInPath(c.req.path) !== null) c.get("service").startRuntimeSoon();
-          await limit(c, async () => {
-            await admitBody(c, next);
-          });
+          await admitWithListing(
+            c.req.path,
+            (model) => c.get("service").snapshot(model),
+            () =>
+              limit(c, async () => {
+                await admitBody(c, next);
+              }),
+          );
         });
   app.use("/v2/*", keyed);
   app.use("/v1/*", keyed);

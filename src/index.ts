@@ -1,4 +1,6 @@
 /** @module index: the Worker entry point. */
+// Begins onnxruntime's start as the isolate starts, before any request (serving/startup).
+import "./serving/startup";
 import { createApp } from "./app";
 import { writePayloadBatch, type PayloadRecord } from "./monitoring/payload-log";
 

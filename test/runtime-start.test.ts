@@ -1,6 +1,6 @@
 /**
- * onnxruntime starts once per isolate (~0.3 s of CPU): from a one-node graph, begun by the first
- * keyed request for a model so that it runs while that request's I/O is in flight.
+ * onnxruntime starts once per isolate, as the isolate starts (serving/startup): no request begins
+ * it, and /admin/isolate shows it started and its heap.
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { loadSession, runtimeStartModel, runtimeStatus, startRuntime } from "../src/serving/loader";
@@ -8,27 +8,31 @@ import { adminCall, call, json, setup } from "./support/helpers";
 
 beforeAll(setup);
 
-const isolate = async () => json<{ onnxruntime: string; wasm_heap_bytes: number | null }>(await adminCall("GET", "/isolate"), 200);
+interface IsolateState {
+  onnxruntime: string;
+  wasm_heap_bytes: number | null;
+  sessions: unknown[];
+}
+const isolate = async () => json<IsolateState>(await adminCall("GET", "/isolate"), 200);
 
 describe("onnxruntime's start", () => {
-  it("is begun by a keyed request for a model, not by other requests, and shows in /admin/isolate", async () => {
-    // This file's isolate is fresh: nothing has loaded a model in it yet.
-    expect((await isolate()).onnxruntime).toBe("not started");
-    expect((await call("/v2")).status).toBe(200);
-    expect((await callWithoutKey("/v2/models/iris")).status).toBe(401);
-    expect((await isolate()).onnxruntime).toBe("not started");
-
-    // A keyed request for a model begins the start even when it loads nothing (here: no such
-    // model), after its response if need be.
-    expect((await call("/v2/models/no-such-model")).status).toBe(404);
-    let state = (await isolate()).onnxruntime;
-    for (let i = 0; i < 100 && state !== "started"; i++) {
+  it("is begun by the isolate's start, with no model request, and shows in /admin/isolate", async () => {
+    // This file's isolate is fresh: no request for a model has reached it, and none loaded one.
+    let state = await isolate();
+    expect(state.sessions).toEqual([]);
+    for (let i = 0; i < 100 && state.onnxruntime !== "started"; i++) {
       await new Promise((resolve) => setTimeout(resolve, 50));
-      state = (await isolate()).onnxruntime;
+      state = await isolate();
     }
-    expect(state).toBe("started");
-    expect((await isolate()).wasm_heap_bytes).toBeGreaterThan(0);
+    expect(state.onnxruntime).toBe("started");
+    expect(state.wasm_heap_bytes).toBeGreaterThan(0);
+    expect(state.sessions).toEqual([]);
+    // Started once: a model's first load waits for no second start, and its record says so.
     expect((await call("/v2/models/iris")).status).toBe(200);
+    const after = await isolate();
+    expect(after.onnxruntime).toBe("started");
+    const described = await json<{ versions: { load?: { runtime_wait_ms: number } }[] }>(await adminCall("GET", "/models/iris"));
+    expect(described.versions[0]!.load!.runtime_wait_ms).toBe(0);
   });
 
   it("is the one-node Identity graph it says, and a model loads after it", async () => {
@@ -43,7 +47,3 @@ describe("onnxruntime's start", () => {
     await session.release();
   });
 });
-
-function callWithoutKey(path: string) {
-  return call(path, { headers: { authorization: "Bearer eik_not-a-real-key-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" } });
-}

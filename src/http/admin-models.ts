@@ -107,7 +107,7 @@ export const adminModels = new Hono<AppEnv>()
     const version = parseVersion(c.req.param("version"));
     const published = await publishVersion(c.get("service"), model, version, await modelBytes(c));
     const { entry } = published;
-    const view = { model, version, sha256: published.sha256, size: entry.size, etag: entry.etag, uploaded: entry.uploaded.toISOString(), signature: published.signature ?? null, created: published.created, ...(published.firstRun ? { first_run: published.firstRun } : {}) };
+    const view = { model, version, sha256: published.sha256, size: entry.size, etag: entry.etag, uploaded: entry.uploaded.toISOString(), signature: published.signature ?? null, created: published.created, ...(published.firstRun ? { first_run: published.firstRun } : {}), ...(published.warmup ? { warmup: published.warmup } : {}) };
     return c.json(view, published.created ? 201 : 200);
   })
   .delete("/:model/versions/:version", docs.deleteVersion, async (c) => {

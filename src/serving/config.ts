@@ -2,6 +2,7 @@
 import { z } from "zod";
 import { isLabel } from "./names";
 import { ClassificationSchema } from "./classification-config";
+import { ModelWarmup } from "./warmup";
 
 const VERSION_KEY = /^[1-9][0-9]{0,14}$/;
 
@@ -100,6 +101,11 @@ const ConfigFields = z.object({
     })
     .strict()
     .optional(),
+  /**
+   * Triton's model warm-up: samples every session of the model runs before it is ready, in every
+   * isolate that loads it (serving/warmup). A sample the model cannot run fails the load.
+   */
+  model_warmup: ModelWarmup.optional(),
 });
 
 /** A joined batch may not carry more rows than a request may. */

@@ -108,11 +108,9 @@ let runtimeState: "not started" | "starting" | "started" | "failed" = "not start
 
 /**
  * Starts onnxruntime in this isolate, once: instantiates its WebAssembly, creates its environment
- * and runs the code a first session needs, by loading and releasing a one-node graph. That is
- * about 0.3 s of CPU here (`npm run bench -- cold-start`), which the isolate's first model load
- * would otherwise pay after all its I/O; begun early (ModelService.startRuntimeSoon) it runs while
- * that request's I/O is in flight. Model loads wait for it. Never rejects: a failure shows in the
- * model load that follows.
+ * and runs the code a first session needs, by loading and releasing a one-node graph. The isolate
+ * begins it as it starts (serving/startup), so no request waits for all of it. Model loads wait
+ * for it. Never rejects: a failure shows in the model load that follows.
  */
 export function startRuntime(): Promise<void> {
   runtimeStart ??= (async () => {

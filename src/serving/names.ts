@@ -32,6 +32,9 @@ export function parseVersion(raw: string): number {
   return Number(raw);
 }
 
+/** True for a string that parseModelName accepts. */
+export const isModelName = (s: string): boolean => MODEL_NAME.test(s);
+
 /** Checks a label name: a letter, then letters, digits, `_` or `-`, ≤ 64 chars. */
 export function parseLabel(raw: string): string {
   if (!LABEL.test(raw)) throw invalid(`label '${raw.slice(0, 80)}' is invalid: use a letter then letters, digits, '_' or '-'`);

@@ -19,6 +19,8 @@ import { heapExhausted } from "./heap-exhausted";
 import type { ModelService } from "./service";
 import { noteSessionCreated } from "./heap-watch";
 import { classificationProblem, readLabelFiles } from "./classification-check";
+import { warmUp } from "./service";
+import { WarmupError, type WarmupDone } from "./warmup";
 
 /** The outcome of a publish, for the response. */
 export interface Published {
@@ -29,6 +31,8 @@ export interface Published {
   signature?: Signature;
   /** The publish's run on inputs of zeros; absent when the bytes were already published. */
   firstRun?: { ran: boolean; error?: string };
+  /** The model's warm-up (model_warmup) on the new session; absent when the config has none. */
+  warmup?: WarmupDone;
 }
 
 /** ONNX files start with a protobuf field (ModelProto.ir_version is field 1, varint: 0x08). */
@@ -73,6 +77,16 @@ export async function publishVersion(service: ModelService, model: string, versi
     throw probe.refused;
   }
   const firstRun = probe.ran ? { ran: true } : { ran: false, error: probe.reason };
+  // The model's warm-up runs before the version exists: one this version cannot run refuses it.
+  let warmup: WarmupDone | undefined;
+  if (current?.config.model_warmup) {
+    try {
+      warmup = await warmUp(session, current.config);
+    } catch (e) {
+      if (e instanceof WarmupError && e.cause instanceof OrtHeapError) throw heapExhausted("this model was not published: its warm-up", e.cause);
+      throw invalid(`this model was not published: the model's config.model_warmup cannot run on it: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
   const signature: Signature = { inputs: [...session.inputs], outputs: [...session.outputs] };
   if (current?.config.classification) {
     // A version must fit the labels and features the model's config already names.
@@ -100,11 +114,11 @@ export async function publishVersion(service: ModelService, model: string, versi
   }
   if (result.status === "identical") {
     await session.release();
-    return { created: false, entry: result.entry, sha256, signature: result.entry.signature ?? signature, firstRun };
+    return { created: false, entry: result.entry, sha256, signature: result.entry.signature ?? signature, firstRun, ...(warmup ? { warmup } : {}) };
   }
   // This isolate already holds the session: keep it, so the first request here needs no load.
   service.adopt(model, result.entry, session, options);
-  return { created: true, entry: result.entry, sha256, signature, firstRun };
+  return { created: true, entry: result.entry, sha256, signature, firstRun, ...(warmup ? { warmup } : {}) };
 }
 
 /** The model's writer object (serving/model-writer), through which its config writes and deletes pass. */
@@ -162,6 +176,14 @@ export async function putConfig(service: ModelService, writer: WriterStub, model
       throw invalid(
         `config refused, the old one keeps serving: max_batch_size needs an input of version ${version} with a dynamic batch dimension (the first, or the one dynamic_batching.batch_axes names); it has none`,
       );
+    }
+    if (config.model_warmup) {
+      try {
+        await service.warmUpWith(model, entry, config);
+      } catch (e) {
+        if (!(e instanceof WarmupError)) throw e;
+        throw invalid(`config refused, the old one keeps serving: model_warmup cannot run on version ${version}: ${e.message}`);
+      }
     }
     const unbatchable = config.dynamic_batching ? unbatchableReason(signature.inputs, signature.outputs, config.dynamic_batching) : null;
     if (unbatchable) {

@@ -19,6 +19,8 @@ import { heapExhausted } from "./heap-exhausted";
 import { sessionOptionsOf, tuningOf } from "./session-options";
 import { configureResponseCache, DEFAULT_RESPONSE_CACHE_BYTES, ResponseCache, responseCacheStatus, type CacheTier, type ResponseKey } from "./response-cache";
 import { requestHash } from "./response-key";
+import { runWarmup, WarmupError, type WarmupDone } from "./warmup";
+import type { ModelConfig } from "./config";
 import { TtlCache } from "../ttl-cache";
 import { numberVar } from "../vars";
 
@@ -63,8 +65,11 @@ const manager = new ModelManager({
   maxBytes: DEFAULTS.maxSessionBytes,
   failureTtlMs: DEFAULTS.refreshSeconds * 1000,
   // Bytes ORT rejected stay rejected: remember that. An R2 hiccup or a full heap is retried by the next request.
-  remembers: (e) => e instanceof ServingError && e.cause instanceof OrtError && !(e.cause instanceof OrtHeapError),
+  // A failed warm-up too: it fails again on the same session, and costs a whole load to find out.
+  remembers: (e) => e instanceof ServingError && (e.cause instanceof OrtError || e.cause instanceof WarmupError) && !(e.cause instanceof OrtHeapError),
 });
+/** Each model's config as last listed, for the warm-up its sessions run when loaded. */
+const configByModel = new Map<string, ModelConfig>();
 /** Each model's session options, from its config as last listed: part of every session key. */
 const optionsByModel = new Map<string, string>();
 /** The key of a version's session built with `options` ("" for the defaults). */
@@ -78,7 +83,12 @@ const availability = new Availability((model, e) => manager.isReady(sessionKey(m
 export interface LoadTiming {
   source: BytesSource;
   read_ms: number;
+  /** How long the load waited, its bytes read, for onnxruntime's start (begun as the isolate started). */
+  runtime_wait_ms: number;
   create_ms: number;
+  /** The model's warm-up runs before the session was ready (model_warmup), and their time. */
+  warmup_runs: number;
+  warmup_ms: number;
   at: string;
 }
 
@@ -90,6 +100,19 @@ function recordLoad(id: string, timing: LoadTiming): void {
   if (loadTimings.size > 256) {
     const live = new Set(manager.status().map(sessionId));
     for (const key of loadTimings.keys()) if (!live.has(key)) loadTimings.delete(key);
+  }
+}
+
+/**
+ * Runs the config's warm-up on a new session, before anyone may use it. A failure releases the
+ * session and throws the warm-up's reason: the load fails with it.
+ */
+export async function warmUp(session: LoadedSession, config: ModelConfig | undefined): Promise<WarmupDone> {
+  try {
+    return await runWarmup(session, config?.model_warmup, config?.max_batch_size !== undefined);
+  } catch (e) {
+    await session.release();
+    throw e;
   }
 }
 
@@ -145,9 +168,6 @@ export interface DecodedRequest {
   /** Each requested output's parameters, by name, as sent. */
   outputParameters?: Readonly<Record<string, Record<string, unknown>>>;
 }
-
-/** Whether a request has scheduled onnxruntime's start in this isolate (startRuntimeSoon). */
-let runtimeScheduled = false;
 
 /** Inference requests on their way to each version's session (isolate-wide), for the batchers. */
 const inbound = new Inbound();
@@ -213,6 +233,7 @@ export class ModelService {
       this.shared(
         this.repository.snapshot(model).then((s) => {
           optionsByModel.set(model, sessionOptionsOf(s?.config));
+          if (s) configByModel.set(model, s.config);
           return s;
         }),
       ),
@@ -282,9 +303,13 @@ export class ModelService {
       throw e;
     }
     const readAt = performance.now();
+    await startRuntime();
+    const runtimeAt = performance.now();
     try {
       const session = await loadSession(read.bytes, tuningOf(key.options ?? ""));
-      const timing = { source: read.source, read_ms: round(readAt - started), create_ms: round(performance.now() - readAt), at: new Date().toISOString() };
+      const createdAt = performance.now();
+      const warmup = await warmUp(session, configByModel.get(name));
+      const timing = { source: read.source, read_ms: round(readAt - started), runtime_wait_ms: round(runtimeAt - readAt), create_ms: round(createdAt - runtimeAt), warmup_runs: warmup.runs, warmup_ms: warmup.ms, at: new Date().toISOString() };
       recordLoad(sessionId(key), timing);
       this.observer.load(name, version, false);
       noteHeap(name, version, null);
@@ -293,21 +318,12 @@ export class ModelService {
     } catch (e) {
       this.observer.load(name, version, true);
       if (e instanceof OrtHeapError) throw heapExhausted(`loading model '${name}' version ${version}`, e);
+      if (e instanceof WarmupError && e.cause instanceof OrtHeapError) {
+        throw heapExhausted(`warming up model '${name}' version ${version}`, e.cause);
+      }
       const reason = e instanceof Error ? e.message : String(e);
       throw new ServingError("unavailable", `model '${name}' version ${version} failed to load: ${reason}`, { cause: e });
     }
-  }
-
-  /**
-   * Begins onnxruntime's start in this isolate, if it has not begun, for a request that is about
-   * to need a model: one timer turn later, so that the I/O the request issues next (its tenant's
-   * rate-limit call, which an isolate's first request always makes) is on its way first, and the
-   * start's CPU runs while it is in flight rather than after the model's bytes arrive.
-   */
-  startRuntimeSoon(): void {
-    if (runtimeScheduled) return;
-    runtimeScheduled = true;
-    this.defer(new Promise((resolve) => setTimeout(resolve, 0)).then(startRuntime));
   }
 
   /** The target's inputs and outputs, from the loaded model. */
@@ -463,6 +479,16 @@ export class ModelService {
       heap_growth: heapGrowth(),
       response_cache: responseCacheStatus(),
     };
+  }
+
+  /** Runs `config`'s warm-up on the version's session (loading it if need be), as a check of that config. */
+  async warmUpWith(model: string, entry: VersionEntry, config: ModelConfig): Promise<WarmupDone> {
+    const lease = await this.leaseEntry(model, entry);
+    try {
+      return await runWarmup(lease.session, config.model_warmup, config.max_batch_size !== undefined);
+    } finally {
+      lease.release();
+    }
   }
 
   /** Hands a session validated by a publish (built with `options`) to this isolate's cache. */
