@@ -8,6 +8,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { deferrer } from "../defer";
 import type { AppEnv } from "../env";
+import { settings, type Settings } from "../settings";
 import { outcomeOf } from "./histogram";
 import { StatsBuffer } from "./stats-buffer";
 import { Timings } from "./timings";
@@ -47,7 +48,7 @@ export function requestLog(): MiddlewareHandler<AppEnv> {
       analytics?.writeDataPoint(analyticsPoint({ model: served.model, version: served.version, tenant: caller?.tenant ?? "", outcome, status: c.res.status, ms, bytesIn: Number.isFinite(bytesIn) ? bytesIn : 0 }));
     }
     flushStats(c);
-    if (!writesLogLine(c.env.REQUEST_LOG, c.res.status)) return;
+    if (!writesLogLine(settings(c.env).REQUEST_LOG, c.res.status)) return;
     console.log(
       JSON.stringify({
         level: c.res.status >= 500 ? "error" : "info",
@@ -68,11 +69,10 @@ export function requestLog(): MiddlewareHandler<AppEnv> {
 }
 
 /**
- * Whether a response gets its log line under the REQUEST_LOG setting: "on" (or unset) every
- * response, "errors" only refused and failed ones (status 400 and up), "off" none.
+ * Whether a response gets its log line under the REQUEST_LOG setting: "on" every response,
+ * "errors" only refused and failed ones (status 400 and up), "off" none.
  */
-function writesLogLine(setting: string | undefined, status: number): boolean {
-  const mode = setting?.trim().toLowerCase();
+function writesLogLine(mode: Settings["REQUEST_LOG"], status: number): boolean {
   return mode === "off" ? false : mode === "errors" ? status >= 400 : true;
 }
 
@@ -97,7 +97,7 @@ function send(c: Context<AppEnv>, taken: NonNullable<ReturnType<StatsBuffer["tak
  * never wait for a later request to be sent.
  */
 function flushStats(c: Context<AppEnv>): void {
-  const intervalMs = Number(c.env.STATS_FLUSH_MS ?? 1000);
+  const intervalMs = settings(c.env).STATS_FLUSH_MS;
   const taken = isolateStats.take(Date.now(), intervalMs);
   if (taken) {
     defer(c, send(c, taken));
