@@ -7,8 +7,10 @@ import { z } from "zod";
 
 const MiB = 1024 * 1024;
 
-const whole = (min: number) => z.coerce.number().int().min(min);
-const amount = (min: number) => z.coerce.number().finite().min(min);
+const number = () => z.coerce.number({ error: "must be a number" });
+const whole = (min: number) => number().int({ error: "must be a whole number" }).min(min, { error: `must be at least ${min}` });
+const choice = <const T extends readonly [string, ...string[]]>(values: T) => z.enum(values, { error: `must be one of ${values.join(", ")}` });
+const amount = (min: number) => number().finite({ error: "must be a finite number" }).min(min, { error: `must be at least ${min}` });
 
 /** The schema of [vars]. Unset or blank means the default; values are trimmed and lower-cased first. */
 export const settingsSchema = z.object({
@@ -25,10 +27,9 @@ export const settingsSchema = z.object({
     .default(48 * MiB)
     .describe("Estimated peak memory of the request bodies one isolate works on at once; requests beyond it wait."),
   REQUEST_MEMORY_WAIT_MS: whole(0).default(5000).describe("How long a request waits for room in the memory budget before a 503."),
-  REQUEST_MEMORY_TENANT_SHARE: z.coerce
-    .number()
-    .gt(0)
-    .max(1)
+  REQUEST_MEMORY_TENANT_SHARE: number()
+    .gt(0, { error: "must be more than 0" })
+    .max(1, { error: "must be at most 1" })
     .default(0.5)
     .describe("The share of the memory budget one tenant's bodies may hold at once, unless no other body is in flight."),
   REQUEST_BODY_TIMEOUT_MS: whole(1).default(10_000).describe("A request body that sends nothing for this long is ended with a 408."),
@@ -36,18 +37,15 @@ export const settingsSchema = z.object({
     .default(16_384)
     .describe("The least average rate a request body must keep after its first REQUEST_BODY_TIMEOUT_MS, else a 408."),
   MAX_RESPONSE_BYTES: whole(1).default(32 * MiB).describe("Largest answer, in bytes, checked from the outputs' shapes before encoding; over it, a 413."),
-  MODEL_BYTES_CACHE: z
-    .enum(["on", "off"])
+  MODEL_BYTES_CACHE: choice(["on", "off"])
     .default("on")
     .describe("Keep model bytes in the data centre's Cache API between isolate memory and R2 (needs a custom domain)."),
-  RATE_LIMIT_FAILURE_MODE: z
-    .enum(["closed", "open"])
+  RATE_LIMIT_FAILURE_MODE: choice(["closed", "open"])
     .default("closed")
     .describe("When the tenant's Durable Object cannot be reached: closed refuses with 503, open lets the request through."),
   RATE_LIMIT_TIMEOUT_MS: whole(1).default(2000).describe("How long to wait for the tenant's Durable Object before treating it as unreachable."),
   KEY_CACHE_SECONDS: amount(0).default(30).describe("How long an isolate remembers an API key lookup from KV (0: never)."),
-  REQUEST_LOG: z
-    .enum(["on", "errors", "off"])
+  REQUEST_LOG: choice(["on", "errors", "off"])
     .default("on")
     .describe("One JSON log line per request: on for every one, errors for status 400 and up, off for none."),
   STATS_FLUSH_MS: whole(0).default(1000).describe("How often, at most, an isolate sends its request statistics to each model's statistics object."),
