@@ -92,7 +92,9 @@ const workerd = () =>
 
 export default defineConfig({
   test: {
-    // The Worker logs a JSON line per request: show logs only for tests that fail.
+    // The Worker logs a JSON line per request: show logs only for tests that fail. The Node
+    // projects (groupOrder 0) may run files side by side; each workerd project runs one file at
+    // a time, after them (vitest needs a group of its own for a project with fileParallelism off).
     silent: "passed-only",
     sequence: { sequencer: FreshInOrder },
     projects: [
@@ -104,6 +106,7 @@ export default defineConfig({
         plugins: [workerd()],
         test: {
           name: "workers",
+          sequence: { groupOrder: 1 },
           include: ["test/**/*.test.ts"],
           exclude: ["test/cli/**", "test/bench/**", "test/unit/**", ...FRESH],
           isolate: false,
@@ -119,6 +122,7 @@ export default defineConfig({
         plugins: [workerd()],
         test: {
           name: "workers-fresh",
+          sequence: { groupOrder: 2 },
           include: FRESH,
           isolate: false,
           fileParallelism: false,
