@@ -1,6 +1,7 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { readFile } from "node:fs/promises";
 import { defineConfig } from "vitest/config";
+import { BaseSequencer, type TestSpecification } from "vitest/node";
 import { candidateSources, modelSources } from "./scripts/model-sources.ts";
 import { builtSources } from "./test/support/built-models.ts";
 import { optimisedFile } from "./test/support/optimised-models.ts";
@@ -58,10 +59,22 @@ async function fixtures(request: Request): Promise<Response> {
 }
 
 /**
- * The files that need a fresh isolate and storage: onnxruntime not yet started, its heap not yet
- * grown, every statistic of a model counted from zero.
+ * The files that need an isolate and storage no other file has used: onnxruntime not yet started,
+ * its heap not yet grown, every statistic of a model counted from zero. They share one isolate
+ * (each isolate takes in onnxruntime's .wasm afresh), one after another in this order: each leaves
+ * what the next needs untouched (no prediction before monitoring's, the heap grown last by heap-cap).
  */
-const FRESH = ["test/runtime-start.test.ts", "test/heap-growth.test.ts", "test/heap-cap.test.ts", "test/monitoring.test.ts"];
+const FRESH = ["test/runtime-start.test.ts", "test/monitoring.test.ts", "test/heap-growth.test.ts", "test/heap-cap.test.ts"];
+
+/** Vitest's order of files, except that the FRESH files keep FRESH's order among themselves. */
+class FreshInOrder extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const sorted = await super.sort(files);
+    const rank = (f: TestSpecification) => FRESH.findIndex((name) => f.moduleId.endsWith(name));
+    const fresh = sorted.filter((f) => rank(f) >= 0).sort((a, b) => rank(a) - rank(b));
+    return sorted.map((f) => (rank(f) >= 0 ? fresh.shift()! : f));
+  }
+}
 
 /** The Workers integration, as both workerd projects run it. */
 const workerd = () =>
@@ -94,8 +107,11 @@ const workerd = () =>
 
 export default defineConfig({
   test: {
-    // The Worker logs a JSON line per request: show logs only for tests that fail.
+    // The Worker logs a JSON line per request: show logs only for tests that fail. The Node
+    // projects (groupOrder 0) may run files side by side; each workerd project runs one file at
+    // a time, after them (vitest needs a group of its own for a project with fileParallelism off).
     silent: "passed-only",
+    sequence: { sequencer: FreshInOrder },
     projects: [
       {
         // Everything that runs inside workerd: the Worker, its bindings, the real models. The files
@@ -105,6 +121,7 @@ export default defineConfig({
         plugins: [workerd()],
         test: {
           name: "workers",
+          sequence: { groupOrder: 1 },
           include: ["test/**/*.test.ts"],
           exclude: ["test/cli/**", "test/bench/**", "test/unit/**", ...FRESH],
           isolate: false,
@@ -115,11 +132,15 @@ export default defineConfig({
         },
       },
       {
-        // The files that need an isolate and storage of their own (FRESH), one each.
+        // The files that need an isolate and storage no other project touches (FRESH): one
+        // isolate for all of them, one file at a time, in FRESH's order.
         plugins: [workerd()],
         test: {
           name: "workers-fresh",
+          sequence: { groupOrder: 2 },
           include: FRESH,
+          isolate: false,
+          fileParallelism: false,
           testTimeout: 30_000,
           hookTimeout: 60_000,
         },

@@ -22,15 +22,8 @@ import { rateLimit } from "./ratelimit/middleware";
 import { admitWithListing } from "./serving/prefetch";
 import { HEADER_LENGTH } from "./tensor/kserve-binary";
 import { ModelService, servingSettings } from "./serving/service";
+import { settings } from "./settings";
 
-const DEFAULT_MAX_REQUEST_BYTES = 32 * 1024 * 1024;
-/**
- * A JSON body takes 2–3× its size in memory at its peak (the text, the parsed arrays, the typed
- * array, onnxruntime's copy; workerd's peak resident memory, `npm run bench -- heap`), a binary one
- * under its size: JSON gets the smaller limit, so that neither takes most of the isolate's 128 MB.
- */
-const DEFAULT_MAX_JSON_REQUEST_BYTES = 16 * 1024 * 1024;
-const DEFAULT_MAX_MODEL_BYTES = 20 * 1024 * 1024;
 /** The largest body sent without Content-Length (a model upload excepted): 411 beyond it. */
 export const MAX_UNDECLARED_BYTES = 1024 * 1024;
 
@@ -70,12 +63,13 @@ export function createApp() {
     // than gzip or deflate is a 415 here.
     const coding = requestCoding(c.req.header("content-encoding"));
     const upload = isModelUpload(c.req.method, c.req.path);
-    const requestMax = Number(c.env.MAX_REQUEST_BYTES) || DEFAULT_MAX_REQUEST_BYTES;
+    const limits = settings(c.env);
+    const requestMax = limits.MAX_REQUEST_BYTES;
     // Every body but a model upload or a KServe binary one (Inference-Header-Content-Length on a
     // /v2 route; TF Serving reads any body as JSON) is JSON.
     const json = !upload && !(c.req.header(HEADER_LENGTH) !== undefined && c.req.path.startsWith("/v2/"));
-    const jsonMax = Math.min(requestMax, Number(c.env.MAX_JSON_REQUEST_BYTES) || DEFAULT_MAX_JSON_REQUEST_BYTES);
-    const max = upload ? Number(c.env.MAX_MODEL_BYTES) || DEFAULT_MAX_MODEL_BYTES : json ? jsonMax : requestMax;
+    const jsonMax = Math.min(requestMax, limits.MAX_JSON_REQUEST_BYTES);
+    const max = upload ? limits.MAX_MODEL_BYTES : json ? jsonMax : requestMax;
     const tooLarge = () =>
       new ServingError(
         "payload_too_large",

@@ -3,7 +3,7 @@
  * its input values (ConstantOfShape asked for 2^28 floats) fails alone with a 507 while another
  * tenant's prediction succeeds, the heap stays under the cap, and the same model and others still
  * answer correctly afterwards; a model whose first run needs more than the cap is not published.
- * Its own file (FRESH), so the heap starts from ORT's start, not from what other tests loaded.
+ * A FRESH file (vitest.config.ts), run last of them: only the small runs of the FRESH files before it touched the heap.
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { adminCall, call, expectMatchesReference, fixtureBytes, json, reference, setup, tenantKey, upload, uploadFixture, type JsonTensor } from "./support/helpers";

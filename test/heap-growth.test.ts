@@ -1,7 +1,7 @@
 /**
  * Runs that grow onnxruntime's heap (which never shrinks): what max_batch_size guards against, made
- * visible. Its own file, so the isolate is fresh and the heap's growth does not depend on what
- * other tests loaded before.
+ * visible. A FRESH file (vitest.config.ts): only runtime-start and monitoring's small models ran
+ * in its isolate before it, so the heap's growth does not depend on what other tests loaded.
  */
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { binaryBody } from "./support/binary-wire";

@@ -4,6 +4,7 @@ import { timed } from "../monitoring/timings";
 import { deferrer } from "../defer";
 import type { AppEnv } from "../env";
 import { ServingError } from "../errors";
+import { settings } from "../settings";
 import { isAdminToken } from "./admin-token";
 import { KEY_FORMAT, parseBearer, verifyKey } from "./api-keys";
 
@@ -25,7 +26,7 @@ export function apiKeyAuth(): MiddlewareHandler<AppEnv> {
     const bearer = parseBearer(c.req.header("Authorization"));
     if (bearer.kind === "missing") throw unauthenticated(MISSING, "invalid_request");
     if (bearer.kind === "malformed") throw unauthenticated("malformed Authorization header: expected 'Bearer <key>'", "invalid_request");
-    const cacheMs = (Number(c.env.KEY_CACHE_SECONDS) || 30) * 1000;
+    const cacheMs = settings(c.env).KEY_CACHE_SECONDS * 1000;
     const result = await timed(c.get("timings"), "auth", verifyKey(c.env.API_KEYS, bearer.token, cacheMs, Date.now(), deferrer(c)));
     if ((result.status === "malformed" || result.status === "not_found") && c.env.ADMIN_TOKEN && (await isAdminToken(bearer.token, c.env.ADMIN_TOKEN))) {
       throw unauthenticated(ADMIN_TOKEN_AS_KEY);

@@ -7,6 +7,7 @@ import type { MiddlewareHandler } from "hono";
 import { cors } from "hono/cors";
 import type { AppEnv } from "../env";
 import { listVar } from "../vars";
+import { settings } from "../settings";
 
 /** What a page may send: the protocols' headers, and the compressed bodies the client sends. */
 export const CORS_ALLOW_HEADERS = [
@@ -49,7 +50,7 @@ export function corsForAllowedOrigins(): MiddlewareHandler<AppEnv> {
   return async function corsHandler(c, next) {
     const origin = c.req.header("origin");
     if (origin === undefined) return next();
-    const allowed = listVar(c.env.CORS_ALLOWED_ORIGINS);
+    const allowed = listVar(settings(c.env).CORS_ALLOWED_ORIGINS);
     if (allowed.length === 0) return next();
     if (allowed.includes("*") || allowed.includes(origin)) return handler(c, next);
     await next();

@@ -6,15 +6,13 @@
 import { ServingError } from "../errors";
 import { binaryBytes, jsonBytes } from "../tensor/encoded-size";
 import type { Tensor } from "../tensor/tensor";
-import { numberVar } from "../vars";
-
-const DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
+import { settings } from "../settings";
 
 /** Room for a response's JSON besides the outputs' data (names, shapes, the model's name). */
 const HEAD_BYTES = 1024;
 
 /** The largest answer, from MAX_RESPONSE_BYTES. */
-export const maxResponseBytes = (env: { MAX_RESPONSE_BYTES?: string }): number => numberVar(env.MAX_RESPONSE_BYTES, DEFAULT_MAX_RESPONSE_BYTES);
+export const maxResponseBytes = (env: object): number => settings(env).MAX_RESPONSE_BYTES;
 
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 

@@ -5,15 +5,16 @@
  * method, path, status, tenant, model, version, phase timings and byte counts. Never a key, a
  * token, a query string or a payload.
  */
-import type { Context, MiddlewareHandler } from "hono";
-import { deferrer } from "../defer";
+import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../env";
+import { settings, type Settings } from "../settings";
+import { writeAnalytics } from "./analytics";
 import { outcomeOf } from "./histogram";
-import { StatsBuffer } from "./stats-buffer";
+import { flushStats, isolateStats } from "./stats-flush";
 import { Timings } from "./timings";
 
-/** The isolate's request statistics, flushed to each model's statistics object. */
-export const isolateStats = new StatsBuffer();
+// Kept here for the modules that import them from the request log.
+export { flushNow, isolateStats } from "./stats-flush";
 
 /** Header carrying the request id, both ways. */
 export const REQUEST_ID_HEADER = "X-Request-Id";
@@ -42,12 +43,10 @@ export function requestLog(): MiddlewareHandler<AppEnv> {
     if (served?.inference) {
       const outcome = outcomeOf(c.res.status);
       isolateStats.request(served.model, served.version, caller?.tenant ?? "", outcome, ms.total!, ms.inference ?? null);
-      // Optional: a deployment without the binding writes none.
-      const analytics = (c.env as { ANALYTICS?: AnalyticsEngineDataset }).ANALYTICS;
-      analytics?.writeDataPoint(analyticsPoint({ model: served.model, version: served.version, tenant: caller?.tenant ?? "", outcome, status: c.res.status, ms, bytesIn: Number.isFinite(bytesIn) ? bytesIn : 0 }));
+      writeAnalytics(c.env, { model: served.model, version: served.version, tenant: caller?.tenant ?? "", outcome, status: c.res.status, ms, bytesIn: Number.isFinite(bytesIn) ? bytesIn : 0 });
     }
     flushStats(c);
-    if (!writesLogLine(c.env.REQUEST_LOG, c.res.status)) return;
+    if (!writesLogLine(settings(c.env).REQUEST_LOG, c.res.status)) return;
     console.log(
       JSON.stringify({
         level: c.res.status >= 500 ? "error" : "info",
@@ -68,67 +67,9 @@ export function requestLog(): MiddlewareHandler<AppEnv> {
 }
 
 /**
- * Whether a response gets its log line under the REQUEST_LOG setting: "on" (or unset) every
- * response, "errors" only refused and failed ones (status 400 and up), "off" none.
+ * Whether a response gets its log line under the REQUEST_LOG setting: "on" every response,
+ * "errors" only refused and failed ones (status 400 and up), "off" none.
  */
-function writesLogLine(setting: string | undefined, status: number): boolean {
-  const mode = setting?.trim().toLowerCase();
+function writesLogLine(mode: Settings["REQUEST_LOG"], status: number): boolean {
   return mode === "off" ? false : mode === "errors" ? status >= 400 : true;
-}
-
-let flushScheduled = false;
-
-const defer = (c: Context<AppEnv>, work: Promise<unknown>) => deferrer(c)(work);
-
-/** Sends the taken deltas to each model's statistics object; a failed send is kept for the next. */
-function send(c: Context<AppEnv>, taken: NonNullable<ReturnType<StatsBuffer["take"]>>): Promise<unknown> {
-  return Promise.all(
-    [...taken].map(([model, deltas]) =>
-      c.env.MODEL_STATS.get(c.env.MODEL_STATS.idFromName(model))
-        .recordRequests(deltas.requests, deltas.loads, deltas.drift, model, deltas.executions, deltas.cache)
-        .catch(() => isolateStats.putBack(model, deltas)),
-    ),
-  );
-}
-
-/**
- * After a response: sends what the isolate buffered if the flush interval has passed; otherwise
- * makes sure one flush is scheduled for when it has (inside this request's waitUntil), so counts
- * never wait for a later request to be sent.
- */
-function flushStats(c: Context<AppEnv>): void {
-  const intervalMs = Number(c.env.STATS_FLUSH_MS ?? 1000);
-  const taken = isolateStats.take(Date.now(), intervalMs);
-  if (taken) {
-    defer(c, send(c, taken));
-    return;
-  }
-  if (flushScheduled || isolateStats.empty) return;
-  flushScheduled = true;
-  defer(
-    c,
-    new Promise((resolve) => setTimeout(resolve, intervalMs)).then(() => {
-      flushScheduled = false;
-      const later = isolateStats.take(Date.now(), intervalMs);
-      return later ? send(c, later) : undefined;
-    }),
-  );
-}
-
-/** Sends everything buffered now (before reading statistics, so this isolate's own are included). */
-export async function flushNow(c: Context<AppEnv>): Promise<void> {
-  const taken = isolateStats.take(Date.now(), 0);
-  if (taken) await send(c, taken);
-}
-
-/**
- * A prediction as a Workers Analytics Engine data point. Blobs: model, version, tenant, outcome;
- * doubles: total ms, inference ms, status, request bytes; index: the model (the sampling key).
- */
-export function analyticsPoint(p: { model: string; version: number; tenant: string; outcome: string; status: number; ms: Record<string, number>; bytesIn: number }): AnalyticsEngineDataPoint {
-  return {
-    indexes: [p.model],
-    blobs: [p.model, String(p.version), p.tenant, p.outcome],
-    doubles: [p.ms.total ?? 0, p.ms.inference ?? 0, p.status, p.bytesIn],
-  };
 }

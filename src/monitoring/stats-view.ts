@@ -3,7 +3,7 @@
  * (`GET /v2/models/{m}[/versions/{v}]/stats`) and as Prometheus text (`GET /metrics`). Pure.
  */
 import { BUCKETS_MS, emptyHistogram, merge, quantile, type CacheDelta, type ExecutionDelta, type Histogram } from "./histogram";
-import type { LoadRow, RequestRow } from "./model-stats";
+import type { LoadRow, RequestRow } from "./stats-store/requests";
 
 const percentiles = (h: Histogram) => ({ p50: quantile(h, 0.5), p90: quantile(h, 0.9), p99: quantile(h, 0.99) });
 

@@ -9,6 +9,7 @@ import { unauthenticated } from "../auth/middleware";
 import { timed } from "../monitoring/timings";
 import type { AppEnv } from "../env";
 import { ServingError } from "../errors";
+import { settings } from "../settings";
 import { modelInPath } from "../serving/names";
 import { deferrer } from "../defer";
 import type { Admission, Limits } from "./limiter";
@@ -36,7 +37,6 @@ async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
 /** Isolate-wide: leased tokens by tenant, key and model, and the requests waiting on their tenant's object. */
 const leases = new LeaseBook();
 const queue = new AdmissionQueue(leases);
-const DEFAULT_TIMEOUT_MS = 2000;
 
 /** A moment past a lease's end, so the isolate's clock has reached it when the timer fires. */
 const SETTLE_MARGIN_MS = 50;
@@ -55,7 +55,7 @@ export function rateLimit(): MiddlewareHandler<AppEnv> {
     if (leased) decision = { outcome: "admitted", limits: leased };
     else {
       const stub = tenant();
-      const timeoutMs = Number(c.env.RATE_LIMIT_TIMEOUT_MS) || DEFAULT_TIMEOUT_MS;
+      const timeoutMs = settings(c.env).RATE_LIMIT_TIMEOUT_MS;
       const ask: Ask = (unused, want, need) => {
         const answer = withTimeout(stub.admit(caller.keyId, model, unused, want, need) as unknown as Promise<Admission>, timeoutMs);
         // Other requests wait on this answer: it must arrive even if this request's client goes away.
@@ -67,7 +67,7 @@ export function rateLimit(): MiddlewareHandler<AppEnv> {
         // twice an ask's timeout: its asker is gone).
         decision = await timed(c.get("timings"), "ratelimit", queue.admit(leaseId, ask, 2 * timeoutMs));
       } catch (e) {
-        if (c.env.RATE_LIMIT_FAILURE_MODE === "open") {
+        if (settings(c.env).RATE_LIMIT_FAILURE_MODE === "open") {
           console.warn(JSON.stringify({ level: "warn", event: "rate_limiter_unreachable", tenant: caller.tenant, failure_mode: "open", timeout: e instanceof Timeout }));
           return next();
         }

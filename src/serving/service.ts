@@ -17,12 +17,12 @@ import { checkBatchLimit, checkInputs, selectOutputs } from "./signature";
 import { heapGrowth, noteHeap } from "./heap-watch";
 import { heapExhausted } from "./heap-exhausted";
 import { sessionOptionsOf, tuningOf } from "./session-options";
-import { configureResponseCache, DEFAULT_RESPONSE_CACHE_BYTES, ResponseCache, responseCacheStatus, type CacheTier, type ResponseKey } from "./response-cache";
+import { configureResponseCache, ResponseCache, responseCacheStatus, type CacheTier, type ResponseKey } from "./response-cache";
 import { requestHash } from "./response-key";
 import { runWarmup, WarmupError, type WarmupDone } from "./warmup";
 import type { ModelConfig } from "./config";
 import { TtlCache } from "../ttl-cache";
-import { numberVar } from "../vars";
+import { settings } from "../settings";
 
 /** Settings read from the environment (wrangler.toml [vars]). */
 export interface ServingSettings {
@@ -38,20 +38,20 @@ export interface ServingSettings {
   responseCacheBytes: number;
 }
 
-const DEFAULTS = { refreshSeconds: 10, maxSessionBytes: 64 * 1024 * 1024, heapMaxBytes: 96 * 1024 * 1024 };
-
-/** Reads ServingSettings from the environment, with defaults for unset or unparsable values. */
-export function servingSettings(
-  env: Partial<Record<"MODEL_REFRESH_SECONDS" | "MODEL_CACHE_MAX_BYTES" | "MODEL_BYTES_CACHE" | "ORT_HEAP_MAX_BYTES" | "RESPONSE_CACHE_MAX_BYTES", string>>,
-): ServingSettings {
+/** ServingSettings from the environment's settings (src/settings.ts); a bad value throws. */
+export function servingSettings(env: object): ServingSettings {
+  const s = settings(env);
   return {
-    refreshMs: numberVar(env.MODEL_REFRESH_SECONDS, DEFAULTS.refreshSeconds) * 1000,
-    maxSessionBytes: numberVar(env.MODEL_CACHE_MAX_BYTES, DEFAULTS.maxSessionBytes),
-    bytesCache: (env.MODEL_BYTES_CACHE ?? "on").trim().toLowerCase() !== "off",
-    heapMaxBytes: numberVar(env.ORT_HEAP_MAX_BYTES, DEFAULTS.heapMaxBytes),
-    responseCacheBytes: numberVar(env.RESPONSE_CACHE_MAX_BYTES, DEFAULT_RESPONSE_CACHE_BYTES),
+    refreshMs: s.MODEL_REFRESH_SECONDS * 1000,
+    maxSessionBytes: s.MODEL_CACHE_MAX_BYTES,
+    bytesCache: s.MODEL_BYTES_CACHE === "on",
+    heapMaxBytes: s.ORT_HEAP_MAX_BYTES,
+    responseCacheBytes: s.RESPONSE_CACHE_MAX_BYTES,
   };
 }
+
+/** The settings' defaults, until a request brings its env's. */
+const DEFAULTS = servingSettings({});
 
 /**
  * A session's footprint in ORT's heap, estimated from the file: the weights are copied in, and
@@ -63,7 +63,7 @@ export const estimateSessionBytes = (fileBytes: number): number => 2 * fileBytes
 const snapshots = new TtlCache<ModelSnapshot | null>();
 const manager = new ModelManager({
   maxBytes: DEFAULTS.maxSessionBytes,
-  failureTtlMs: DEFAULTS.refreshSeconds * 1000,
+  failureTtlMs: DEFAULTS.refreshMs,
   // Bytes ORT rejected stay rejected: remember that. An R2 hiccup or a full heap is retried by the next request.
   // A failed warm-up too: it fails again on the same session, and costs a whole load to find out.
   remembers: (e) => e instanceof ServingError && (e.cause instanceof OrtError || e.cause instanceof WarmupError) && !(e.cause instanceof OrtHeapError),

@@ -62,7 +62,7 @@ describe("drift summaries", async () => {
 });
 
 describe("Analytics Engine data points", async () => {
-  const { analyticsPoint } = await import("../../src/monitoring/request-log");
+  const { analyticsPoint } = await import("../../src/monitoring/analytics");
   it("index by model and carry the request's figures", () => {
     const point = analyticsPoint({ model: "iris", version: 2, tenant: "acme", outcome: "success", status: 200, ms: { total: 4.5, inference: 0.2 }, bytesIn: 89 });
     expect(point).toEqual({ indexes: ["iris"], blobs: ["iris", "2", "acme", "success"], doubles: [4.5, 0.2, 200, 89] });
