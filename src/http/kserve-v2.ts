@@ -14,6 +14,7 @@ import { modelStatsJson } from "../monitoring/stats-view";
 import { recordPrediction, timedEncode } from "./prediction";
 import { limitKServeAnswer, maxResponseBytes } from "./response-limit";
 import { callerOf, LABEL_HEADER, selectorFrom } from "./selector";
+import { either, scheduleHeaders, scheduleParameters } from "../serving/schedule";
 import { SERVER_NAME, SERVER_VERSION, MODEL_VERSION_HEADER } from "./server-info";
 
 /** The platform name KServe gives ONNX Runtime models. */
@@ -71,10 +72,19 @@ async function infer(c: C) {
   const t = await target(c);
   c.set("served", { model: t.snapshot.name, version: t.entry.version, inference: true });
   let request: KServeInferRequest | undefined;
-  const result = await c.get("service").infer(t, async () => {
-    const decode = await readInferRequest(c);
-    return (inputs) => (request = decode(inputs));
-  });
+  const asked = scheduleHeaders((name) => c.req.header(name));
+  const result = await c.get("service").infer(
+    t,
+    async () => {
+      const decode = await readInferRequest(c);
+      return (inputs) => {
+        request = decode(inputs);
+        // The body's parameters over the headers: a raw binary body can only use the headers.
+        return { ...request, schedule: either(scheduleParameters(request.parameters), asked) };
+      };
+    },
+    c.req.raw.signal,
+  );
   limitKServeAnswer(result.outputs, request!.binaryOutput, maxResponseBytes(c.env));
   recordPrediction(c, t, result);
   const version = String(t.entry.version);
@@ -105,7 +115,7 @@ async function stats(c: C) {
 export const kserveV2 = new Hono<AppEnv>()
   .get("/health/live", (c) => c.json({ live: true }))
   .get("/health/ready", (c) => c.json({ ready: true }))
-  .get("/", (c) => c.json({ name: SERVER_NAME, version: SERVER_VERSION, extensions: ["binary_tensor_data", "statistics"] }))
+  .get("/", (c) => c.json({ name: SERVER_NAME, version: SERVER_VERSION, extensions: ["binary_tensor_data", "statistics", "schedule_policy"] }))
   .get("/models/:model", metadata)
   .get("/models/:model/versions/:version", metadata)
   .get("/models/:model/ready", ready)

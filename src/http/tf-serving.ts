@@ -8,6 +8,7 @@ import { notFound, ServingError } from "../errors";
 import { parseModelName } from "../serving/names";
 import type { TensorSpec } from "../serving/loader";
 import type { Target } from "../serving/service";
+import { scheduleHeaders } from "../serving/schedule";
 import { datatypeInfo } from "../tensor/datatype";
 import { decodePredictRequest, encodePredictResponse, type TfPredictRequest } from "../tensor/tf-json";
 import { readJson } from "./body";
@@ -102,10 +103,16 @@ async function predict(c: C, r: Route) {
   const t = await resolve(c, r);
   c.set("served", { model: t.snapshot.name, version: t.entry.version, inference: true });
   let request: TfPredictRequest | undefined;
-  const result = await c.get("service").infer(t, async () => {
-    const body = await readJson(c);
-    return (specs) => (request = decodePredictRequest(body, specs));
-  });
+  // TF Serving's REST API has no deadline of its own: the headers carry one (docs/scheduling.md).
+  const schedule = scheduleHeaders((name) => c.req.header(name));
+  const result = await c.get("service").infer(
+    t,
+    async () => {
+      const body = await readJson(c);
+      return (specs) => ({ ...(request = decodePredictRequest(body, specs)), schedule });
+    },
+    c.req.raw.signal,
+  );
   limitTfAnswer(t.snapshot.name, result.outputs, maxResponseBytes(c.env));
   recordPrediction(c, t, result);
   const response = timedEncode(c, () => encodePredictResponse(request!, result.outputs));

@@ -1,6 +1,7 @@
 /** @module serving/config: a model's optional `<model>/config.json` (docs/storage-schema.md). */
 import { z } from "zod";
 import { isLabel } from "./names";
+import { MAX_TIMEOUT_US } from "./schedule";
 
 const VERSION_KEY = /^[1-9][0-9]{0,14}$/;
 
@@ -84,8 +85,25 @@ const ConfigFields = z.object({
       batch_axes: z.record(z.string().min(1), z.number().int().min(0).max(15)).optional(),
       /** Inputs every request of a batch shares, such as a sample rate: only equal values join. */
       unbatched_inputs: z.array(z.string().min(1)).max(64).optional(),
+      /** Triton's priority levels: 1 (highest) to this; a request names its level (docs/scheduling.md). */
+      priority_levels: z.number().int().min(1).max(100).optional(),
+      /** The level of a request that names none; required with priority_levels. */
+      default_priority_level: z.number().int().min(1).max(100).optional(),
+      /** Triton's ModelQueuePolicy for every level: default timeout, whether a request may shorten it, queue bound. */
+      default_queue_policy: z
+        .object({
+          default_timeout_microseconds: z.number().int().min(0).max(MAX_TIMEOUT_US).optional(),
+          allow_timeout_override: z.boolean().optional(),
+          max_queue_size: z.number().int().min(0).max(100_000).optional(),
+        })
+        .strict()
+        .optional(),
     })
     .strict()
+    .refine(
+      (d) => (d.priority_levels === undefined) === (d.default_priority_level === undefined) && (d.default_priority_level ?? 0) <= (d.priority_levels ?? 0),
+      { message: "default_priority_level is required with priority_levels, and is one of them (1 to priority_levels)", path: ["default_priority_level"] },
+    )
     .optional(),
 });
 

@@ -13,6 +13,7 @@ import { Availability } from "./availability";
 import { resolveVersion, type VersionSelector } from "./router";
 import { batchable, batcherFor, batcherOf, type Batcher } from "./batcher";
 import { Inbound } from "./inbound";
+import { answerDropped, checkTurn, schedulingClock, ticketFor, type ScheduleRequest } from "./schedule";
 import { checkBatchLimit, checkInputs, selectOutputs } from "./signature";
 import { heapGrowth, noteHeap } from "./heap-watch";
 import { heapExhausted } from "./heap-exhausted";
@@ -283,8 +284,12 @@ export class ModelService {
    */
   async infer(
     target: Target,
-    read: () => Promise<(inputs: readonly TensorSpec[]) => { inputs: Tensor[]; outputs?: readonly string[] }>,
+    read: () => Promise<(inputs: readonly TensorSpec[]) => { inputs: Tensor[]; outputs?: readonly string[]; schedule?: ScheduleRequest }>,
+    /** Aborts when the client goes away: a request not yet run is then never run (serving/schedule). */
+    signal?: AbortSignal,
   ): Promise<InferResult> {
+    // A request's timeout counts from here: reading its body, loading the model and the queue all use it up.
+    const arrived = schedulingClock.now();
     const arrival = inbound.arrive(`${target.snapshot.name}\u0000${target.entry.version}`);
     try {
       const decode = await read();
@@ -296,6 +301,7 @@ export class ModelService {
         checkInputs(lease.session.inputs, request.inputs);
         checkBatchLimit(target.snapshot.name, lease.session.inputs, request.inputs, target.snapshot.config.max_batch_size, target.snapshot.config.dynamic_batching);
         const fetched = selectOutputs(lease.session.outputs, request.outputs);
+        const ticket = ticketFor(request.schedule ?? {}, target.snapshot.config.dynamic_batching, arrived, signal);
         arrival.done();
         try {
           const started = performance.now();
@@ -312,13 +318,15 @@ export class ModelService {
             : null;
           let outputs: Tensor[];
           if (batcher) {
-            outputs = await batcher.submit(request.inputs, fetched, arrival.others);
+            outputs = await batcher.submit(request.inputs, fetched, { ticket, inbound: arrival.others });
           } else {
+            checkTurn(ticket);
             outputs = await session.run(request.inputs, fetched);
             // A model without a batch dimension runs one inference a request, as Triton counts it.
             const rows = hasBatchDimension(session) ? (request.inputs[0]?.shape[0] ?? 1) : 1;
             noteHeap(name, version, rows);
             this.observer.execution(name, version, rows, performance.now() - started);
+            if (signal?.aborted) throw answerDropped();
           }
           return { outputs, inputs: request.inputs, fetched, runMs: performance.now() - started, loadMs };
         } catch (e) {
