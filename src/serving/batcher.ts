@@ -135,6 +135,11 @@ export class Batcher {
     private readonly clock: Clock = schedulingClock,
   ) {}
 
+  /** Requests waiting in the queue now (Triton's pending request count). */
+  get queued(): number {
+    return this.queue.length;
+  }
+
   /**
    * Runs `inputs` (already validated), joined with whatever compatible requests are queued
    * meanwhile. Refused at once when its priority level's queue is full (503) or its deadline has
@@ -234,7 +239,9 @@ export class Batcher {
       if (item.state === "done") return item.result!;
       if (item.state === "cancelled") throw cancelledInQueue();
       if (item.state === "expired") throw deadlineExceeded(item.ticket, now);
-      const batch = this.running ? null : this.due(now, inbound, ticks >= MAX_TICKS);
+      // Overdue, it runs even beside a run under way: a run whose request context ended unfinished must not stall the queue.
+      const overdue = ticks >= MAX_TICKS;
+      const batch = this.running && !overdue ? null : this.due(now, inbound, overdue);
       if (batch) await this.execute(batch);
       else await tick(1);
     }

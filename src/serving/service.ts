@@ -384,10 +384,11 @@ export class ModelService {
     return { inputs: lease.session.inputs, outputs: lease.session.outputs };
   }
 
-  /** This isolate's batching counters for a session, when it has a batcher. */
-  batchStats(model: string, entry: VersionEntry): Batcher["stats"] | undefined {
+  /** This isolate's batching counters for a session, and its queue's length now, when it has a batcher. */
+  batchStats(model: string, entry: VersionEntry): (Batcher["stats"] & { queued: number }) | undefined {
     const lease = manager.peek(sessionKey(model, entry));
-    return lease ? batcherOf(lease)?.stats : undefined;
+    const batcher = lease ? batcherOf(lease) : undefined;
+    return batcher ? { ...batcher.stats, queued: batcher.queued } : undefined;
   }
 
   /** This isolate's memory: ORT's heap, the sessions' estimated bytes and budget, every session. */
