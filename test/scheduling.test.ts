@@ -118,6 +118,10 @@ describe("deadlines", () => {
     expect((await json<{ error: string }>(await post("/v1/models/iris-w:predict", { instances: [[5.1, 3.5, 1.4, 0.2]] }, { "Inference-Priority": "high" }), 400)).error).toContain("header Inference-Priority must be a whole number");
     const refused = await json<{ error: string }>(await adminCall("PUT", "/models/iris-w/config", { dynamic_batching: { max_batch_size: 8, max_queue_delay_ms: 1, priority_levels: 2, default_priority_level: 3 } }), 400);
     expect(refused.error).toContain("default_priority_level is required with priority_levels, and is one of them");
+    const policies = await json<{ error: string }>(await adminCall("PUT", "/models/iris-w/config", { dynamic_batching: { max_batch_size: 8, max_queue_delay_ms: 1, priority_levels: 2, default_priority_level: 2, priority_queue_policy: { "3": { max_queue_size: 1 } } } }), 400);
+    expect(policies.error).toContain("priority_queue_policy names a level past priority_levels");
+    const action = await json<{ error: string }>(await adminCall("PUT", "/models/iris-w/config", { dynamic_batching: { max_batch_size: 8, max_queue_delay_ms: 1, default_queue_policy: { timeout_action: "DELAY" } } }), 400);
+    expect(action.error).toContain("timeout_action");
   });
 });
 
@@ -170,7 +174,7 @@ describe("a held queue", () => {
     await eventually(async () => ((await batchingOf("iris-q")).queued === 2 ? true : undefined), "two queued");
     for (const res of [await post("/v2/models/iris-q/infer", { inputs: [rowsOf(23, 1)] }), await post("/v1/models/iris-q:predict", { instances: [[5.1, 3.5, 1.4, 0.2]] })]) {
       expect(res.headers.get("retry-after")).toBe("1");
-      expect((await json<{ error: string }>(res, 503)).error).toContain("queue for priority level 2 is full (default_queue_policy.max_queue_size, 2 requests)");
+      expect((await json<{ error: string }>(res, 503)).error).toContain("queue for priority level 2 is full (max_queue_size, 2 requests)");
     }
     held.finish();
     clock.pass(1000);

@@ -11,7 +11,7 @@ import { concatAlong, sliceAlong } from "../tensor/axis";
 import type { Tensor } from "../tensor/tensor";
 import type { LoadedSession, TensorSpec } from "./loader";
 import { own } from "../own";
-import { answerDropped, cancelledInQueue, deadlineExceeded, queueFull, schedulingClock, type Clock, type SchedulePolicy, type Ticket } from "./schedule";
+import { answerDropped, cancelledInQueue, deadlineExceeded, queueFull, queuePolicyOf, schedulingClock, type Clock, type SchedulePolicy, type Ticket } from "./schedule";
 
 /** A model's batching settings (config.json `dynamic_batching`), with its queue policy. */
 export interface BatchingOptions extends SchedulePolicy {
@@ -150,7 +150,7 @@ export class Batcher {
     const now = this.clock.now();
     if (ticket.signal?.aborted) throw this.count("cancelled", cancelledInQueue());
     if (now > ticket.deadline) throw this.count("timedOut", deadlineExceeded(ticket, now));
-    const max = this.options.default_queue_policy?.max_queue_size ?? 0;
+    const max = queuePolicyOf(this.options, ticket.priority).max_queue_size ?? 0;
     if (max > 0 && this.queue.filter((i) => i.ticket.priority === ticket.priority).length >= max) throw this.count("rejected", queueFull(ticket.priority, max));
     const rows = this.rowsOf(inputs);
     const joins = rows !== null && rows <= this.options.max_batch_size;

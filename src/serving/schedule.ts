@@ -36,7 +36,13 @@ export interface SchedulePolicy {
   /** The level of a request that names none. */
   default_priority_level?: number;
   default_queue_policy?: QueuePolicy;
+  /** Per priority level ("1", "2", ...): its own queue policy, in place of the default. */
+  priority_queue_policy?: Record<string, QueuePolicy>;
 }
+
+/** The queue policy of priority level `priority` under `policy`. */
+export const queuePolicyOf = (policy: SchedulePolicy, priority: number): QueuePolicy =>
+  own(policy.priority_queue_policy, String(priority)) ?? policy.default_queue_policy ?? {};
 
 /** What a request asks of the scheduler. */
 export interface ScheduleRequest {
@@ -109,15 +115,15 @@ export function ticketFor(asked: ScheduleRequest, policy: SchedulePolicy | undef
   let timeoutUs = asked.timeoutUs ?? 0;
   let priority = 1;
   if (policy) {
-    const queue = policy.default_queue_policy ?? {};
-    const fallback = queue.default_timeout_microseconds ?? 0;
-    timeoutUs = queue.allow_timeout_override && timeoutUs > 0 ? (fallback > 0 ? Math.min(fallback, timeoutUs) : timeoutUs) : fallback;
     const levels = policy.priority_levels ?? 0;
     if (levels > 0) {
       const p = asked.priority ?? 0;
       if (p > levels) throw invalid(`priority ${p} is not one of the model's priority levels, 1 (highest) to ${levels}; 0 or none is the default, ${policy.default_priority_level}`);
       priority = p === 0 ? (policy.default_priority_level ?? levels) : p;
     }
+    const queue = queuePolicyOf(policy, priority);
+    const fallback = queue.default_timeout_microseconds ?? 0;
+    timeoutUs = queue.allow_timeout_override && timeoutUs > 0 ? (fallback > 0 ? Math.min(fallback, timeoutUs) : timeoutUs) : fallback;
   }
   return { priority, deadline: timeoutUs > 0 ? arrived + timeoutUs / 1000 : Infinity, timeoutUs, signal };
 }
@@ -135,7 +141,7 @@ export function deadlineExceeded(ticket: Ticket, now: number): ServingError {
 export function queueFull(priority: number, size: number): ServingError {
   return new ServingError(
     "unavailable",
-    `the model's queue for priority level ${priority} is full (default_queue_policy.max_queue_size, ${size} requests); retry shortly`,
+    `the model's queue for priority level ${priority} is full (max_queue_size, ${size} requests); retry shortly`,
     { headers: { "Retry-After": "1" } },
   );
 }

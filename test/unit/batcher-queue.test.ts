@@ -109,6 +109,16 @@ describe("the batcher's queue", () => {
     expect(batcher.stats).toMatchObject({ rejected: 1 });
   });
 
+  it("bounds a level by its own policy where priority_queue_policy gives one", async () => {
+    const { batcher, first, release } = heldBatcher({ priority_levels: 2, default_priority_level: 2, priority_queue_policy: { "1": { max_queue_size: 1 } } });
+    await turns();
+    const queued = [batcher.submit([row(1)], ["y"], { ticket: ticket(1) }), batcher.submit([row(2)], ["y"], { ticket: ticket(2) }), batcher.submit([row(3)], ["y"], { ticket: ticket(2) })];
+    expect((await failure(batcher.submit([row(4)], ["y"], { ticket: ticket(1) }))).message).toContain("queue for priority level 1 is full (max_queue_size, 1 requests)");
+    release();
+    await Promise.all([first, ...queued]);
+    expect(batcher.stats).toMatchObject({ rejected: 1, requests: 4 });
+  });
+
   it("takes a request whose client goes away out of the queue, never running it", async () => {
     const { batcher, first, runs, release } = heldBatcher();
     await turns();

@@ -30,6 +30,18 @@ describe("ticketFor", () => {
     expect(ticketFor({ timeoutUs: 0 }, policy(true, 2000), AT).timeoutUs).toBe(2000);
   });
 
+  it("takes a level's own queue policy, where priority_queue_policy gives one, in place of the default", () => {
+    const policy = {
+      priority_levels: 2,
+      default_priority_level: 2,
+      default_queue_policy: { default_timeout_microseconds: 9000 },
+      priority_queue_policy: { "1": { default_timeout_microseconds: 100, allow_timeout_override: true } },
+    };
+    expect(ticketFor({ priority: 1, timeoutUs: 40 }, policy, AT).timeoutUs).toBe(40);
+    expect(ticketFor({ priority: 1 }, policy, AT).timeoutUs).toBe(100);
+    expect(ticketFor({ timeoutUs: 40 }, policy, AT).timeoutUs).toBe(9000);
+  });
+
   it("gives a request its priority level, the default for 0 or none, and refuses one past the levels", () => {
     const levels = { priority_levels: 3, default_priority_level: 2 };
     expect(ticketFor({ priority: 1 }, levels, AT).priority).toBe(1);
