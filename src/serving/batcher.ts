@@ -6,15 +6,17 @@
  * shapes beyond the batch dimension, and the same values for inputs the batch shares
  * (`unbatched_inputs`, a sample rate say). A request joins only after it passed validation, and
  * if a joined run fails each request is run alone, so one bad request never spoils the others'.
+ * Requests wait in one queue per session, ordered by priority level, which they leave unrun when
+ * their deadline passes or their client goes away (serving/schedule, docs/scheduling.md).
  */
 import { concatAlong, sliceAlong } from "../tensor/axis";
 import type { Tensor } from "../tensor/tensor";
-import type { LoadedSession, TensorSpec } from "./loader";
-import { own } from "../own";
+import type { LoadedSession } from "./loader";
+import { axisOf, batchable, isShared, type BatchLayout } from "./batch-axes";
 import { answerDropped, cancelledInQueue, deadlineExceeded, queueFull, queuePolicyOf, schedulingClock, type Clock, type SchedulePolicy, type Ticket } from "./schedule";
 
-/** A model's batching settings (config.json `dynamic_batching`), with its queue policy. */
-export interface BatchingOptions extends SchedulePolicy {
+/** A model's batching settings (config.json `dynamic_batching`), with its layout and queue policy. */
+export interface BatchingOptions extends BatchLayout, SchedulePolicy {
   /** Most rows (first-dimension entries) in one run. */
   max_batch_size: number;
   /**
@@ -23,45 +25,10 @@ export interface BatchingOptions extends SchedulePolicy {
    * `INBOUND_WAIT_LIMIT` times this.
    */
   max_queue_delay_ms: number;
-  /** Per input or output: the dimension that holds the batch, when it is not the first. */
-  batch_axes?: Record<string, number>;
-  /** Inputs the whole batch shares (not batched): only requests sending equal values join. */
-  unbatched_inputs?: string[];
 }
 
 /** Most elements an unbatched input may have: its values are compared across requests. */
 const MAX_SHARED_ELEMENTS = 64;
-
-/** The dimension of tensor `name` that holds the batch: the one `batch_axes` names, else the first. */
-export const axisOf = (options: Pick<BatchingOptions, "batch_axes"> | undefined, name: string) => own(options?.batch_axes, name) ?? 0;
-/** Whether input `name` is shared by a batch (`unbatched_inputs`) rather than batched. */
-export const isShared = (options: Pick<BatchingOptions, "unbatched_inputs"> | undefined, name: string) => options?.unbatched_inputs?.includes(name) ?? false;
-
-/**
- * Why a model cannot be batched with `options`, or null if it can: every input but the shared
- * ones, and every output, needs a dynamic dimension at its batch axis.
- */
-export function unbatchableReason(inputs: readonly TensorSpec[], outputs: readonly TensorSpec[], options?: Pick<BatchingOptions, "batch_axes" | "unbatched_inputs">): string | null {
-  const names = new Set([...inputs, ...outputs].map((s) => s.name));
-  for (const name of [...Object.keys(options?.batch_axes ?? {}), ...(options?.unbatched_inputs ?? [])]) {
-    if (!names.has(name)) return `the model has no input or output '${name}'`;
-  }
-  for (const name of options?.unbatched_inputs ?? []) {
-    if (!inputs.some((s) => s.name === name)) return `'${name}' is an output; only inputs can be unbatched`;
-    if (own(options?.batch_axes, name) !== undefined) return `'${name}' cannot be both unbatched and batched along an axis`;
-  }
-  for (const s of [...inputs.filter((i) => !isShared(options, i.name)), ...outputs]) {
-    const axis = axisOf(options, s.name);
-    if (!(s.shape.length > axis && s.shape[axis] === -1)) {
-      return `'${s.name}' has shape [${s.shape.join(",")}], with no dynamic dimension ${axis} to batch along${axis === 0 ? " (name another in batch_axes, or list the input in unbatched_inputs)" : ""}`;
-    }
-  }
-  return null;
-}
-
-/** Whether a model can be batched (with `options`' axes and shared inputs). */
-export const batchable = (inputs: readonly TensorSpec[], outputs: readonly TensorSpec[], options?: Pick<BatchingOptions, "batch_axes" | "unbatched_inputs">): boolean =>
-  unbatchableReason(inputs, outputs, options) === null;
 
 type Run = (feeds: readonly Tensor[], fetches: readonly string[]) => Promise<Tensor[]>;
 /** Told of each successful run: its rows and run time. */
@@ -123,7 +90,7 @@ export class Batcher {
   readonly stats: BatcherStats = { runs: 0, requests: 0, largestBatch: 0, timedOut: 0, rejected: 0, cancelled: 0, dropped: 0 };
 
   /**
-   * Per group key: how many requests its last run held. A batch waits (up to the delay) for as
+   * Per batch key: how many requests its last run held. A batch waits (up to the delay) for as
    * many before running early, since under steady load about as many are on their way.
    */
   private readonly lastSize = new Map<string, number>();
@@ -369,11 +336,11 @@ export class Batcher {
 /** A request with no ticket: the top level, no deadline, no signal. */
 const NO_TICKET: Ticket = { priority: 1, deadline: Infinity, timeoutUs: 0 };
 
-/** Group keys whose last run size a batcher keeps (the least recently run are forgotten). */
+/** Batch keys whose last run size a batcher keeps (the least recently run are forgotten). */
 const MAX_REMEMBERED_KEYS = 64;
 
 /**
- * Longest a group waits, as a multiple of `max_queue_delay_ms`, for requests on their way (a
+ * Longest a batch waits, as a multiple of `max_queue_delay_ms`, for requests on their way (a
  * client slow to send its body is never waited for longer).
  */
 export const INBOUND_WAIT_LIMIT = 4;

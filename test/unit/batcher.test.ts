@@ -4,7 +4,8 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { axisOf, Batcher, INBOUND_WAIT_LIMIT, unbatchableReason } from "../../src/serving/batcher";
+import { axisOf, unbatchableReason } from "../../src/serving/batch-axes";
+import { Batcher, INBOUND_WAIT_LIMIT } from "../../src/serving/batcher";
 import type { Tensor } from "../../src/tensor/tensor";
 
 /** A row-wise identity "model" that records each run's batch size. */
