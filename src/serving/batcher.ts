@@ -171,8 +171,12 @@ export class Batcher {
 
   /** Takes every queued request whose deadline has passed out of the queue. */
   private expire(now: number): void {
-    for (const item of this.queue.filter((i) => now > i.ticket.deadline)) {
-      this.remove(item, "expired");
+    // Every waiting request checks on every turn: no array is built unless one has expired.
+    for (let i = this.queue.length - 1; i >= 0; i--) {
+      const item = this.queue[i]!;
+      if (!(now > item.ticket.deadline)) continue;
+      this.queue.splice(i, 1);
+      item.state = "expired";
       this.stats.timedOut++;
     }
   }
@@ -219,24 +223,29 @@ export class Batcher {
     const head = this.queue[0];
     if (!head) return null;
     if (!head.joins) return [head];
-    const batch: Item[] = [];
+    // Sized first, without building it: every waiting request asks on every turn.
+    const max = this.options.max_batch_size;
+    let members = 0;
     let rows = 0;
     let full = false;
     let oldest = head.enqueuedAt;
     for (const item of this.queue) {
       if (item.key !== head.key) continue;
-      if (rows + item.rows > this.options.max_batch_size) {
+      if (rows + item.rows > max) {
         full = true;
         break;
       }
-      batch.push(item);
+      members++;
       rows += item.rows;
       oldest = Math.min(oldest, item.enqueuedAt);
     }
     const delay = this.options.max_queue_delay_ms;
-    full ||= rows >= this.options.max_batch_size;
-    const settled = inbound() === 0 && (batch.length >= (this.lastSize.get(head.key) ?? 1) || now >= oldest + delay);
-    return full || settled || now >= oldest + INBOUND_WAIT_LIMIT * delay || overdue ? batch : null;
+    full ||= rows >= max;
+    const settled = () => inbound() === 0 && (members >= (this.lastSize.get(head.key) ?? 1) || now >= oldest + delay);
+    if (!(full || overdue || now >= oldest + INBOUND_WAIT_LIMIT * delay || settled())) return null;
+    const batch: Item[] = [];
+    for (const item of this.queue) if (item.key === head.key && batch.length < members) batch.push(item);
+    return batch;
   }
 
   private remember(key: string, size: number): void {
