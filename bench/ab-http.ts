@@ -6,13 +6,14 @@
  * this one sees what only a real connection does: a body streamed from a socket, the response
  * written back to one.
  *
- * The ref's src/, package.json and wrangler.toml are copied to bench/.ab/http-base/ (node_modules
+ * The ref's src/, package.json, wrangler.toml and public/ are copied to bench/.ab/http-base/ (node_modules
  * linked). The table gives, per request kind, the ratio current ÷ base of the workerd CPU per
  * request (median of rounds' ratios, and of the rounds' least) and of the throughput.
  *
  * Environment: AB_FORMATS (binary, json; default binary), AB_ROUNDS (default 8), AB_SECONDS
  * (each load; default 3), AB_CONNECTIONS (default 4), AB_VARS ("NAME=value,...": both services'
- * vars; default REQUEST_LOG=off).
+ * vars; default REQUEST_LOG=off), AB_BATCHING ("max_batch_size,max_queue_delay_ms": both
+ * services' models with dynamic batching on; default off).
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -29,18 +30,23 @@ const SECONDS = Math.max(1, Number(process.env.AB_SECONDS ?? 3));
 const CONNECTIONS = Math.max(1, Number(process.env.AB_CONNECTIONS ?? 4));
 const FORMATS = (process.env.AB_FORMATS ?? "binary").split(",");
 for (const f of FORMATS) if (!["binary", "json"].includes(f)) throw new Error(`AB_FORMATS: binary or json, not ${f}`);
+/** Dynamic batching for every model of both services, from AB_BATCHING. */
+const BATCHING = process.env.AB_BATCHING ? (([size, delay]) => ({ max_batch_size: Number(size), max_queue_delay_ms: Number(delay ?? 2) }))(process.env.AB_BATCHING.split(",")) : undefined;
 const [ref = "HEAD", ...rest] = process.argv.slice(2);
 const cases = casesNamed(rest.length ? rest : ["iris", "image-linear"]);
 const round = (x: number, d = 3) => Math.round(x * 10 ** d) / 10 ** d;
 
-/** The ref's service, with its own wrangler.toml (bench/.ab/http-base/, not committed). */
-const prepare = () => checkOut(ref, join(root, "bench", ".ab", "http-base"), ["src", "package.json", "wrangler.toml"]);
+/** The ref's service, with its own wrangler.toml and the static assets it names (bench/.ab/http-base/, not committed). */
+const prepare = () => checkOut(ref, join(root, "bench", ".ab", "http-base"), ["src", "package.json", "wrangler.toml", "public"]);
 
 interface Variant { name: "base" | "current"; svc: Running; auth: Record<string, string> }
 
 async function setUp(v: Variant["name"], svc: Running): Promise<Variant> {
   const admin = (method: string, path: string, body?: BodyInit, type?: string) => adminCall(svc, TOKEN, method, path, body, type);
-  for (const c of cases) await admin("PUT", `/models/${c.model}/versions/1`, modelBytes(c), "application/octet-stream");
+  for (const c of cases) {
+    await admin("PUT", `/models/${c.model}/versions/1`, modelBytes(c), "application/octet-stream");
+    if (BATCHING) await admin("PUT", `/models/${c.model}/config`, JSON.stringify({ dynamic_batching: { ...BATCHING, ...c.batching } }), "application/json");
+  }
   await admin("PUT", "/tenants/ab", JSON.stringify({ requests_per_minute: 1_000_000, burst: 1_000_000, admission: "leased" }));
   return { name: v, svc, auth: { authorization: `Bearer ${(await admin("POST", "/tenants/ab/keys", "{}")).key as string}` } };
 }
@@ -92,7 +98,7 @@ try {
       "rounds current cheaper": `${cpu.filter((x) => x < 1).length} of ${ROUNDS}`,
     });
   }
-  console.log(`\n## ${ref} (${commit.slice(0, 12)}) as base, the working tree as current, over HTTP: ${ROUNDS} rounds of ${SECONDS} s, ${CONNECTIONS} connections, ABBA, ${Object.entries(vars).map(([k, v]) => `${k}=${v}`).join(" ")}${placement ? `, workerd on core ${placement.workerd}` : ""}`);
+  console.log(`\n## ${ref} (${commit.slice(0, 12)}) as base, the working tree as current, over HTTP: ${ROUNDS} rounds of ${SECONDS} s, ${CONNECTIONS} connections, ABBA, ${Object.entries(vars).map(([k, v]) => `${k}=${v}`).join(" ")}${BATCHING ? `, dynamic batching ${JSON.stringify(BATCHING)}` : ""}${placement ? `, workerd on core ${placement.workerd}` : ""}`);
   console.table(rows);
 } finally {
   await Promise.all(started.map((s) => s.stop()));

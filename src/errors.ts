@@ -13,13 +13,14 @@ export type ErrorCode =
   | "resource_exhausted" // a load or run needs more memory than onnxruntime's heap may take
   | "length_required" // a large body sent without Content-Length
   | "request_timeout" // a request body that stalled, or arrived slower than the minimum rate
-  | "client_closed" // the client went away before its request body arrived (nginx's 499: logged, never sent)
+  | "client_closed" // the client went away before its request body arrived, or before its answer (nginx's 499: logged, never sent)
+  | "deadline_exceeded" // the request's timeout passed before it could run (docs/scheduling.md)
   | "payload_too_large"
   | "unsupported_media_type"
   | "not_implemented"
   | "internal";
 
-type Status = 400 | 401 | 404 | 408 | 409 | 412 | 411 | 413 | 415 | 429 | 499 | 500 | 501 | 503 | 507;
+type Status = 400 | 401 | 404 | 408 | 409 | 412 | 411 | 413 | 415 | 429 | 499 | 500 | 501 | 503 | 504 | 507;
 
 const STATUS: Record<ErrorCode, Status> = {
   invalid_argument: 400,
@@ -33,6 +34,7 @@ const STATUS: Record<ErrorCode, Status> = {
   length_required: 411,
   request_timeout: 408,
   client_closed: 499,
+  deadline_exceeded: 504,
   payload_too_large: 413,
   unsupported_media_type: 415,
   not_implemented: 501,

@@ -15,6 +15,7 @@ import { modelStatsJson } from "../monitoring/stats-view";
 import { recordPrediction, timedEncode } from "./prediction";
 import { limitKServeAnswer, maxResponseBytes } from "./response-limit";
 import { callerOf, LABEL_HEADER, selectorFrom } from "./selector";
+import { either, scheduleHeaders, scheduleParameters } from "../serving/schedule";
 import { SERVER_NAME, SERVER_VERSION, MODEL_VERSION_HEADER } from "./server-info";
 import { classifyOutputs } from "../serving/classification";
 import { repositoryIndex } from "./repository-index";
@@ -79,10 +80,20 @@ async function infer(c: C) {
   const t = await target(c);
   c.set("served", { model: t.snapshot.name, version: t.entry.version, inference: true });
   let request: KServeInferRequest | undefined;
-  const result = await c.get("service").infer(t, async () => {
-    const decode = await readInferRequest(c, t.snapshot.name);
-    return (inputs) => (request = decode(inputs));
-  }, cacheDirectives({ cacheControl: c.req.header("cache-control"), pragma: c.req.header("pragma") }, c.get("caller")?.tenant));
+  const asked = scheduleHeaders((name) => c.req.header(name));
+  const result = await c.get("service").infer(
+    t,
+    async () => {
+      const decode = await readInferRequest(c, t.snapshot.name);
+      return (inputs) => {
+        request = decode(inputs);
+        // The body's parameters over the headers: a raw binary body can only use the headers.
+        return { ...request, schedule: either(scheduleParameters(request.parameters), asked) };
+      };
+    },
+    cacheDirectives({ cacheControl: c.req.header("cache-control"), pragma: c.req.header("pragma") }, c.get("caller")?.tenant),
+    c.req.raw.signal,
+  );
   // Monitoring and the response cache see the model's own outputs; the answer carries the classes asked for instead.
   const outputs = await classifyOutputs(c.get("service").models, t.snapshot, t.entry.version, result.outputs, request!.classification);
   limitKServeAnswer(outputs, request!.binaryOutput, maxResponseBytes(c.env));
@@ -116,7 +127,7 @@ async function stats(c: C) {
 export const kserveV2 = new Hono<AppEnv>()
   .get("/health/live", docs.live, (c) => c.json({ live: true }))
   .get("/health/ready", docs.ready, (c) => c.json({ ready: true }))
-  .get("/", docs.server, (c) => c.json({ name: SERVER_NAME, version: SERVER_VERSION, extensions: ["binary_tensor_data", "classification", "statistics", "model_repository"] }))
+  .get("/", docs.server, (c) => c.json({ name: SERVER_NAME, version: SERVER_VERSION, extensions: ["binary_tensor_data", "classification", "statistics", "model_repository", "schedule_policy"] }))
   .post("/repository/index", docs.repositoryIndex, repositoryIndex)
   .get("/models/:model_name", docs.metadata, metadata)
   .get("/models/:model_name/versions/:model_version", docs.versionMetadata, metadata)

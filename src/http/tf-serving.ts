@@ -8,6 +8,7 @@ import { notFound, ServingError } from "../errors";
 import { parseModelName } from "../serving/names";
 import type { TensorSpec } from "../serving/loader";
 import type { Target } from "../serving/service";
+import { scheduleHeaders } from "../serving/schedule";
 import { datatypeInfo } from "../tensor/datatype";
 import { decodePredictRequest, encodePredictResponse, type TfPredictRequest } from "../tensor/tf-json";
 import { readJson } from "./body";
@@ -107,12 +108,19 @@ async function predict(c: C, r: Route) {
   const t = await resolve(c, r);
   c.set("served", { model: t.snapshot.name, version: t.entry.version, inference: true });
   let request: TfPredictRequest | undefined;
-  const result = await c.get("service").infer(t, async () => {
-    const body = await readJson(c);
-    const wrong = kserveBodyAtTf(body, t.snapshot.name);
-    if (wrong) throw wrong;
-    return (specs) => (request = decodePredictRequest(body, specs));
-  }, cacheDirectives({ cacheControl: c.req.header("cache-control"), pragma: c.req.header("pragma") }, c.get("caller")?.tenant));
+  // TF Serving's REST API has no deadline of its own: the headers carry one (docs/scheduling.md).
+  const schedule = scheduleHeaders((name) => c.req.header(name));
+  const result = await c.get("service").infer(
+    t,
+    async () => {
+      const body = await readJson(c);
+      const wrong = kserveBodyAtTf(body, t.snapshot.name);
+      if (wrong) throw wrong;
+      return (specs) => ({ ...(request = decodePredictRequest(body, specs)), schedule });
+    },
+    cacheDirectives({ cacheControl: c.req.header("cache-control"), pragma: c.req.header("pragma") }, c.get("caller")?.tenant),
+    c.req.raw.signal,
+  );
   limitTfAnswer(t.snapshot.name, result.outputs, maxResponseBytes(c.env));
   recordPrediction(c, t, result);
   const response = timedEncode(c, () => encodePredictResponse(request!, result.outputs));
@@ -136,20 +144,26 @@ async function classify(c: C, r: Route) {
   const scores = scoresOutput(classification, (await c.get("service").signature(t)).outputs);
   if (typeof scores !== "string") throw new ServingError("unavailable", `model '${t.snapshot.name}' cannot classify: ${scores.error}`);
   c.set("served", { model: t.snapshot.name, version: t.entry.version, inference: true });
-  const result = await c.get("service").infer(t, async () => {
-    const body = await readJson(c);
-    return (specs) => {
-      if (specs.length !== 1) throw new ServingError("unavailable", `model '${t.snapshot.name}' cannot classify examples: version ${t.entry.version} has ${specs.length} inputs, not one`);
-      return { inputs: [decodeClassifyRequest(body, features, specs[0]!)], outputs: [scores] };
-    };
-  });
+  const schedule = scheduleHeaders((name) => c.req.header(name));
+  const result = await c.get("service").infer(
+    t,
+    async () => {
+      const body = await readJson(c);
+      return (specs) => {
+        if (specs.length !== 1) throw new ServingError("unavailable", `model '${t.snapshot.name}' cannot classify examples: version ${t.entry.version} has ${specs.length} inputs, not one`);
+        return { inputs: [decodeClassifyRequest(body, features, specs[0]!)], outputs: [scores], schedule };
+      };
+    },
+    cacheDirectives({ cacheControl: c.req.header("cache-control"), pragma: c.req.header("pragma") }, c.get("caller")?.tenant),
+    c.req.raw.signal,
+  );
   recordPrediction(c, t, result);
   const output = result.outputs[0]!;
   if (output.shape.length !== 2) throw new ServingError("unavailable", `model '${t.snapshot.name}': output '${output.name}' is not [examples, classes]; :classify cannot answer with it`);
   const labels = await checkedLabels(c.get("service").models, t.snapshot, t.entry.version, output);
   limitClassifyAnswer(output, labels, maxResponseBytes(c.env));
   const response = timedEncode(c, () => encodeClassifyResponse(output, labels));
-  return c.json(response, 200, { [MODEL_VERSION_HEADER]: String(t.entry.version) });
+  return c.json(response, 200, { [MODEL_VERSION_HEADER]: String(t.entry.version), ...cacheHeaders(result.cache) });
 }
 
 /** Routes under /v1. */

@@ -48,14 +48,18 @@ export function quantile(h: Histogram, q: number): number | null {
   return BUCKETS_MS[BUCKETS_MS.length - 1]!;
 }
 
-/** The outcome of one request, for counting. `client_abort`: the client went away before its body arrived (499). */
-export type Outcome = "success" | "client_error" | "client_abort" | "rate_limited" | "unavailable" | "server_error";
+/**
+ * The outcome of one request, for counting. `client_abort`: the client went away before its answer
+ * (499). `deadline_exceeded`: its timeout passed before it ran (504).
+ */
+export type Outcome = "success" | "client_error" | "client_abort" | "rate_limited" | "unavailable" | "deadline_exceeded" | "server_error";
 
 export function outcomeOf(status: number): Outcome {
   if (status < 400) return "success";
   if (status === 499) return "client_abort";
   if (status === 429) return "rate_limited";
   if (status === 503) return "unavailable";
+  if (status === 504) return "deadline_exceeded";
   if (status >= 500) return "server_error";
   return "client_error";
 }

@@ -6,14 +6,17 @@
  * shapes beyond the batch dimension, and the same values for inputs the batch shares
  * (`unbatched_inputs`, a sample rate say). A request joins only after it passed validation, and
  * if a joined run fails each request is run alone, so one bad request never spoils the others'.
+ * Requests wait in one queue per session, ordered by priority level, which they leave unrun when
+ * their deadline passes or their client goes away (serving/schedule, docs/scheduling.md).
  */
 import { concatAlong, sliceAlong } from "../tensor/axis";
 import type { Tensor } from "../tensor/tensor";
-import type { LoadedSession, TensorSpec } from "./loader";
-import { own } from "../own";
+import type { LoadedSession } from "./loader";
+import { axisOf, batchable, isShared, type BatchLayout } from "./batch-axes";
+import { answerDropped, cancelledInQueue, deadlineExceeded, queueFull, queuePolicyOf, schedulingClock, type Clock, type SchedulePolicy, type Ticket } from "./schedule";
 
-/** A model's batching settings (config.json `dynamic_batching`). */
-export interface BatchingOptions {
+/** A model's batching settings (config.json `dynamic_batching`), with its layout and queue policy. */
+export interface BatchingOptions extends BatchLayout, SchedulePolicy {
   /** Most rows (first-dimension entries) in one run. */
   max_batch_size: number;
   /**
@@ -22,95 +25,73 @@ export interface BatchingOptions {
    * `INBOUND_WAIT_LIMIT` times this.
    */
   max_queue_delay_ms: number;
-  /** Per input or output: the dimension that holds the batch, when it is not the first. */
-  batch_axes?: Record<string, number>;
-  /** Inputs the whole batch shares (not batched): only requests sending equal values join. */
-  unbatched_inputs?: string[];
 }
 
 /** Most elements an unbatched input may have: its values are compared across requests. */
 const MAX_SHARED_ELEMENTS = 64;
 
-/** The dimension of tensor `name` that holds the batch: the one `batch_axes` names, else the first. */
-export const axisOf = (options: Pick<BatchingOptions, "batch_axes"> | undefined, name: string) => own(options?.batch_axes, name) ?? 0;
-/** Whether input `name` is shared by a batch (`unbatched_inputs`) rather than batched. */
-export const isShared = (options: Pick<BatchingOptions, "unbatched_inputs"> | undefined, name: string) => options?.unbatched_inputs?.includes(name) ?? false;
-
-/**
- * Why a model cannot be batched with `options`, or null if it can: every input but the shared
- * ones, and every output, needs a dynamic dimension at its batch axis.
- */
-export function unbatchableReason(inputs: readonly TensorSpec[], outputs: readonly TensorSpec[], options?: Pick<BatchingOptions, "batch_axes" | "unbatched_inputs">): string | null {
-  const names = new Set([...inputs, ...outputs].map((s) => s.name));
-  for (const name of [...Object.keys(options?.batch_axes ?? {}), ...(options?.unbatched_inputs ?? [])]) {
-    if (!names.has(name)) return `the model has no input or output '${name}'`;
-  }
-  for (const name of options?.unbatched_inputs ?? []) {
-    if (!inputs.some((s) => s.name === name)) return `'${name}' is an output; only inputs can be unbatched`;
-    if (own(options?.batch_axes, name) !== undefined) return `'${name}' cannot be both unbatched and batched along an axis`;
-  }
-  for (const s of [...inputs.filter((i) => !isShared(options, i.name)), ...outputs]) {
-    const axis = axisOf(options, s.name);
-    if (!(s.shape.length > axis && s.shape[axis] === -1)) {
-      return `'${s.name}' has shape [${s.shape.join(",")}], with no dynamic dimension ${axis} to batch along${axis === 0 ? " (name another in batch_axes, or list the input in unbatched_inputs)" : ""}`;
-    }
-  }
-  return null;
-}
-
-/** Whether a model can be batched (with `options`' axes and shared inputs). */
-export const batchable = (inputs: readonly TensorSpec[], outputs: readonly TensorSpec[], options?: Pick<BatchingOptions, "batch_axes" | "unbatched_inputs">): boolean =>
-  unbatchableReason(inputs, outputs, options) === null;
-
 type Run = (feeds: readonly Tensor[], fetches: readonly string[]) => Promise<Tensor[]>;
 /** Told of each successful run: its rows and run time. */
 type OnRun = (rows: number, ms: number) => void;
-
-interface Item {
-  inputs: readonly Tensor[];
-  rows: number;
-}
+type Result = Tensor[] | { error: unknown };
 
 /**
- * Requests waiting to run together. No member depends on another to be woken: each polls the
- * group from its own request context, the first to find it due runs it and leaves the results in
- * the group, and the others pick up their rows. So a member whose request is cancelled (its
- * client gone) never strands the rest, and no promise is settled across requests.
+ * A request in the queue. No request depends on another to be woken: each polls the queue from
+ * its own request context, and whichever finds a batch due runs it and leaves each member its
+ * result. So a request whose context ends (its client gone) never strands the rest, and no
+ * promise is settled across requests.
  */
-interface Group {
-  key: string;
+interface Item {
+  inputs: readonly Tensor[];
   fetches: readonly string[];
-  items: Item[];
   rows: number;
-  /** Takes no more members (full, or about to run). */
-  closed: boolean;
-  /** A member has begun the run. */
-  started: boolean;
-  /** When it runs at the latest with no request on its way (performance.now() milliseconds). */
-  deadline: number;
-  /** When it runs at the latest, with requests on their way or not. */
-  limit: number;
-  /** Members to wait for before running with none on their way: the last run's size for this key. */
-  expected: number;
-  /** Per item: its outputs, or the error its own run gave; set when the run is done. */
-  results?: (Tensor[] | { error: unknown })[];
+  /** Requests with equal keys may run together. */
+  key: string;
+  /** False for a request that runs alone (its rows disagree, or exceed max_batch_size). */
+  joins: boolean;
+  ticket: Ticket;
+  enqueuedAt: number;
+  state: "queued" | "running" | "done" | "cancelled" | "expired";
+  result?: Result;
 }
 
-/** Counters, for tests and benchmarks. */
+/** Counters, for tests, benchmarks and the admin API. */
 export interface BatcherStats {
   runs: number;
   requests: number;
   largestBatch: number;
+  /** Requests whose deadline passed before they ran (504): never run. */
+  timedOut: number;
+  /** Requests refused at once because their priority level's queue was full (503). */
+  rejected: number;
+  /** Requests whose client went away while they waited: they left the queue, never run. */
+  cancelled: number;
+  /** Requests whose client went away while they ran: their answers were dropped. */
+  dropped: number;
 }
 
-/** Batches the runs of one session. */
+/** What `submit` needs to know of a request besides its tensors. */
+export interface Submission {
+  /** Its priority, deadline and abort signal; default: level 1, no deadline. */
+  ticket?: Ticket;
+  /** How many other requests are still on their way to this session. */
+  inbound?: () => number;
+}
+
+/**
+ * Batches the runs of one session, one run at a time, from one queue ordered by priority level
+ * (1 first) and then arrival, as Triton's dynamic batcher with priority levels.
+ */
 export class Batcher {
-  private readonly open = new Map<string, Group>();
-  readonly stats: BatcherStats = { runs: 0, requests: 0, largestBatch: 0 };
+  private readonly queue: Item[] = [];
+  private running = false;
+  /** Numbers the keys of requests that run alone. */
+  private seq = 0;
+  readonly stats: BatcherStats = { runs: 0, requests: 0, largestBatch: 0, timedOut: 0, rejected: 0, cancelled: 0, dropped: 0 };
 
   /**
-   * Per group key: how many requests its last run held. A new group waits (up to the delay) for
-   * as many before running early, since under steady load about as many are on their way.
+   * Per batch key: how many requests its last run held. A batch waits (up to the delay) for as
+   * many before running early, since under steady load about as many are on their way.
    */
   private readonly lastSize = new Map<string, number>();
 
@@ -118,16 +99,49 @@ export class Batcher {
     private readonly run: Run,
     readonly options: BatchingOptions,
     private readonly onRun: OnRun = () => undefined,
+    private readonly clock: Clock = schedulingClock,
   ) {}
 
+  /** Requests waiting in the queue now (Triton's pending request count). */
+  get queued(): number {
+    return this.queue.length;
+  }
+
   /**
-   * Runs `inputs` (already validated), joined with whatever compatible requests arrive meanwhile.
-   * `inbound` tells how many other requests are still on their way to this session.
+   * Runs `inputs` (already validated), joined with whatever compatible requests are queued
+   * meanwhile. Refused at once when its priority level's queue is full (503) or its deadline has
+   * passed (504); leaves the queue unrun if its deadline passes (504) or its client goes away
+   * (499) before it runs. A request whose client went away while it ran gets no answer (499).
    */
-  async submit(inputs: readonly Tensor[], fetches: readonly string[], inbound: () => number = () => 0): Promise<Tensor[]> {
+  async submit(inputs: readonly Tensor[], fetches: readonly string[], { ticket = NO_TICKET, inbound = () => 0 }: Submission = {}): Promise<Tensor[]> {
+    const now = this.clock.now();
+    if (ticket.signal?.aborted) throw this.count("cancelled", cancelledInQueue());
+    if (now > ticket.deadline) throw this.count("timedOut", deadlineExceeded(ticket, now));
+    const max = queuePolicyOf(this.options, ticket.priority).max_queue_size ?? 0;
+    if (max > 0 && this.queue.filter((i) => i.ticket.priority === ticket.priority).length >= max) throw this.count("rejected", queueFull(ticket.priority, max));
     const rows = this.rowsOf(inputs);
-    if (rows === null || rows > this.options.max_batch_size) return this.alone(inputs, fetches, rows ?? 1);
-    const key = `${fetches.join("\u0000")}\u0001${inputs
+    const joins = rows !== null && rows <= this.options.max_batch_size;
+    const key = joins ? this.keyOf(inputs, fetches) : `\u0002${this.seq++}`;
+    const item: Item = { inputs, fetches, rows: rows ?? 1, key, joins, ticket, enqueuedAt: now, state: "queued" };
+    this.enqueue(item);
+    const leave = () => {
+      if (item.state !== "queued") return;
+      this.remove(item, "cancelled");
+      this.stats.cancelled++;
+    };
+    ticket.signal?.addEventListener("abort", leave);
+    try {
+      const result = await this.resultOf(item, inbound);
+      if (ticket.signal?.aborted) throw answerDropped();
+      return unwrap(result);
+    } finally {
+      ticket.signal?.removeEventListener("abort", leave);
+    }
+  }
+
+  /** The key of a request that may join others: its outputs, and its inputs' datatypes and shapes beyond the batch axis (and values, if shared). */
+  private keyOf(inputs: readonly Tensor[], fetches: readonly string[]): string {
+    return `${fetches.join("\u0000")}\u0001${inputs
       .map((t) => {
         if (isShared(this.options, t.name)) return `${t.name}:${t.datatype}:${t.shape.join(",")}=${Array.from(t.data as ArrayLike<unknown>, String).join(",")}`;
         const axis = axisOf(this.options, t.name);
@@ -135,65 +149,109 @@ export class Batcher {
       })
       .sort()
       .join("\u0000")}`;
-    let group = this.open.get(key);
-    if (!group || group.closed || group.rows + rows > this.options.max_batch_size) {
-      if (group) this.close(group);
-      const now = performance.now();
-      const delay = this.options.max_queue_delay_ms;
-      group = { key, fetches, items: [], rows: 0, closed: false, started: false, deadline: now + delay, limit: now + INBOUND_WAIT_LIMIT * delay, expected: this.lastSize.get(key) ?? 1 };
-      this.open.set(key, group);
+  }
+
+  /** Places `item` after every request of its level or a higher one (lower number) and before the rest. */
+  private enqueue(item: Item): void {
+    let at = this.queue.length;
+    while (at > 0 && this.queue[at - 1]!.ticket.priority > item.ticket.priority) at--;
+    this.queue.splice(at, 0, item);
+  }
+
+  private remove(item: Item, state: Item["state"]): void {
+    const at = this.queue.indexOf(item);
+    if (at >= 0) this.queue.splice(at, 1);
+    item.state = state;
+  }
+
+  private count<E>(counter: "timedOut" | "rejected" | "cancelled", error: E): E {
+    this.stats[counter]++;
+    return error;
+  }
+
+  /** Takes every queued request whose deadline has passed out of the queue. */
+  private expire(now: number): void {
+    // Every waiting request checks on every turn: no array is built unless one has expired.
+    for (let i = this.queue.length - 1; i >= 0; i--) {
+      const item = this.queue[i]!;
+      if (!(now > item.ticket.deadline)) continue;
+      this.queue.splice(i, 1);
+      item.state = "expired";
+      this.stats.timedOut++;
     }
-    const index = group.items.push({ inputs, rows }) - 1;
-    group.rows += rows;
-    if (group.rows >= this.options.max_batch_size) this.close(group);
-    return unwrap(await this.resultOf(group, index, inbound));
   }
 
   /**
-   * Waits for the group's results, running it if this member is the first to find it due: full;
-   * with no other request on its way and either at least as many members as the key's last run
-   * held or past `max_queue_delay_ms`; or past `INBOUND_WAIT_LIMIT` times the delay. When others
-   * are on their way it first gives one turn of the event loop, so requests already decoded can
-   * join. A lone caller's last run held one, so its request runs at once (waiting even one timer
-   * turn cut a lone request to 0.35 of its throughput in workerd). Under load the requests still
-   * queued in workerd, not yet seen by the isolate, are what fills a batch, and the last run's size
-   * is the best guess of how many there are: waiting for them grew the MLP's batches at 8
-   * connections from 2 requests to 4–5 with a 2 ms delay (7–8 with 4–8 ms), and at 32 connections
-   * to 13–23 with 4–8 ms. When load drops, one group waits out the delay and the next expects what
-   * arrived.
+   * Waits for the request's result, running the batch at the head of the queue whenever one is
+   * due and no run is under way. The head is the first request of the highest level; its batch
+   * is it and the queued requests that fit with it, in queue order, up to max_batch_size rows.
+   * It is due when full; with no other request on its way and either at least as many members as
+   * its key's last run held or its oldest member past `max_queue_delay_ms`; or past
+   * `INBOUND_WAIT_LIMIT` times the delay. When others are on their way it first gives one turn of
+   * the event loop, so requests already decoded can join. A lone caller's last run held one, so
+   * its request runs at once (waiting even one timer turn cut a lone request to 0.35 of its
+   * throughput in workerd). Under load the requests still queued in workerd, not yet seen by the
+   * isolate, are what fills a batch, and the last run's size is the best guess of how many there
+   * are: waiting for them grew the MLP's batches at 8 connections from 2 requests to 4–5 with a
+   * 2 ms delay (7–8 with 4–8 ms), and at 32 connections to 13–23 with 4–8 ms. When load drops,
+   * one batch waits out the delay and the next expects what arrived.
    *
-   * A group past its delay still waits for requests on their way: the isolate is busy reading
+   * A batch past its delay still waits for requests on their way: the isolate is busy reading
    * and decoding them, so running first gains those requests nothing, and they would start a
-   * group of their own. With a 2 ms delay at 32 connections, the MLP's runs grew from 9 requests
+   * batch of their own. With a 2 ms delay at 32 connections, the MLP's runs grew from 9 requests
    * to 15, and the Worker's CPU per batched request fell by about a tenth (bench/run.ts batching).
    */
-  private async resultOf(group: Group, index: number, inbound: () => number): Promise<Tensor[] | { error: unknown }> {
+  private async resultOf(item: Item, inbound: () => number): Promise<Result> {
     if (inbound() > 0) await tick(0);
-    // The clock advances across timers; the tick count bounds the loop should it not.
+    // The clock may stand still (workerd's advances across I/O, a test's when told): the tick count bounds the wait.
     for (let ticks = 0; ; ticks++) {
-      if (group.results) return group.results[index]!;
-      const now = performance.now();
-      const settled = inbound() === 0 && (group.items.length >= group.expected || now >= group.deadline);
-      if (!group.started && (group.closed || settled || now >= group.limit || ticks >= MAX_TICKS)) {
-        group.started = true;
-        this.close(group);
-        group.results = await this.execute(group);
-        return group.results[index]!;
-      }
-      await tick(1);
+      const now = this.clock.now();
+      this.expire(now);
+      if (item.state === "done") return item.result!;
+      if (item.state === "cancelled") throw cancelledInQueue();
+      if (item.state === "expired") throw deadlineExceeded(item.ticket, now);
+      // Overdue, it runs even beside a run under way: a run whose request context ended unfinished must not stall the queue.
+      const overdue = ticks >= MAX_TICKS;
+      const batch = this.running && !overdue ? null : this.due(now, inbound, overdue);
+      if (batch) await this.execute(batch);
+      else await tick(1);
     }
+  }
+
+  /** The batch at the head of the queue, if it is due. */
+  private due(now: number, inbound: () => number, overdue: boolean): Item[] | null {
+    const head = this.queue[0];
+    if (!head) return null;
+    if (!head.joins) return [head];
+    // Sized first, without building it: every waiting request asks on every turn.
+    const max = this.options.max_batch_size;
+    let members = 0;
+    let rows = 0;
+    let full = false;
+    let oldest = head.enqueuedAt;
+    for (const item of this.queue) {
+      if (item.key !== head.key) continue;
+      if (rows + item.rows > max) {
+        full = true;
+        break;
+      }
+      members++;
+      rows += item.rows;
+      oldest = Math.min(oldest, item.enqueuedAt);
+    }
+    const delay = this.options.max_queue_delay_ms;
+    full ||= rows >= max;
+    const settled = () => inbound() === 0 && (members >= (this.lastSize.get(head.key) ?? 1) || now >= oldest + delay);
+    if (!(full || overdue || now >= oldest + INBOUND_WAIT_LIMIT * delay || settled())) return null;
+    const batch: Item[] = [];
+    for (const item of this.queue) if (item.key === head.key && batch.length < members) batch.push(item);
+    return batch;
   }
 
   private remember(key: string, size: number): void {
     this.lastSize.delete(key);
     if (this.lastSize.size >= MAX_REMEMBERED_KEYS) this.lastSize.delete(this.lastSize.keys().next().value!);
     this.lastSize.set(key, size);
-  }
-
-  private close(group: Group): void {
-    if (group.closed) return;
-    group.closed = true;
-    if (this.open.get(group.key) === group) this.open.delete(group.key);
   }
 
   /**
@@ -214,9 +272,9 @@ export class Batcher {
     return rows;
   }
 
-  private async alone(inputs: readonly Tensor[], fetches: readonly string[], rows: number): Promise<Tensor[]> {
-    this.count(1);
-    return this.observed(inputs, fetches, rows);
+  private async alone(item: Item): Promise<Tensor[]> {
+    this.counted(1);
+    return this.observed(item.inputs, item.fetches, item.rows);
   }
 
   private async observed(inputs: readonly Tensor[], fetches: readonly string[], rows: number): Promise<Tensor[]> {
@@ -226,26 +284,43 @@ export class Batcher {
     return outputs;
   }
 
-  private count(requests: number): void {
+  private counted(requests: number): void {
     this.stats.runs++;
     this.stats.requests += requests;
     this.stats.largestBatch = Math.max(this.stats.largestBatch, requests);
   }
 
-  private async execute(group: Group): Promise<(Tensor[] | { error: unknown })[]> {
-    const { items, fetches } = group;
+  /** Runs `batch` (taken out of the queue), leaving each member its result. */
+  private async execute(batch: Item[]): Promise<void> {
+    this.running = true;
+    for (const item of batch) this.remove(item, "running");
+    try {
+      const results = await this.results(batch);
+      batch.forEach((item, i) => {
+        item.result = results[i];
+        item.state = "done";
+        if (item.ticket.signal?.aborted) this.stats.dropped++;
+      });
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async results(items: Item[]): Promise<Result[]> {
     const each = async () => {
-      const out: (Tensor[] | { error: unknown })[] = [];
-      for (const item of items) out.push(await this.alone(item.inputs, fetches, item.rows).catch((error: unknown) => ({ error })));
+      const out: Result[] = [];
+      for (const item of items) out.push(await this.alone(item).catch((error: unknown) => ({ error })));
       return out;
     };
-    this.remember(group.key, items.length);
+    const key = items[0]!.key;
+    if (items[0]!.joins) this.remember(key, items.length);
     if (items.length === 1) return each();
+    const rows = items.reduce((n, i) => n + i.rows, 0);
     let outputs: Tensor[] | undefined;
     try {
-      this.count(items.length);
-      outputs = await this.observed(this.joined(items.map((i) => i.inputs)), fetches, group.rows);
-      if (!outputs.every((t) => t.shape[axisOf(this.options, t.name)] === group.rows)) outputs = undefined;
+      this.counted(items.length);
+      outputs = await this.observed(this.joined(items.map((i) => i.inputs)), items[0]!.fetches, rows);
+      if (!outputs.every((t) => t.shape[axisOf(this.options, t.name)] === rows)) outputs = undefined;
     } catch {
       outputs = undefined;
     }
@@ -267,16 +342,19 @@ export class Batcher {
   }
 }
 
-/** Group keys whose last run size a batcher keeps (the least recently run are forgotten). */
+/** A request with no ticket: the top level, no deadline, no signal. */
+const NO_TICKET: Ticket = { priority: 1, deadline: Infinity, timeoutUs: 0 };
+
+/** Batch keys whose last run size a batcher keeps (the least recently run are forgotten). */
 const MAX_REMEMBERED_KEYS = 64;
 
 /**
- * Longest a group waits, as a multiple of `max_queue_delay_ms`, for requests on their way (a
+ * Longest a batch waits, as a multiple of `max_queue_delay_ms`, for requests on their way (a
  * client slow to send its body is never waited for longer).
  */
 export const INBOUND_WAIT_LIMIT = 4;
 
-/** Timer turns a member waits before running the group regardless (the longest limit, 4 s, in 1 ms turns, and some). */
+/** Timer turns a request waits before running the head's batch regardless (the longest limit, 4 s, in 1 ms turns, and some). */
 const MAX_TICKS = 5000;
 
 const tick = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -6,7 +6,7 @@
  * writes and deletes are committed by the model's writer object, one at a time (model-writer).
  */
 import { ServingError, invalid, notFound } from "../errors";
-import { unbatchableReason } from "./batcher";
+import { unbatchableReason } from "./batch-axes";
 import { batchedInputs } from "./signature";
 import { checkConfigVersions, referencedVersions, type ModelConfig } from "./config";
 import type { ModelWriter, WriteOutcome } from "./model-writer";

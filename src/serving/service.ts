@@ -11,8 +11,10 @@ import { BytesCache, type BytesSource } from "./bytes-cache";
 import { ModelRepository, type ModelSnapshot, type VersionEntry } from "./repository";
 import { Availability } from "./availability";
 import { resolveVersion, type VersionSelector } from "./router";
-import { batchable, batcherFor, batcherOf, type Batcher } from "./batcher";
+import { batcherFor, batcherOf, type Batcher } from "./batcher";
+import { batchable } from "./batch-axes";
 import { Inbound } from "./inbound";
+import { answerDropped, checkTurn, schedulingClock, ticketFor, type ScheduleRequest } from "./schedule";
 import { checkBatchLimit, checkInputs, selectOutputs } from "./signature";
 import { heapGrowth, noteHeap } from "./heap-watch";
 import { heapExhausted } from "./heap-exhausted";
@@ -167,6 +169,8 @@ export interface DecodedRequest {
   outputs?: readonly string[];
   /** Each requested output's parameters, by name, as sent. */
   outputParameters?: Readonly<Record<string, Record<string, unknown>>>;
+  /** The request's deadline and priority, as it asked (serving/schedule). */
+  schedule?: ScheduleRequest;
 }
 
 /** Inference requests on their way to each version's session (isolate-wide), for the batchers. */
@@ -343,7 +347,11 @@ export class ModelService {
     target: Target,
     read: () => Promise<(inputs: readonly TensorSpec[]) => DecodedRequest>,
     directives: CacheDirectives = { lookup: true, store: true },
+    /** Aborts when the client goes away: a request not yet run is then never run (serving/schedule). */
+    signal?: AbortSignal,
   ): Promise<InferResult> {
+    // A request's timeout counts from here: reading its body, loading the model and the queue all use it up.
+    const arrived = schedulingClock.now();
     const arrival = inbound.arrive(`${target.snapshot.name}\u0000${target.entry.version}`);
     try {
       const decode = await read();
@@ -358,6 +366,7 @@ export class ModelService {
         const caching = target.snapshot.config.response_cache;
         // Still on its way to the batcher while it is looked up: a batch waits for it.
         const cached = caching ? await this.cachedAnswer(target, request, fetched, directives) : undefined;
+        const ticket = ticketFor(request.schedule ?? {}, target.snapshot.config.dynamic_batching, arrived, signal);
         arrival.done();
         if (cached?.hit) return { outputs: cached.hit, inputs: request.inputs, fetched, runMs: 0, loadMs, cache: cached.outcome };
         try {
@@ -375,13 +384,15 @@ export class ModelService {
             : null;
           let outputs: Tensor[];
           if (batcher) {
-            outputs = await batcher.submit(request.inputs, fetched, arrival.others);
+            outputs = await batcher.submit(request.inputs, fetched, { ticket, inbound: arrival.others });
           } else {
+            checkTurn(ticket);
             outputs = await session.run(request.inputs, fetched);
             // A model without a batch dimension runs one inference a request, as Triton counts it.
             const rows = hasBatchDimension(session) ? (request.inputs[0]?.shape[0] ?? 1) : 1;
             noteHeap(name, version, rows);
             this.observer.execution(name, version, rows, performance.now() - started);
+            if (signal?.aborted) throw answerDropped();
           }
           const runMs = performance.now() - started;
           if (!cached) return { outputs, inputs: request.inputs, fetched, runMs, loadMs };
@@ -461,10 +472,11 @@ export class ModelService {
     return { inputs: lease.session.inputs, outputs: lease.session.outputs };
   }
 
-  /** This isolate's batching counters for a session, when it has a batcher. */
-  batchStats(model: string, entry: VersionEntry): Batcher["stats"] | undefined {
+  /** This isolate's batching counters for a session, and its queue's length now, when it has a batcher. */
+  batchStats(model: string, entry: VersionEntry): (Batcher["stats"] & { queued: number }) | undefined {
     const lease = manager.peek(sessionKey(model, entry));
-    return lease ? batcherOf(lease)?.stats : undefined;
+    const batcher = lease ? batcherOf(lease) : undefined;
+    return batcher ? { ...batcher.stats, queued: batcher.queued } : undefined;
   }
 
   /** This isolate's memory: ORT's heap, the sessions' estimated bytes and budget, every session. */

@@ -1,7 +1,8 @@
 /** @module serving/signature: checks request tensors against a model's inputs and picks its outputs. */
 import { invalid } from "../errors";
 import { formatShape, type Tensor } from "../tensor/tensor";
-import { axisOf, isShared, type BatchingOptions } from "./batcher";
+import { axisOf, isShared } from "./batch-axes";
+import type { BatchingOptions } from "./batcher";
 import type { TensorSpec } from "./loader";
 
 const names = (specs: readonly TensorSpec[]) => specs.map((s) => `'${s.name}'`).join(", ");
