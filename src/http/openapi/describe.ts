@@ -30,6 +30,7 @@ export const STATUS_TEXT: Record<number, string> = {
   429: "The tenant's rate or daily quota ran out (Retry-After and RateLimit-* headers say when to retry).",
   501: "The route exists in the protocol but not for ONNX models.",
   503: "The model cannot be loaded or run now, the rate limiter is unreachable, or the isolate's memory for request bodies is taken (Retry-After).",
+  504: "The request's deadline (parameters.timeout, or the model's queue policy) passed before it ran; it never ran.",
   507: "Loading or running the model needs more of onnxruntime's heap than ORT_HEAP_MAX_BYTES allows.",
 };
 

@@ -59,7 +59,10 @@ const inferOperation = (versioned: boolean) =>
       "the answer is then application/octet-stream with its own Inference-Header-Content-Length.",
     tags: TAG,
     kind: "tenant",
-    parameters: [...(versioned ? [model, version] : [model, label, client]), headerParam(BINARY_HEADER, "length of the JSON header of a binary body"), headerParam("X-Request-Id", "echoed; a new id when absent")],
+    parameters: [...(versioned ? [model, version] : [model, label, client]), headerParam(BINARY_HEADER, "length of the JSON header of a binary body"), headerParam("X-Request-Id", "echoed; a new id when absent"),
+      headerParam("Inference-Timeout-Microseconds", "the request's deadline, as parameters.timeout (the body's wins); docs/scheduling.md"),
+      headerParam("Inference-Priority", "the request's priority level, as parameters.priority (the body's wins)"),
+      headerParam("Cache-Control", "no-cache skips the model's response cache lookup, no-store keeps nothing; docs/response-cache.md")],
     requestBody: { required: true, description: BINARY_BODY, content: { ...jsonBody(InferRequestBody, IRIS_REQUEST).content, "application/octet-stream": octets } },
     responses: {
       200: {
@@ -67,6 +70,7 @@ const inferOperation = (versioned: boolean) =>
         headers: {
           "X-Model-Version": { schema: { type: "string" }, description: "the version that answered" },
           [BINARY_HEADER]: { schema: { type: "string" }, description: "set when outputs follow the JSON as binary data" },
+          "Cache-Status": { schema: { type: "string" }, description: "RFC 9211, for a model with a response cache: hit, or fwd=miss / fwd=request" },
         },
         content: {
           ...json("", InferResponse, IRIS_RESPONSE).content,
@@ -74,7 +78,7 @@ const inferOperation = (versioned: boolean) =>
         },
       },
     },
-    errors: [400, 404, 408, 411, 413, 415, 507],
+    errors: [400, 404, 408, 411, 413, 415, 504, 507],
   });
 
 const metadataOperation = (versioned: boolean) =>
