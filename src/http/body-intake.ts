@@ -13,7 +13,8 @@ import type { AppEnv } from "../env";
 import { ServingError } from "../errors";
 import { numberVar } from "../vars";
 import { decompress } from "./content-coding";
-import { budget, budgetSettings, estimatedPeak, type Reservation } from "./memory-budget";
+import { wasmHeapBytes } from "../serving/loader";
+import { budget, budgetSettings, capacityNow, estimatedPeak, tenantBytesNow, type Reservation } from "./memory-budget";
 
 const DEFAULT_TIMEOUT_MS = 10_000;
 const DEFAULT_MIN_BYTES_PER_SECOND = 16 * 1024;
@@ -24,8 +25,8 @@ interface Limits {
   timeoutMs: number;
   minRate: number;
   waitMs: number;
-  /** REQUEST_MEMORY_BUDGET_BYTES, for the 503's message. */
-  capacity: number;
+  /** What bodies may hold now, for the 503's message. */
+  capacity: () => number;
   /** Aborted once the response is made. */
   stop: AbortSignal;
 }
@@ -33,10 +34,10 @@ interface Limits {
 const tooSlow = (message: string) => new ServingError("request_timeout", `${message}; send the body at once when it is ready (binary tensors are the compact form)`);
 const clientClosed = () => new ServingError("client_closed", "the client closed the connection before its request body arrived");
 
-const memoryInUse = (capacity: number) =>
+const memoryInUse = (capacity: () => number) =>
   new ServingError(
     "unavailable",
-    `this instance's memory for request bodies (REQUEST_MEMORY_BUDGET_BYTES, ${capacity} bytes, or this tenant's share of it, REQUEST_MEMORY_TENANT_SHARE) is in use by other requests; retry shortly, or send large tensors as binary data (about a third of JSON's memory)`,
+    `this instance's memory for request bodies (REQUEST_MEMORY_BUDGET_BYTES within ISOLATE_MEMORY_BYTES less onnxruntime's heap, ${capacity()} bytes now, or this tenant's share of it, REQUEST_MEMORY_TENANT_SHARE) is in use by other requests; retry shortly, or send large tensors as binary data (about a third of JSON's memory)`,
     { headers: { "Retry-After": "1" } },
   );
 
@@ -121,7 +122,11 @@ export function bodyIntake(): MiddlewareHandler<AppEnv> {
   return async function bodyIntakeHandler(c, next) {
     const body = c.get("body");
     if (!body) return next();
-    const { capacity, waitMs, tenantBytes } = budgetSettings(c.env);
+    const settings = budgetSettings(c.env);
+    const { waitMs } = settings;
+    // Looked at on every grow: the heap may have grown while this body arrived.
+    const capacity = () => capacityNow(settings, wasmHeapBytes());
+    const tenantBytes = () => tenantBytesNow(settings, wasmHeapBytes());
     const stop = new AbortController();
     const limits = {
       timeoutMs: numberVar(c.env.REQUEST_BODY_TIMEOUT_MS, DEFAULT_TIMEOUT_MS),

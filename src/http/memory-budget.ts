@@ -6,7 +6,9 @@
  * slow to come holds only what came. What would take the isolate past REQUEST_MEMORY_BUDGET_BYTES,
  * or a tenant past its share of it (REQUEST_MEMORY_TENANT_SHARE), waits for others to finish; after
  * REQUEST_MEMORY_WAIT_MS a 503. One request's limit (MAX_JSON_REQUEST_BYTES) cannot stop two such
- * requests at once from taking an isolate past its 128 MB, which ends every request in it.
+ * requests at once from taking an isolate past its 128 MB, which ends every request in it. The
+ * budget is never more than what the isolate (ISOLATE_MEMORY_BYTES) has beside onnxruntime's heap,
+ * which only grows: bodies are not let into memory the heap already holds.
  */
 import type { BodyKind } from "../env";
 import { numberVar } from "../vars";
@@ -20,6 +22,14 @@ export const estimatedPeak = (kind: BodyKind, bytes: number): number => Math.cei
 export const DEFAULT_BUDGET_BYTES = 48 * 1024 * 1024;
 export const DEFAULT_WAIT_MS = 5000;
 const DEFAULT_TENANT_SHARE = 0.5;
+/** A deployed isolate's memory limit. */
+export const DEFAULT_ISOLATE_BYTES = 128 * 1024 * 1024;
+/** The least the budget is, however large the heap: small bodies still run beside one another. */
+export const MIN_CAPACITY_BYTES = 4 * 1024 * 1024;
+
+/** Bytes that may change while a body waits (the budget shrinks as onnxruntime's heap grows). */
+export type Bytes = number | (() => number);
+const bytesNow = (b: Bytes): number => (typeof b === "number" ? b : b());
 
 /** Bytes held of a budget, until released. */
 export interface Reservation {
@@ -34,14 +44,14 @@ export interface Reservation {
 /** Whose bytes a reservation holds, and the most that tenant's reservations may hold together. */
 export interface TenantShare {
   tenant: string;
-  bytes: number;
+  bytes: Bytes;
 }
 
 interface Holding {
   held: number;
   /** Released: holds nothing more, and its waits end. */
   closed: boolean;
-  capacity: number;
+  capacity: Bytes;
   share?: TenantShare;
 }
 
@@ -69,13 +79,13 @@ export class MemoryBudget {
    * share) is let in when nothing else is held (it would otherwise never run). Resolves to the
    * reservation, or null after `waitMs`.
    */
-  async acquire(cost: number, capacity: number, waitMs: number, share?: TenantShare): Promise<Reservation | null> {
+  async acquire(cost: number, capacity: Bytes, waitMs: number, share?: TenantShare): Promise<Reservation | null> {
     const reservation = this.open(capacity, share);
     return (await reservation.grow(cost, waitMs)) ? reservation : null;
   }
 
   /** A reservation holding nothing yet, to grow as its body arrives. */
-  open(capacity: number, share?: TenantShare): Reservation {
+  open(capacity: Bytes, share?: TenantShare): Reservation {
     return this.reservation({ held: 0, closed: false, capacity, share });
   }
 
@@ -86,8 +96,8 @@ export class MemoryBudget {
 
   private fits(h: Holding, cost: number): boolean {
     if (this.reserved === h.held) return true; // alone
-    if (this.reserved + cost > h.capacity) return false;
-    return !h.share || (this.tenants.get(h.share.tenant) ?? 0) + cost <= h.share.bytes;
+    if (this.reserved + cost > bytesNow(h.capacity)) return false;
+    return !h.share || (this.tenants.get(h.share.tenant) ?? 0) + cost <= bytesNow(h.share.bytes);
   }
 
   private add(h: Holding, bytes: number): void {
@@ -166,18 +176,49 @@ export class MemoryBudget {
 /** Isolate-wide: every request's body in this isolate draws on it. */
 export const budget = new MemoryBudget();
 
-type BudgetVars = Partial<Record<"REQUEST_MEMORY_BUDGET_BYTES" | "REQUEST_MEMORY_WAIT_MS" | "REQUEST_MEMORY_TENANT_SHARE", string>>;
+type BudgetVars = Partial<Record<"REQUEST_MEMORY_BUDGET_BYTES" | "REQUEST_MEMORY_WAIT_MS" | "REQUEST_MEMORY_TENANT_SHARE" | "ISOLATE_MEMORY_BYTES", string>>;
 
-/** The budget's settings from the environment: its bytes, the wait for them, and one tenant's share. */
-export function budgetSettings(env: BudgetVars): { capacity: number; waitMs: number; tenantBytes: number } {
-  const capacity = numberVar(env.REQUEST_MEMORY_BUDGET_BYTES, DEFAULT_BUDGET_BYTES);
-  const share = numberVar(env.REQUEST_MEMORY_TENANT_SHARE, DEFAULT_TENANT_SHARE);
-  const fraction = share > 0 && share <= 1 ? share : DEFAULT_TENANT_SHARE;
-  return { capacity, waitMs: numberVar(env.REQUEST_MEMORY_WAIT_MS, DEFAULT_WAIT_MS), tenantBytes: Math.floor(capacity * fraction) };
+/** The budget's settings from the environment. */
+export interface BudgetSettings {
+  /** REQUEST_MEMORY_BUDGET_BYTES: the most bodies may hold, however small the heap. */
+  budgetBytes: number;
+  /** ISOLATE_MEMORY_BYTES: the isolate's memory, onnxruntime's heap included. */
+  isolateBytes: number;
+  waitMs: number;
+  /** REQUEST_MEMORY_TENANT_SHARE: the fraction of the capacity one tenant's bodies may hold. */
+  tenantShare: number;
 }
 
-/** The budget's settings and state, for /admin/isolate. */
-export function memoryBudgetStatus(env: BudgetVars) {
-  const { capacity, tenantBytes } = budgetSettings(env);
-  return { budget_bytes: capacity, tenant_share_bytes: tenantBytes, ...budget.status() };
+export function budgetSettings(env: BudgetVars): BudgetSettings {
+  const share = numberVar(env.REQUEST_MEMORY_TENANT_SHARE, DEFAULT_TENANT_SHARE);
+  return {
+    budgetBytes: numberVar(env.REQUEST_MEMORY_BUDGET_BYTES, DEFAULT_BUDGET_BYTES),
+    isolateBytes: numberVar(env.ISOLATE_MEMORY_BYTES, DEFAULT_ISOLATE_BYTES),
+    waitMs: numberVar(env.REQUEST_MEMORY_WAIT_MS, DEFAULT_WAIT_MS),
+    tenantShare: share > 0 && share <= 1 ? share : DEFAULT_TENANT_SHARE,
+  };
+}
+
+/**
+ * What bodies may hold now, beside onnxruntime's heap of `heapBytes` (null before it started):
+ * the budget, within what the isolate has left beside the heap, and never under MIN_CAPACITY_BYTES.
+ */
+export function capacityNow(s: BudgetSettings, heapBytes: number | null): number {
+  const left = Math.max(MIN_CAPACITY_BYTES, s.isolateBytes - (heapBytes ?? 0));
+  return Math.min(s.budgetBytes, left);
+}
+
+/** One tenant's share of what bodies may hold now. */
+export const tenantBytesNow = (s: BudgetSettings, heapBytes: number | null): number => Math.floor(capacityNow(s, heapBytes) * s.tenantShare);
+
+/** The budget's settings and state, for /admin/isolate, beside a heap of `heapBytes`. */
+export function memoryBudgetStatus(env: BudgetVars, heapBytes: number | null) {
+  const s = budgetSettings(env);
+  return {
+    budget_bytes: s.budgetBytes,
+    isolate_memory_bytes: s.isolateBytes,
+    capacity_bytes: capacityNow(s, heapBytes),
+    tenant_share_bytes: tenantBytesNow(s, heapBytes),
+    ...budget.status(),
+  };
 }

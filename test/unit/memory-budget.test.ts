@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { estimatedPeak, MemoryBudget, type Reservation } from "../../src/http/memory-budget";
+import { budgetSettings, capacityNow, estimatedPeak, MemoryBudget, MIN_CAPACITY_BYTES, tenantBytesNow, type Reservation } from "../../src/http/memory-budget";
 
 const tick = () => new Promise((r) => setTimeout(r, 0));
 
@@ -146,6 +146,33 @@ describe("MemoryBudget", () => {
       ),
       { numRuns: 60 },
     );
+  });
+});
+
+describe("what bodies may hold beside onnxruntime's heap", () => {
+  const MiB = 1024 * 1024;
+  const s = budgetSettings({ REQUEST_MEMORY_BUDGET_BYTES: String(48 * MiB), ISOLATE_MEMORY_BYTES: String(128 * MiB), REQUEST_MEMORY_TENANT_SHARE: "0.5" });
+
+  it("is the budget while the heap is small, what the isolate has left as it grows, and never under the floor", () => {
+    expect(capacityNow(s, null)).toBe(48 * MiB);
+    expect(capacityNow(s, 16 * MiB)).toBe(48 * MiB);
+    expect(capacityNow(s, 96 * MiB)).toBe(32 * MiB);
+    expect(tenantBytesNow(s, 96 * MiB)).toBe(16 * MiB);
+    expect(capacityNow(s, 127 * MiB)).toBe(MIN_CAPACITY_BYTES);
+    expect(budgetSettings({}).isolateBytes).toBe(128 * MiB);
+  });
+
+  it("is looked at again on every grow: a heap grown while a body waits lowers what it may take", async () => {
+    const budget = new MemoryBudget();
+    let capacity = 100;
+    const first = (await budget.acquire(40, () => capacity, 5000))!;
+    const second = budget.open(() => capacity);
+    expect(await second.grow(40, 5000)).toBe(true);
+    capacity = 70; // the heap grew
+    expect(await second.grow(10, 20)).toBe(false);
+    expect(budget.status()).toEqual({ reserved_bytes: 80, waiting: 0, refused: 1 });
+    first.release();
+    second.release();
   });
 });
 
