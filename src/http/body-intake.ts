@@ -13,6 +13,7 @@ import type { AppEnv } from "../env";
 import { ServingError } from "../errors";
 import { numberVar } from "../vars";
 import { decompress } from "./content-coding";
+import { GrowingBytes } from "./growing-bytes";
 import { wasmHeapBytes } from "../serving/loader";
 import { budget, budgetSettings, capacityNow, estimatedPeak, tenantBytesNow, type Reservation } from "./memory-budget";
 
@@ -46,7 +47,8 @@ async function receive(stream: ReadableStream<Uint8Array>, body: BodyInfo, held:
   const reader = stream.getReader();
   // Once the response is made, a body still arriving is not read on.
   limits.stop.addEventListener("abort", () => void reader.cancel().catch(() => undefined));
-  const chunks: Uint8Array<ArrayBuffer>[] = [];
+  // Each piece is copied into one buffer as it comes and let go: the body is never held twice.
+  const bytes = new GrowingBytes(body.limit);
   let received = 0;
   const started = Date.now();
   // Time spent waiting for memory is the isolate's, not the client's: not counted against its rate.
@@ -78,18 +80,11 @@ async function receive(stream: ReadableStream<Uint8Array>, body: BodyInfo, held:
     const asked = Date.now();
     if (!(await held.grow(perByte(step.value.byteLength), limits.waitMs))) return fail(memoryInUse(limits.capacity));
     waited += Date.now() - asked;
-    chunks.push(step.value as Uint8Array<ArrayBuffer>);
+    bytes.append(step.value);
   }
   // Ended short of its Content-Length: the connection went away mid-body.
   if (body.declared !== null && received < body.declared) throw clientClosed();
-  if (chunks.length === 1) return chunks[0]!;
-  const bytes = new Uint8Array(received);
-  let at = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  return bytes;
+  return bytes.bytes();
 }
 
 /** Reads the whole body (decompressed, if it came compressed), holding its memory in `held`. */
