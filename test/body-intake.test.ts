@@ -106,6 +106,39 @@ describe("slow bodies", () => {
   });
 });
 
+describe("a declared length over the JSON limit", () => {
+  it("gets its 413 up front, in each protocol's shape, before any key check, reservation or read", async () => {
+    const declared = Number(env.MAX_JSON_REQUEST_BYTES) + 1;
+    let pulled = 0;
+    /** A body that would never end: were it read or waited on, no answer would come. */
+    const endless = () =>
+      new ReadableStream<Uint8Array>({
+        pull() {
+          pulled++;
+          return new Promise(() => undefined);
+        },
+      });
+    const cases: [string, string, Record<string, string>][] = [
+      ["POST", "/v2/models/iris/infer", { authorization: `Bearer ${other}` }],
+      ["POST", "/v1/models/iris:predict", { authorization: `Bearer ${other}` }],
+      ["POST", "/v2/models/iris/infer", {}],
+      ["POST", "/v2/models/iris/infer", { authorization: `Bearer ${other}`, "content-encoding": "gzip" }],
+      ["PUT", "/admin/models/iris/config", { authorization: "Bearer test-admin-token" }],
+    ];
+    for (const [method, path, headers] of cases) {
+      const res = await Promise.race([
+        callRaw(path, { method, headers: { "content-type": "application/json", "content-length": String(declared), ...headers }, body: endless() }),
+        new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${method} ${path}: no answer before its body`)), 3000)),
+      ]);
+      const error = await json<{ error: string }>(res, 413);
+      expect(error.error, path).toContain("MAX_JSON_REQUEST_BYTES");
+    }
+    expect(await requestMemory()).toMatchObject({ reserved_bytes: 0, waiting: 0 });
+    // At most the stream's own first pull, which comes before anyone reads.
+    expect(pulled).toBeLessThanOrEqual(cases.length);
+  });
+});
+
 describe("one tenant's share of the memory for bodies", () => {
   const BUDGET = 4096;
   const envWith = (waitMs: number) => ({ ...env, REQUEST_MEMORY_BUDGET_BYTES: String(BUDGET), REQUEST_MEMORY_TENANT_SHARE: "0.5", REQUEST_MEMORY_WAIT_MS: String(waitMs), REQUEST_BODY_TIMEOUT_MS: "30000" });
