@@ -51,6 +51,8 @@ interface Holding {
   held: number;
   /** Released: holds nothing more, and its waits end. */
   closed: boolean;
+  /** Waiting for more bytes: until it gets them, it gives back none of those it holds. */
+  waiting: boolean;
   capacity: Bytes;
   share?: TenantShare;
 }
@@ -59,18 +61,21 @@ interface Waiter {
   holding: Holding;
   cost: number;
   grant: () => void;
-  /** Ends the wait without the bytes (its reservation was released meanwhile). */
+  /** Ends the wait without the bytes (its reservation was released meanwhile, or it was refused by `unblock`). */
   drop: () => void;
 }
 
 /**
  * A byte budget shared by the requests in flight. Those waiting are let in, in arrival order, as
- * soon as each fits: a large body waiting never holds up a smaller one behind it that fits now.
+ * soon as each fits: a large body waiting never holds up a smaller one behind it that fits now,
+ * and bodies never wait on one another's bytes (`unblock`).
  */
 export class MemoryBudget {
   private reserved = 0;
   private readonly tenants = new Map<string, number>();
   private readonly queue: Waiter[] = [];
+  /** The reservations holding bytes. */
+  private readonly holders = new Set<Holding>();
   private refusedCount = 0;
 
   /**
@@ -86,7 +91,7 @@ export class MemoryBudget {
 
   /** A reservation holding nothing yet, to grow as its body arrives. */
   open(capacity: Bytes, share?: TenantShare): Reservation {
-    return this.reservation({ held: 0, closed: false, capacity, share });
+    return this.reservation({ held: 0, closed: false, waiting: false, capacity, share });
   }
 
   /** Bytes reserved, requests waiting, and requests refused so far, in this isolate. */
@@ -100,9 +105,28 @@ export class MemoryBudget {
     return !h.share || (this.tenants.get(h.share.tenant) ?? 0) + cost <= bytesNow(h.share.bytes);
   }
 
+  /**
+   * Bodies that each hold part of the budget and each wait for more would wait on one another
+   * until their time is up: when every reservation holding bytes waits, the newest such wait is
+   * refused at once, and its body gives its bytes back to the others.
+   */
+  private unblock(): void {
+    for (const h of this.holders) if (!h.waiting) return;
+    for (let i = this.queue.length - 1; i >= 0; i--) {
+      const w = this.queue[i]!;
+      if (w.holding.held === 0) continue;
+      this.queue.splice(i, 1);
+      this.refusedCount++;
+      w.drop();
+      return;
+    }
+  }
+
   private add(h: Holding, bytes: number): void {
     h.held += bytes;
     this.reserved += bytes;
+    if (h.held > 0) this.holders.add(h);
+    else this.holders.delete(h);
     if (!h.share) return;
     const now = (this.tenants.get(h.share.tenant) ?? 0) + bytes;
     if (now > 0) this.tenants.set(h.share.tenant, now);
@@ -123,21 +147,26 @@ export class MemoryBudget {
             cost,
             grant: () => {
               clearTimeout(timer);
+              h.waiting = false;
               this.add(h, cost);
               resolve(true);
             },
             drop: () => {
               clearTimeout(timer);
+              h.waiting = false;
               resolve(false);
             },
           };
           const timer = setTimeout(() => {
             const at = this.queue.indexOf(waiter);
             if (at >= 0) this.queue.splice(at, 1);
+            h.waiting = false;
             this.refusedCount++;
             resolve(false);
           }, waitMs);
+          h.waiting = true;
           this.queue.push(waiter);
+          this.unblock();
         });
       },
       release: () => {
@@ -170,6 +199,7 @@ export class MemoryBudget {
       // One let in may hold what let the ones before it in: look again from the start.
       i = 0;
     }
+    this.unblock();
   }
 }
 

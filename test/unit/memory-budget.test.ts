@@ -52,6 +52,38 @@ describe("MemoryBudget", () => {
     expect(budget.status()).toEqual({ reserved_bytes: 0, waiting: 0, refused: 0 });
   });
 
+  it("never lets bodies that hold bytes wait on one another: the newest such wait is refused at once, and the others go on", async () => {
+    const budget = new MemoryBudget();
+    const settled = (p: Promise<boolean>) => Promise.race([p, tick().then(() => "waiting" as const)]);
+    // Two bodies holding 40 each, each needing 40 more: were both to wait, neither would give any back.
+    const a = budget.open(100);
+    const b = budget.open(100);
+    expect(await a.grow(40, 60_000)).toBe(true);
+    expect(await b.grow(40, 60_000)).toBe(true);
+    const aMore = a.grow(40, 60_000);
+    expect(await settled(aMore)).toBe("waiting"); // b reads on, and will give its bytes back
+    expect(await settled(b.grow(40, 60_000))).toBe(false);
+    expect(budget.status()).toEqual({ reserved_bytes: 80, waiting: 1, refused: 1 });
+    b.release(); // its body fails with a 503
+    expect(await aMore).toBe(true);
+    a.release();
+
+    // Two waiting behind a third that then finishes, and still neither fits: the newest is refused.
+    const [c, d, e] = [budget.open(100), budget.open(100), budget.open(100)];
+    for (const r of [c, d, e]) expect(await r.grow(30, 60_000)).toBe(true);
+    const cMore = c.grow(50, 60_000);
+    const dMore = d.grow(50, 60_000);
+    expect(await settled(cMore)).toBe("waiting");
+    expect(await settled(dMore)).toBe("waiting");
+    e.release();
+    expect(await settled(dMore)).toBe(false);
+    expect(await settled(cMore)).toBe("waiting");
+    d.release();
+    expect(await cMore).toBe(true);
+    c.release();
+    expect(budget.status()).toEqual({ reserved_bytes: 0, waiting: 0, refused: 2 });
+  });
+
   it("admits a body larger than the whole budget, alone", async () => {
     const budget = new MemoryBudget();
     const small = await budget.acquire(10, 100, 5000);
