@@ -221,3 +221,26 @@ describe("a client that goes away mid-body", () => {
     expect(rule).toMatchObject({ state: "ok", fired: 0, value: 0 });
   });
 });
+
+describe("a client too slow with its body", () => {
+  it("is a 408 counted as a client timeout, never in the model's failures or error_rate", async () => {
+    await uploadFixture("slow-408-iris", 1, IRIS);
+    const alerts = { webhook: "http://webhook.test/ok/slow-408-iris", rules: [{ name: "any-error", metric: "error_rate", above: 0, min_requests: 1 }] };
+    await json(await adminCall("PUT", "/models/slow-408-iris/config", { alerts }));
+    for (let i = 0; i < 2; i++) await expect408(await postStream("/v2/models/slow-408-iris/infer", slow, drip(encoder.encode('{"inputs": ['), 0), 1000), "REQUEST_BODY_TIMEOUT_MS");
+    const rows = irisBatch(1);
+    const ok = await callRaw("/v2/models/slow-408-iris/infer", { method: "POST", headers: { authorization: `Bearer ${slow}` }, body: JSON.stringify({ inputs: [rows] }) });
+    expectMatchesReference((await json<{ outputs: JsonTensor[] }>(ok)).outputs, await reference(IRIS, [rows]));
+    const stats = await eventually(async () => {
+      const s = (await json<{ model_stats: { outcomes: Record<string, number>; inference_stats: { fail: { count: number } } }[] }>(await callRaw("/v2/models/slow-408-iris/stats", { headers: { authorization: `Bearer ${slow}` } }))).model_stats[0];
+      return s && (s.outcomes.success ?? 0) >= 1 && (s.outcomes.client_timeout ?? 0) + (s.outcomes.client_error ?? 0) >= 2 ? s : undefined;
+    }, "the slow requests counted");
+    expect(stats.outcomes).toEqual({ success: 1, client_timeout: 2 });
+    expect(stats.inference_stats.fail.count).toBe(0);
+    const rule = await eventually(async () => {
+      const rules = (await json<{ rules: { name: string; state: string; fired: number; value: number | null }[] }>(await adminCall("GET", "/models/slow-408-iris/alerts"))).rules;
+      return rules[0]?.value !== null && rules[0]?.value !== undefined ? rules[0] : undefined;
+    }, "the alert evaluated");
+    expect(rule).toMatchObject({ state: "ok", fired: 0, value: 0 });
+  });
+});

@@ -48,12 +48,19 @@ export function quantile(h: Histogram, q: number): number | null {
   return BUCKETS_MS[BUCKETS_MS.length - 1]!;
 }
 
-/** The outcome of one request, for counting. `client_abort`: the client went away before its body arrived (499). */
-export type Outcome = "success" | "client_error" | "client_abort" | "rate_limited" | "unavailable" | "server_error";
+/**
+ * The outcome of one request, for counting. `client_abort`: the client went away before its body
+ * arrived (499); `client_timeout`: its body came too slowly or stalled (408).
+ */
+export type Outcome = "success" | "client_error" | "client_abort" | "client_timeout" | "rate_limited" | "unavailable" | "server_error";
+
+/** A client that went away or was too slow with its body: says nothing of the model (not a failure, not in latency or error_rate). */
+export const isClientSide = (outcome: Outcome): boolean => outcome === "client_abort" || outcome === "client_timeout";
 
 export function outcomeOf(status: number): Outcome {
   if (status < 400) return "success";
   if (status === 499) return "client_abort";
+  if (status === 408) return "client_timeout";
   if (status === 429) return "rate_limited";
   if (status === 503) return "unavailable";
   if (status >= 500) return "server_error";

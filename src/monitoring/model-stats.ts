@@ -9,7 +9,7 @@ import type { ShadowSample } from "../serving/shadow";
 import { parseModelConfig, type ModelConfig } from "../serving/config";
 import { backoffSeconds, ruleValue, transition, type AlertRule, type WindowFigures } from "./alerts";
 import { DRIFT_EDGES, emptySummary, mergeSummary, moments, psi, type DriftDelta, type Summary } from "./drift";
-import { emptyHistogram, merge, type ExecutionDelta, type Histogram, type LoadDelta, type Outcome, type RequestDelta } from "./histogram";
+import { emptyHistogram, isClientSide, merge, type ExecutionDelta, type Histogram, type LoadDelta, type Outcome, type RequestDelta } from "./histogram";
 
 /** Shadow figures for one pair of versions, as the admin API shows them. */
 export interface ShadowPairStats {
@@ -113,8 +113,8 @@ export class ModelStats extends DurableObject<Env> {
   private record(requests: RequestDelta[], loads: LoadDelta[], drift: DriftDelta[], executions: ExecutionDelta[]): void {
     const minute = Math.floor(Date.now() / 60_000);
     for (const r of requests) {
-      // A client that went away says nothing of the model: kept out of the alerts' windows.
-      if (r.outcome === "client_abort") continue;
+      // A client that went away or was too slow says nothing of the model: kept out of the alerts' windows.
+      if (isClientSide(r.outcome)) continue;
       const row = this.sql
         .exec<{ count: number; errors: number; latency: string }>("SELECT count, errors, latency FROM minutes WHERE minute = ? AND version = ?", minute, r.version)
         .toArray()[0];
