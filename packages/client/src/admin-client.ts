@@ -4,7 +4,7 @@
  * Only calls that are safe to repeat are retried: reads, and PUTs of a whole resource.
  */
 import type { DynamicBatching, CreatedKey, Deleted, KeyView, ModelConfig, ModelDetail, ModelSummary, Published, StoredConfig, Tenant, TenantPolicy, UsageDay } from "./admin-types.js";
-import { ConflictError } from "./errors.js";
+import { InferenceServerError } from "./errors.js";
 import { readJson, seg, Transport, type CallOptions, type ConnectionOptions } from "./transport.js";
 
 export interface AdminClientOptions extends ConnectionOptions {
@@ -27,9 +27,9 @@ export type ConfigEdit = (config: ModelConfig) => ModelConfig | void;
 const m = (model: string) => `/admin/models/${seg(model)}`;
 const t = (tenant: string) => `/admin/tenants/${seg(tenant)}`;
 
-/** A write refused because the config changed since it was read: 412, or the service's 409 saying If-Match did not match. */
+/** A write refused because the config changed since it was read: by its status and code, never its message's wording. */
 function isStaleWrite(e: unknown): boolean {
-  return e instanceof ConflictError && (e.status === 412 || /If-Match/i.test(e.message));
+  return e instanceof InferenceServerError && (e.status === 412 || e.code === "precondition_failed");
 }
 
 export class AdminClient {
