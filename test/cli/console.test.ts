@@ -164,6 +164,15 @@ describe("the console", () => {
     expect(await page.textContent("#split-sum")).toBe("Sum: 100 %");
     await page.click("#split-form button[type=submit]");
     await expect.poll(async () => (await admin("GET", "/models/iris")).config.traffic).toEqual({ "1": 90, "2": 10 });
+    // The view is read again after the save: it shows what was saved, and the next edit from it
+    // carries the new etag (a stale one would be refused with 412).
+    await expect.poll(() => page.textContent("#model-summary")).toContain("split: v1 90 %, v2 10 %");
+    await expect.poll(() => page.inputValue("#split-weight-2")).toBe("10");
+    await page.fill("#split-weight-1", "80");
+    await page.dispatchEvent("#split-weight-1", "change");
+    await page.click("#split-form button[type=submit]");
+    await expect.poll(async () => (await admin("GET", "/models/iris")).config.traffic).toEqual({ "1": 80, "2": 20 });
+    expect(await page.textContent("#split-form")).not.toContain("Conflict");
   });
 
   it("runs one refresh timer however often the page is read again, and none once it is left, even mid-read", async () => {

@@ -56,7 +56,7 @@ export async function modelPage(main, signal, name) {
     model.config_error ? message("error", "The stored config is refused, so the model serves as if it had none: ", model.config_error) : null,
     el(
       "p",
-      {},
+      { id: "model-summary" },
       `Unlabelled traffic: ${routingText(model.routing)}. Labels: ${labelsText(model.config.labels ?? {})}. Shadow: ${shadowText(model.config.shadow)}.`,
     ),
     versionsSection(model, reload),
