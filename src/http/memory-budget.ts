@@ -100,7 +100,13 @@ export class MemoryBudget {
   }
 
   private fits(h: Holding, cost: number): boolean {
-    if (this.reserved === h.held) return true; // alone
+    if (this.reserved === h.held) {
+      // Alone: let in past the capacity (it would otherwise never run). But a body already holding
+      // bytes grows past it only while nobody waits: its growth, as slow as its client, would
+      // otherwise hold everyone back; refused (unblock), it gives its bytes back to them.
+      if (h.held === 0 || this.reserved + cost <= bytesNow(h.capacity)) return true;
+      return !this.queue.some((w) => w.holding !== h);
+    }
     if (this.reserved + cost > bytesNow(h.capacity)) return false;
     return !h.share || (this.tenants.get(h.share.tenant) ?? 0) + cost <= bytesNow(h.share.bytes);
   }

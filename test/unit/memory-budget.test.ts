@@ -84,6 +84,22 @@ describe("MemoryBudget", () => {
     expect(budget.status()).toEqual({ reserved_bytes: 0, waiting: 0, refused: 2 });
   });
 
+  it("lets a body grow past the capacity alone only while nobody waits: a slow large body never holds the others back", async () => {
+    const budget = new MemoryBudget();
+    const settled = (p: Promise<boolean>) => Promise.race([p, tick().then(() => "waiting" as const)]);
+    const large = budget.open(100);
+    expect(await large.grow(80, 60_000)).toBe(true);
+    expect(await large.grow(40, 60_000)).toBe(true); // alone: past the capacity
+    const other = budget.acquire(10, 100, 60_000);
+    expect(await settled(other.then((r) => r !== null))).toBe("waiting");
+    // Its next piece would keep the one waiting out for as long as its client takes: refused at once.
+    expect(await settled(large.grow(10, 60_000))).toBe(false);
+    large.release();
+    const admitted = (await other)!;
+    expect(budget.status()).toEqual({ reserved_bytes: 10, waiting: 0, refused: 1 });
+    admitted.release();
+  });
+
   it("admits a body larger than the whole budget, alone", async () => {
     const budget = new MemoryBudget();
     const small = await budget.acquire(10, 100, 5000);
