@@ -13,7 +13,7 @@ import { basename } from "node:path";
 import { Readable } from "node:stream";
 import { parseArgs } from "node:util";
 import cliProgress from "cli-progress";
-import { adminToken, deploymentUrl } from "./eictl/connection.js";
+import { adminToken, deploymentUrl, tokenRefusal } from "./eictl/connection.js";
 import { labels, printTable, routing, size, when } from "./eictl/output.js";
 
 const USAGE = `eictl: operate an edge-inference deployment through its admin API
@@ -66,7 +66,8 @@ Output
 
 Connection
   --url URL       the deployment (env EDGE_INFERENCE_URL; else the URL npm start wrote to
-                  ./.wrangler/dev-url; else http://127.0.0.1:8787)
+                  ./.wrangler/dev-url; else http://127.0.0.1:8787). The admin
+                  token goes only over https, or plain http to this machine.
   --token TOKEN   the admin token (env EDGE_INFERENCE_ADMIN_TOKEN; else ADMIN_TOKEN from ./.dev.vars)
 `;
 
@@ -102,7 +103,14 @@ const baseUrl = deploymentUrl(flags.url, process.cwd());
 /** The admin client, made on first use (help needs no token). */
 let adminClient;
 /** @returns {AdminClient} */
-const admin = () => (adminClient ??= new AdminClient({ url: baseUrl, token: adminToken(flags.token, process.cwd()) ?? fail("no admin token: pass --token, or set EDGE_INFERENCE_ADMIN_TOKEN") }));
+const admin = () => (adminClient ??= new AdminClient({ url: baseUrl, token: checkedToken() }));
+
+/** The admin token, once it is known to go only over https or to this machine. */
+function checkedToken() {
+  const refusal = tokenRefusal(baseUrl);
+  if (refusal) fail(refusal);
+  return adminToken(flags.token, process.cwd()) ?? fail("no admin token: pass --token, or set EDGE_INFERENCE_ADMIN_TOKEN");
+}
 
 /**
  * What a command did: the API's answer (printed as JSON with --json) and its human form.

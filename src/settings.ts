@@ -23,6 +23,9 @@ export const settingsSchema = z.object({
   // JSON peaks at 2-3x its size in memory, a binary body under 1x: JSON gets the smaller limit.
   MAX_JSON_REQUEST_BYTES: whole(1).default(16 * MiB).describe("Largest JSON request body, in bytes (either protocol)."),
   MAX_MODEL_BYTES: whole(1).default(20 * MiB).describe("Largest model an upload (PUT /admin/models/{m}/versions/{v}) accepts, in bytes."),
+  ISOLATE_MEMORY_BYTES: whole(1)
+    .default(128 * MiB)
+    .describe("The isolate's memory; request bodies may hold what onnxruntime's heap leaves of it, at most REQUEST_MEMORY_BUDGET_BYTES."),
   REQUEST_MEMORY_BUDGET_BYTES: whole(1)
     .default(48 * MiB)
     .describe("Estimated peak memory of the request bodies one isolate works on at once; requests beyond it wait."),

@@ -106,6 +106,39 @@ describe("slow bodies", () => {
   });
 });
 
+describe("a declared length over the JSON limit", () => {
+  it("gets its 413 up front, in each protocol's shape, before any key check, reservation or read", async () => {
+    const declared = Number(env.MAX_JSON_REQUEST_BYTES) + 1;
+    let pulled = 0;
+    /** A body that would never end: were it read or waited on, no answer would come. */
+    const endless = () =>
+      new ReadableStream<Uint8Array>({
+        pull() {
+          pulled++;
+          return new Promise(() => undefined);
+        },
+      });
+    const cases: [string, string, Record<string, string>][] = [
+      ["POST", "/v2/models/iris/infer", { authorization: `Bearer ${other}` }],
+      ["POST", "/v1/models/iris:predict", { authorization: `Bearer ${other}` }],
+      ["POST", "/v2/models/iris/infer", {}],
+      ["POST", "/v2/models/iris/infer", { authorization: `Bearer ${other}`, "content-encoding": "gzip" }],
+      ["PUT", "/admin/models/iris/config", { authorization: "Bearer test-admin-token" }],
+    ];
+    for (const [method, path, headers] of cases) {
+      const res = await Promise.race([
+        callRaw(path, { method, headers: { "content-type": "application/json", "content-length": String(declared), ...headers }, body: endless() }),
+        new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${method} ${path}: no answer before its body`)), 3000)),
+      ]);
+      const error = await json<{ error: string }>(res, 413);
+      expect(error.error, path).toContain("MAX_JSON_REQUEST_BYTES");
+    }
+    expect(await requestMemory()).toMatchObject({ reserved_bytes: 0, waiting: 0 });
+    // At most the stream's own first pull, which comes before anyone reads.
+    expect(pulled).toBeLessThanOrEqual(cases.length);
+  });
+});
+
 describe("one tenant's share of the memory for bodies", () => {
   const BUDGET = 4096;
   const envWith = (waitMs: number) => ({ ...env, REQUEST_MEMORY_BUDGET_BYTES: String(BUDGET), REQUEST_MEMORY_TENANT_SHARE: "0.5", REQUEST_MEMORY_WAIT_MS: String(waitMs), REQUEST_BODY_TIMEOUT_MS: "30000" });
@@ -183,6 +216,29 @@ describe("a client that goes away mid-body", () => {
     // The alert's window holds the success alone: an error rate of 0, nothing fired.
     const rule = await eventually(async () => {
       const rules = (await json<{ rules: { name: string; state: string; fired: number; value: number | null }[] }>(await adminCall("GET", "/models/abort-iris/alerts"))).rules;
+      return rules[0]?.value !== null && rules[0]?.value !== undefined ? rules[0] : undefined;
+    }, "the alert evaluated");
+    expect(rule).toMatchObject({ state: "ok", fired: 0, value: 0 });
+  });
+});
+
+describe("a client too slow with its body", () => {
+  it("is a 408 counted as a client timeout, never in the model's failures or error_rate", async () => {
+    await uploadFixture("slow-408-iris", 1, IRIS);
+    const alerts = { webhook: "http://webhook.test/ok/slow-408-iris", rules: [{ name: "any-error", metric: "error_rate", above: 0, min_requests: 1 }] };
+    await json(await adminCall("PUT", "/models/slow-408-iris/config", { alerts }));
+    for (let i = 0; i < 2; i++) await expect408(await postStream("/v2/models/slow-408-iris/infer", slow, drip(encoder.encode('{"inputs": ['), 0), 1000), "REQUEST_BODY_TIMEOUT_MS");
+    const rows = irisBatch(1);
+    const ok = await callRaw("/v2/models/slow-408-iris/infer", { method: "POST", headers: { authorization: `Bearer ${slow}` }, body: JSON.stringify({ inputs: [rows] }) });
+    expectMatchesReference((await json<{ outputs: JsonTensor[] }>(ok)).outputs, await reference(IRIS, [rows]));
+    const stats = await eventually(async () => {
+      const s = (await json<{ model_stats: { outcomes: Record<string, number>; inference_stats: { fail: { count: number } } }[] }>(await callRaw("/v2/models/slow-408-iris/stats", { headers: { authorization: `Bearer ${slow}` } }))).model_stats[0];
+      return s && (s.outcomes.success ?? 0) >= 1 && (s.outcomes.client_timeout ?? 0) + (s.outcomes.client_error ?? 0) >= 2 ? s : undefined;
+    }, "the slow requests counted");
+    expect(stats.outcomes).toEqual({ success: 1, client_timeout: 2 });
+    expect(stats.inference_stats.fail.count).toBe(0);
+    const rule = await eventually(async () => {
+      const rules = (await json<{ rules: { name: string; state: string; fired: number; value: number | null }[] }>(await adminCall("GET", "/models/slow-408-iris/alerts"))).rules;
       return rules[0]?.value !== null && rules[0]?.value !== undefined ? rules[0] : undefined;
     }, "the alert evaluated");
     expect(rule).toMatchObject({ state: "ok", fired: 0, value: 0 });

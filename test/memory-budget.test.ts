@@ -184,4 +184,43 @@ describe("request memory budget", () => {
     const uploaded = await callRaw("/admin/models/streamed-vad/versions/1", { method: "PUT", headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/octet-stream" }, body: streamed(vad) });
     expect(uploaded.status, await uploaded.clone().text()).toBe(201);
   });
+
+  it("holds no more than the isolate has beside onnxruntime's heap (ISOLATE_MEMORY_BYTES less the heap), however large the budget, and shows it", async () => {
+    const rows = irisBatch(2);
+    const want = await reference("iris/1/model.onnx", [rows]);
+    // JSON padded with spaces: valid, cheap to run, and held at 3× its bytes like any JSON body.
+    const padded = (spaces: number) => new TextEncoder().encode(JSON.stringify({ inputs: [rows] }) + " ".repeat(spaces));
+    // The heap as it is now (iris loaded); the isolate 5 MiB larger: bodies may hold 5 MiB, not the 48 MiB budget.
+    const before = await json<{ wasm_heap_bytes: number }>(await app.fetch(new Request("https://edge.test/admin/isolate", { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } }), env, createExecutionContext()));
+    const isolateEnv = { ...env, ISOLATE_MEMORY_BYTES: String(before.wasm_heap_bytes + 5 * 1024 * 1024), REQUEST_MEMORY_WAIT_MS: "200", REQUEST_MEMORY_TENANT_SHARE: "1", REQUEST_BODY_TIMEOUT_MS: "30000" };
+    const post = (body: BodyInit, length: number) =>
+      app.fetch(
+        new Request("https://edge.test/v2/models/iris/infer", { method: "POST", headers: { authorization: `Bearer ${key}`, "content-type": "application/json", "content-length": String(length) }, body }),
+        isolateEnv,
+        createExecutionContext(),
+      );
+    const status = async () =>
+      (await json<{ wasm_heap_bytes: number; request_memory: { budget_bytes: number; isolate_memory_bytes: number; capacity_bytes: number; reserved_bytes: number } }>(
+        await app.fetch(new Request("https://edge.test/admin/isolate", { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } }), isolateEnv, createExecutionContext()),
+      ));
+    const shown = await status();
+    expect(shown.request_memory.budget_bytes).toBe(Number(env.REQUEST_MEMORY_BUDGET_BYTES));
+    expect(shown.request_memory.capacity_bytes).toBe(Number(isolateEnv.ISOLATE_MEMORY_BYTES) - shown.wasm_heap_bytes);
+
+    // 1 MiB of JSON held mid-body holds 3 MiB; 0.75 MiB more (2.25 MiB held) would pass 5 MiB: it waits, then a 503.
+    const first = padded(1024 * 1024);
+    const { stream, finish } = paused(first);
+    const slow = post(stream, first.byteLength);
+    for (let i = 0; i < 100 && (await status()).request_memory.reserved_bytes === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect((await status()).request_memory.reserved_bytes).toBe(estimatedPeak("json", first.byteLength - 16));
+    const second = padded(768 * 1024);
+    const refused = await post(second, second.byteLength);
+    expect((await json<{ error: string }>(refused, 503)).error).toContain("ISOLATE_MEMORY_BYTES");
+    // A small body fits beside it and is answered.
+    const small = padded(0);
+    expectMatchesReference((await json<{ outputs: JsonTensor[] }>(await post(small, small.byteLength))).outputs, want);
+    finish();
+    expectMatchesReference((await json<{ outputs: JsonTensor[] }>(await slow)).outputs, want);
+    expect((await status()).request_memory.reserved_bytes).toBe(0);
+  });
 });

@@ -1,5 +1,7 @@
 /** A model's writes racing each other: a config naming a version against a delete of that version. */
-import { beforeAll, describe, expect, it } from "vitest";
+import { runInDurableObject } from "cloudflare:test";
+import { beforeAll, describe, expect, it, vi } from "vitest";
+import type { ModelWriter } from "../src/serving/model-writer";
 import { adminCall, call, fixtureBytes, json, post, setup, testEnv } from "./support/helpers";
 import { irisBatch } from "./support/inputs";
 
@@ -68,5 +70,27 @@ describe("a config write and a delete of the version it names", () => {
     expect(await writer.deleteVersion(model, 2)).toMatchObject({ ok: false, code: "conflict" });
     expect(await writer.deleteVersion(model, 1)).toMatchObject({ ok: true, value: { version: 1 } });
     expect(await writer.deleteVersion(model, 1)).toMatchObject({ ok: false, code: "not_found" });
+  });
+});
+
+describe("the model's writer", () => {
+  it("reads the model's config once per config write, and still refuses a stale etag with 412", async () => {
+    const model = "writer-reads";
+    await testEnv.MODELS.put(`${model}/1/model.onnx`, await fixtureBytes(IRIS));
+    await json(await adminCall("PUT", `/models/${model}/config`, { default_version: 1 }));
+    const etag = await configEtag(model);
+    await runInDurableObject(writerOf(model), async (writer: ModelWriter) => {
+      const bucket = (writer as unknown as { env: Env }).env.MODELS;
+      const gets = vi.spyOn(bucket, "get");
+      try {
+        const written = await writer.putConfig(model, { config: { default_version: 1, description: "once" }, expectedEtag: etag, loaded: [] });
+        expect(written.ok).toBe(true);
+        expect(gets.mock.calls.filter(([key]) => key === `${model}/config.json`)).toHaveLength(1);
+        const stale = await writer.putConfig(model, { config: { default_version: 1 }, expectedEtag: etag, loaded: [] });
+        expect(stale).toMatchObject({ ok: false, code: "precondition_failed" });
+      } finally {
+        gets.mockRestore();
+      }
+    });
   });
 });

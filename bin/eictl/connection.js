@@ -33,3 +33,24 @@ export function adminToken(flag, cwd) {
   if (!existsSync(devVars)) return undefined;
   return /^ADMIN_TOKEN\s*=\s*"?([^"\n]+)"?\s*$/m.exec(readFileSync(devVars, "utf8"))?.[1];
 }
+
+/**
+ * Why the admin token must not be sent to `url`, or null when it may: over https anywhere, over
+ * plain http only to this machine (localhost, 127.0.0.0/8, ::1), where nobody can read it on the way.
+ * @param {string} url
+ * @returns {string | null}
+ */
+export function tokenRefusal(url) {
+  let parsed;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return `'${url}' is not a URL: pass --url https://your-deployment`;
+  }
+  if (parsed.protocol === "https:") return null;
+  const host = parsed.hostname.replace(/^\[|\]$/g, "");
+  const loopback = host === "localhost" || host === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+  if (parsed.protocol === "http:" && loopback) return null;
+  const why = parsed.protocol === "http:" ? "plain http would expose it on the network" : `${parsed.protocol} is not https`;
+  return `refusing to send the admin token to ${url}: ${why}; use https:// (plain http only for a server on this machine: localhost, 127.0.0.1 or ::1)`;
+}

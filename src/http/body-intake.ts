@@ -13,7 +13,9 @@ import type { AppEnv } from "../env";
 import { ServingError } from "../errors";
 import { numberVar } from "../vars";
 import { decompress } from "./content-coding";
-import { budget, budgetSettings, estimatedPeak, type Reservation } from "./memory-budget";
+import { GrowingBytes } from "./growing-bytes";
+import { wasmHeapBytes } from "../serving/loader";
+import { budget, budgetSettings, capacityNow, estimatedPeak, tenantBytesNow, type Reservation } from "./memory-budget";
 
 const DEFAULT_TIMEOUT_MS = 10_000;
 const DEFAULT_MIN_BYTES_PER_SECOND = 16 * 1024;
@@ -24,8 +26,8 @@ interface Limits {
   timeoutMs: number;
   minRate: number;
   waitMs: number;
-  /** REQUEST_MEMORY_BUDGET_BYTES, for the 503's message. */
-  capacity: number;
+  /** What bodies may hold now, for the 503's message. */
+  capacity: () => number;
   /** Aborted once the response is made. */
   stop: AbortSignal;
 }
@@ -33,10 +35,10 @@ interface Limits {
 const tooSlow = (message: string) => new ServingError("request_timeout", `${message}; send the body at once when it is ready (binary tensors are the compact form)`);
 const clientClosed = () => new ServingError("client_closed", "the client closed the connection before its request body arrived");
 
-const memoryInUse = (capacity: number) =>
+const memoryInUse = (capacity: () => number) =>
   new ServingError(
     "unavailable",
-    `this instance's memory for request bodies (REQUEST_MEMORY_BUDGET_BYTES, ${capacity} bytes, or this tenant's share of it, REQUEST_MEMORY_TENANT_SHARE) is in use by other requests; retry shortly, or send large tensors as binary data (about a third of JSON's memory)`,
+    `this instance's memory for request bodies (REQUEST_MEMORY_BUDGET_BYTES within ISOLATE_MEMORY_BYTES less onnxruntime's heap, ${capacity()} bytes now, or this tenant's share of it, REQUEST_MEMORY_TENANT_SHARE) is in use by other requests; retry shortly, or send large tensors as binary data (about a third of JSON's memory)`,
     { headers: { "Retry-After": "1" } },
   );
 
@@ -45,7 +47,8 @@ async function receive(stream: ReadableStream<Uint8Array>, body: BodyInfo, held:
   const reader = stream.getReader();
   // Once the response is made, a body still arriving is not read on.
   limits.stop.addEventListener("abort", () => void reader.cancel().catch(() => undefined));
-  const chunks: Uint8Array<ArrayBuffer>[] = [];
+  // Each piece is copied into one buffer as it comes and let go: the body is never held twice.
+  const bytes = new GrowingBytes(body.limit);
   let received = 0;
   const started = Date.now();
   // Time spent waiting for memory is the isolate's, not the client's: not counted against its rate.
@@ -77,18 +80,11 @@ async function receive(stream: ReadableStream<Uint8Array>, body: BodyInfo, held:
     const asked = Date.now();
     if (!(await held.grow(perByte(step.value.byteLength), limits.waitMs))) return fail(memoryInUse(limits.capacity));
     waited += Date.now() - asked;
-    chunks.push(step.value as Uint8Array<ArrayBuffer>);
+    bytes.append(step.value);
   }
   // Ended short of its Content-Length: the connection went away mid-body.
   if (body.declared !== null && received < body.declared) throw clientClosed();
-  if (chunks.length === 1) return chunks[0]!;
-  const bytes = new Uint8Array(received);
-  let at = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  return bytes;
+  return bytes.bytes();
 }
 
 /** Reads the whole body (decompressed, if it came compressed), holding its memory in `held`. */
@@ -121,7 +117,11 @@ export function bodyIntake(): MiddlewareHandler<AppEnv> {
   return async function bodyIntakeHandler(c, next) {
     const body = c.get("body");
     if (!body) return next();
-    const { capacity, waitMs, tenantBytes } = budgetSettings(c.env);
+    const settings = budgetSettings(c.env);
+    const { waitMs } = settings;
+    // Looked at on every grow: the heap may have grown while this body arrived.
+    const capacity = () => capacityNow(settings, wasmHeapBytes());
+    const tenantBytes = () => tenantBytesNow(settings, wasmHeapBytes());
     const stop = new AbortController();
     const limits = {
       timeoutMs: numberVar(c.env.REQUEST_BODY_TIMEOUT_MS, DEFAULT_TIMEOUT_MS),

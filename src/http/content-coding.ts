@@ -35,39 +35,46 @@ export function requestCoding(header: string | undefined): Coding | null {
  * by doubling (workerd's `readAtLeast`: 3 MB of JSON in two reads and 7–8.5 ms, as fast as
  * `Response.arrayBuffer()`, where reading the stream's own 4 KiB chunks one by one took 13–15 ms),
  * and returned as an ArrayBuffer of its length. `progress` is awaited with the bytes out so far
- * after each read (to hold memory for them before reading on).
+ * after each read (to hold memory for them before reading on). Whatever ends it early (the limit,
+ * bad bytes, `progress` throwing) cancels the decompression and the compressed bytes' stream, so
+ * that nothing reads on.
  */
 export async function decompress(
-  compressed: ArrayBuffer | Uint8Array<ArrayBuffer>,
+  compressed: ArrayBuffer | Uint8Array<ArrayBuffer> | ReadableStream<Uint8Array>,
   coding: Coding,
   limit: number,
   overLimit: () => Error,
   progress?: (decompressed: number) => Promise<void>,
 ): Promise<ArrayBuffer> {
-  const reader = new Blob([compressed]).stream().pipeThrough(new DecompressionStream(coding)).getReader({ mode: "byob" });
+  const source = compressed instanceof ReadableStream ? compressed : new Blob([compressed]).stream();
+  const reader = source.pipeThrough(new DecompressionStream(coding)).getReader({ mode: "byob" });
   // Room for one byte past the limit tells a body over it.
   const most = limit + 1;
-  let buffer = new ArrayBuffer(Math.min(most, Math.max(64 * 1024, compressed.byteLength * 4)));
+  const sent = compressed instanceof ReadableStream ? 0 : compressed.byteLength;
+  let buffer = new ArrayBuffer(Math.min(most, Math.max(64 * 1024, sent * 4)));
   let filled = 0;
-  for (;;) {
-    if (filled === buffer.byteLength) {
-      if (filled === most) {
-        await reader.cancel().catch(() => undefined);
-        throw overLimit();
+  try {
+    for (;;) {
+      if (filled === buffer.byteLength) {
+        if (filled === most) throw overLimit();
+        buffer = buffer.transfer(Math.min(most, buffer.byteLength * 2));
       }
-      buffer = buffer.transfer(Math.min(most, buffer.byteLength * 2));
+      let step: ReadableStreamReadResult<Uint8Array>;
+      try {
+        step = await reader.readAtLeast(buffer.byteLength - filled, new Uint8Array(buffer, filled));
+      } catch (e) {
+        throw invalid(`request body is not valid ${coding} data (Content-Encoding: ${coding}): ${(e as Error).message}`);
+      }
+      // The read hands the buffer back (the one passed in is detached), with what it added.
+      if (!step.value) throw new Error("a BYOB read ended without handing its buffer back");
+      buffer = step.value.buffer as ArrayBuffer;
+      filled += step.value.byteLength;
+      if (step.done) return buffer.transfer(filled);
+      await progress?.(filled);
     }
-    let step: ReadableStreamReadResult<Uint8Array>;
-    try {
-      step = await reader.readAtLeast(buffer.byteLength - filled, new Uint8Array(buffer, filled));
-    } catch (e) {
-      throw invalid(`request body is not valid ${coding} data (Content-Encoding: ${coding}): ${(e as Error).message}`);
-    }
-    // The read hands the buffer back (the one passed in is detached), with what it added.
-    if (!step.value) throw new Error("a BYOB read ended without handing its buffer back");
-    buffer = step.value.buffer as ArrayBuffer;
-    filled += step.value.byteLength;
-    if (step.done) return buffer.transfer(filled);
-    await progress?.(filled);
+  } catch (e) {
+    // Cancelling the decompression's output cancels the pipe into it and the stream it reads.
+    await reader.cancel(e).catch(() => undefined);
+    throw e;
   }
 }

@@ -49,14 +49,20 @@ export function quantile(h: Histogram, q: number): number | null {
 }
 
 /**
+/**
  * The outcome of one request, for counting. `client_abort`: the client went away before its answer
- * (499). `deadline_exceeded`: its timeout passed before it ran (504).
+ * (499); `client_timeout`: its body came too slowly or stalled (408); `deadline_exceeded`: its
+ * timeout passed before it ran (504).
  */
-export type Outcome = "success" | "client_error" | "client_abort" | "rate_limited" | "unavailable" | "deadline_exceeded" | "server_error";
+export type Outcome = "success" | "client_error" | "client_abort" | "client_timeout" | "rate_limited" | "unavailable" | "deadline_exceeded" | "server_error";
+
+/** A client that went away or was too slow with its body: says nothing of the model (not a failure, not in latency or error_rate). */
+export const isClientSide = (outcome: Outcome): boolean => outcome === "client_abort" || outcome === "client_timeout";
 
 export function outcomeOf(status: number): Outcome {
   if (status < 400) return "success";
   if (status === 499) return "client_abort";
+  if (status === 408) return "client_timeout";
   if (status === 429) return "rate_limited";
   if (status === 503) return "unavailable";
   if (status === 504) return "deadline_exceeded";

@@ -2,7 +2,7 @@
  * @module monitoring/stats-view: a model's recorded statistics as KServe/Triton-style JSON
  * (`GET /v2/models/{m}[/versions/{v}]/stats`) and as Prometheus text (`GET /metrics`). Pure.
  */
-import { BUCKETS_MS, emptyHistogram, merge, quantile, type CacheDelta, type ExecutionDelta, type Histogram } from "./histogram";
+import { BUCKETS_MS, emptyHistogram, isClientSide, merge, quantile, type CacheDelta, type ExecutionDelta, type Histogram } from "./histogram";
 import type { LoadRow, RequestRow } from "./stats-store/requests";
 
 const percentiles = (h: Histogram) => ({ p50: quantile(h, 0.5), p90: quantile(h, 0.9), p99: quantile(h, 0.99) });
@@ -65,8 +65,8 @@ export function modelStatsJson(model: string, rows: RequestRow[], loads: LoadRow
       const outcomes: Record<string, number> = {};
       for (const r of mine) {
         outcomes[r.outcome] = (outcomes[r.outcome] ?? 0) + r.count;
-        // A client that went away says nothing of the model: counted in outcomes, not in failures or latency.
-        if (r.outcome === "client_abort") continue;
+        // A client that went away or was too slow says nothing of the model: counted in outcomes, not in failures or latency.
+        if (isClientSide(r.outcome)) continue;
         merge(latency, r.latency);
         merge(inference, r.inference);
         if (r.outcome !== "success") merge(failed, r.latency);

@@ -45,6 +45,16 @@ interface Line {
 /** A request waited longer than a call may take: its caller went away without an answer. */
 export class CallLost extends Error {}
 
+/** An ask that took longer than its timeout; `late` is its answer, should it still come. */
+export class AskTimedOut extends Error {
+  constructor(readonly late: Promise<Admission>) {
+    super("the tenant's object did not answer in time");
+  }
+}
+
+/** Every token an answer took from the bucket for this isolate: its requests' and its lease's. */
+const tokensOf = (a: Admission): number => (a.outcome === "allowed" ? (a.granted ?? 1) + (a.lease?.tokens ?? 0) : 0);
+
 export class AdmissionQueue {
   private readonly lines = new Map<string, Line>();
 
@@ -97,10 +107,15 @@ export class AdmissionQueue {
         admission = await ask(unused, want, members.length);
       } catch (error) {
         for (const m of members) if (!m.decision) m.failed = { error };
+        this.afterFailure(id, unused, error);
         throw error;
       }
       if (line.current === call) this.decide(id, line, call, admission);
-      else me.decision = this.ownShare(id, admission);
+      else {
+        me.decision = this.ownShare(id, admission);
+        // The other requests it granted gave up on it (CallLost): their tokens go back.
+        if (admission.outcome === "allowed") this.book.owe(id, Math.min(admission.granted ?? 1, members.length) - 1);
+      }
       return me.decision!;
     } finally {
       if (line.current === call) line.current = null;
@@ -126,6 +141,19 @@ export class AdmissionQueue {
     const refused = call.members.slice(granted);
     for (const m of refused) m.call = null;
     line.waiting.unshift(...refused);
+  }
+
+  /**
+   * Keeps count of tokens across a failed ask: those it carried back are owed again, unless it
+   * merely timed out and its answer still comes (the object took them back); every token a late
+   * answer took goes back, as no request is left to spend it.
+   */
+  private afterFailure(id: string, unused: number, error: unknown): void {
+    if (!(error instanceof AskTimedOut)) return this.book.owe(id, unused);
+    error.late.then(
+      (admission) => this.book.owe(id, tokensOf(admission)),
+      () => this.book.owe(id, unused),
+    );
   }
 
   /** The caller's own decision from an answer that came after its call was given up on. */

@@ -25,6 +25,8 @@ export interface NextAsk {
 
 export class LeaseBook {
   private readonly leases = new Map<string, HeldLease>();
+  /** Tokens the tenant's object counts as the isolate's that no request will spend: given back on the next ask or settle. */
+  private readonly owed = new Map<string, number>();
 
   constructor(private readonly maxLeases = 10_000) {}
 
@@ -43,12 +45,27 @@ export class LeaseBook {
    * object a few times a second at most, and a quiet one holds few tokens.
    */
   end(id: string, nowMs: number): NextAsk {
+    const owed = this.takeOwed(id);
     const held = this.leases.get(id);
-    if (!held) return { unused: 0, want: LEASE_FIRST_TOKENS };
+    if (!held) return { unused: owed, want: LEASE_FIRST_TOKENS };
     this.leases.delete(id);
     const spentInTime = held.tokens <= 0 && held.expiresAt > nowMs;
     const want = spentInTime ? Math.min(2 * held.granted, LEASE_MAX_TOKENS) : Math.max(1, held.spent);
-    return { unused: Math.max(0, held.tokens), want };
+    return { unused: Math.max(0, held.tokens) + owed, want };
+  }
+
+  /**
+   * Notes `tokens` to give back with the next ask (or settle): tokens an ask that failed was
+   * carrying back, or tokens an answer granted to requests that had already given up on it.
+   */
+  owe(id: string, tokens: number): void {
+    if (tokens > 0) this.owed.set(id, (this.owed.get(id) ?? 0) + tokens);
+  }
+
+  private takeOwed(id: string): number {
+    const owed = this.owed.get(id) ?? 0;
+    this.owed.delete(id);
+    return owed;
   }
 
   /**
@@ -57,10 +74,10 @@ export class LeaseBook {
    */
   settle(id: string, nowMs: number): number {
     const held = this.leases.get(id);
-    if (!held || held.expiresAt > nowMs || held.tokens <= 0) return 0;
+    if (!held || held.expiresAt > nowMs || held.tokens <= 0) return this.takeOwed(id);
     const unused = held.tokens;
     held.tokens = 0;
-    return unused;
+    return unused + this.takeOwed(id);
   }
 
   /**

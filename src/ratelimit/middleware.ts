@@ -14,21 +14,20 @@ import { modelInPath } from "../serving/names";
 import { deferrer } from "../defer";
 import type { Admission, Limits } from "./limiter";
 import { LeaseBook } from "./lease";
-import { AdmissionQueue, type Ask, type Decision } from "./admission-queue";
+import { AdmissionQueue, AskTimedOut, type Ask, type Decision } from "./admission-queue";
 
 function headersOf(l: Limits): Record<string, string> {
   return { "RateLimit-Limit": String(l.limit), "RateLimit-Remaining": String(l.remaining), "RateLimit-Reset": String(l.resetSeconds) };
 }
 
-class Timeout extends Error {}
-
-async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+/** `answer`, or an AskTimedOut (holding the answer, should it still come) after `ms`. */
+async function withTimeout(answer: Promise<Admission>, ms: number): Promise<Admission> {
   let timer: number | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Timeout()), ms);
+    timer = setTimeout(() => reject(new AskTimedOut(answer)), ms);
   });
   try {
-    return await Promise.race([promise, timeout]);
+    return await Promise.race([answer, timeout]);
   } finally {
     if (timer !== undefined) clearTimeout(timer);
   }
@@ -68,7 +67,7 @@ export function rateLimit(): MiddlewareHandler<AppEnv> {
         decision = await timed(c.get("timings"), "ratelimit", queue.admit(leaseId, ask, 2 * timeoutMs));
       } catch (e) {
         if (settings(c.env).RATE_LIMIT_FAILURE_MODE === "open") {
-          console.warn(JSON.stringify({ level: "warn", event: "rate_limiter_unreachable", tenant: caller.tenant, failure_mode: "open", timeout: e instanceof Timeout }));
+          console.warn(JSON.stringify({ level: "warn", event: "rate_limiter_unreachable", tenant: caller.tenant, failure_mode: "open", timeout: e instanceof AskTimedOut }));
           return next();
         }
         throw new ServingError("unavailable", "the rate limiter is unreachable; retry shortly", { cause: e, headers: { "Retry-After": "1" } });

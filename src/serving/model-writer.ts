@@ -51,12 +51,12 @@ export class ModelWriter extends DurableObject<Env> {
   putConfig(model: string, write: ConfigWrite): Promise<WriteOutcome<{ etag: string }>> {
     return this.inTurn(async () => {
       const repo = this.repository;
-      const stored = await repo.readConfig(model);
-      if (stored.etag !== write.expectedEtag) {
-        return refused("precondition_failed", `the config of model '${model}' was changed by another request meanwhile; read it again`);
-      }
+      // One read of the config per turn: the snapshot's config and its etag come from the same get.
       const snapshot = await repo.snapshot(model);
       if (!snapshot) return refused("conflict", `every version of model '${model}' was deleted meanwhile; nothing was written`);
+      if ((snapshot.configEtag ?? null) !== write.expectedEtag) {
+        return refused("precondition_failed", `the config of model '${model}' was changed by another request meanwhile; read it again`);
+      }
       const problem = checkConfigVersions(write.config, snapshot.versions.map((v) => v.version));
       if (problem) return refused("conflict", `config refused, the old one keeps serving: a version was deleted meanwhile: ${problem}`);
       for (const { version, etag } of write.loaded) {

@@ -32,6 +32,8 @@ export interface ModelSnapshot {
   /** Ascending by version. */
   versions: VersionEntry[];
   config: ModelConfig;
+  /** The etag of config.json as read for `config` (null or absent: there is none). */
+  configEtag?: string | null;
   /** Set when config.json exists but cannot be used; the model is then unavailable. */
   configError?: string;
   /** Other objects beside the versions and config (labels files): name → etag. */
@@ -120,10 +122,12 @@ export class ModelRepository {
     } while (cursor);
     if (versions.length === 0) return null;
     versions.sort((a, b) => a.version - b.version);
-    const snapshot: ModelSnapshot = { name: model, versions, config: {}, ...(Object.keys(files).length > 0 ? { files } : {}) };
+    const snapshot: ModelSnapshot = { name: model, versions, config: {}, configEtag: null, ...(Object.keys(files).length > 0 ? { files } : {}) };
     if (hasConfig) {
-      const text = await (await this.bucket.get(configKey(model)))?.text();
-      if (text !== undefined) {
+      const obj = await this.bucket.get(configKey(model));
+      const text = await obj?.text();
+      if (obj && text !== undefined) {
+        snapshot.configEtag = obj.etag;
         const parsed = parseModelConfig(text);
         if ("config" in parsed) snapshot.config = parsed.config;
         else snapshot.configError = parsed.error;

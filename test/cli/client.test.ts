@@ -7,7 +7,7 @@
  */
 import {
   AdminClient,
-  ConflictError,
+  PreconditionFailedError,
   InferenceClient,
   InferInput,
   InferRequestedOutput,
@@ -254,7 +254,7 @@ describe("admin", () => {
     expect((await admin.getConfig("iris")).config.labels).toEqual({ other1: 1, mine: 1 });
     // Without a second attempt, the lost race is the typed error.
     raced = false;
-    await expect(racing.updateConfig("iris", (c) => void (c.description = "x"), { attempts: 1 })).rejects.toBeInstanceOf(ConflictError);
+    await expect(racing.updateConfig("iris", (c) => void (c.description = "x"), { attempts: 1 })).rejects.toBeInstanceOf(PreconditionFailedError);
   });
 });
 

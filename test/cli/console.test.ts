@@ -164,6 +164,61 @@ describe("the console", () => {
     expect(await page.textContent("#split-sum")).toBe("Sum: 100 %");
     await page.click("#split-form button[type=submit]");
     await expect.poll(async () => (await admin("GET", "/models/iris")).config.traffic).toEqual({ "1": 90, "2": 10 });
+    // The view is read again after the save: it shows what was saved, and the next edit from it
+    // carries the new etag (a stale one would be refused with 412).
+    await expect.poll(() => page.textContent("#model-summary")).toContain("split: v1 90 %, v2 10 %");
+    await expect.poll(() => page.inputValue("#split-weight-2")).toBe("10");
+    await page.fill("#split-weight-1", "80");
+    await page.dispatchEvent("#split-weight-1", "change");
+    await page.click("#split-form button[type=submit]");
+    await expect.poll(async () => (await admin("GET", "/models/iris")).config.traffic).toEqual({ "1": 80, "2": 20 });
+    expect(await page.textContent("#split-form")).not.toContain("Conflict");
+  });
+
+  it("runs one refresh timer however often the page is read again, and none once it is left, even mid-read", async () => {
+    const stats: string[] = [];
+    const count = (r: { url(): string }) => r.url().includes("/admin/models/iris/stats") && stats.push(r.url());
+    page.on("request", count);
+    try {
+      // The split's save read the page again: still one timer, a read every 5 s.
+      await page.waitForTimeout(11_000);
+      expect(stats.length).toBeGreaterThanOrEqual(1);
+      expect(stats.length).toBeLessThanOrEqual(3);
+      // Left while its first read of the charts is out: no timer may start after.
+      await page.evaluate(() => ((globalThis as any).location.hash = "#/models"));
+      await page.waitForSelector("#model-list");
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      let continued: Promise<void> = Promise.resolve();
+      await page.route("**/admin/models/iris/stats**", (route) => {
+        continued = held.then(() => route.continue());
+      });
+      const asked = page.waitForRequest((r) => r.url().includes("/admin/models/iris/stats"));
+      await page.evaluate(() => ((globalThis as any).location.hash = "#/models/iris"));
+      await asked;
+      await page.evaluate(() => ((globalThis as any).location.hash = "#/isolate"));
+      await page.waitForSelector("h1 >> text=Isolate");
+      release();
+      await continued;
+      await page.unroute("**/admin/models/iris/stats**");
+      stats.length = 0;
+      await page.waitForTimeout(11_000);
+      expect(stats).toEqual([]);
+    } finally {
+      page.off("request", count);
+    }
+  });
+
+  it("shows a not-found view for a malformed link, not an error", async () => {
+    const errors: string[] = [];
+    const onError = (e: Error) => errors.push(e.message);
+    page.on("pageerror", onError);
+    await page.evaluate(() => ((globalThis as any).location.hash = "#/models/%E0%A4%A"));
+    await page.waitForSelector("h1 >> text=Not found");
+    page.off("pageerror", onError);
+    expect(errors).toEqual([]);
+    await page.evaluate(() => ((globalThis as any).location.hash = "#/models/iris"));
+    await page.waitForSelector("#default-form");
   });
 
   it("shows a conflict, and overwrites nothing, when two pages edit the config", async () => {

@@ -1,6 +1,6 @@
 /** The admission queue against a stand-in for the tenant's object: a bucket that grants what it holds. */
 import { describe, expect, it } from "vitest";
-import { AdmissionQueue, CallLost, type Ask, type Decision } from "../../src/ratelimit/admission-queue";
+import { AdmissionQueue, AskTimedOut, CallLost, type Ask, type Decision } from "../../src/ratelimit/admission-queue";
 import { LeaseBook } from "../../src/ratelimit/lease";
 import type { Admission } from "../../src/ratelimit/limiter";
 import { LEASE_MS } from "../../src/ratelimit/policy";
@@ -120,5 +120,58 @@ describe("AdmissionQueue", () => {
     expect(needs).toEqual([1, 2]);
     expect(maker.status === "fulfilled" && maker.value.outcome).toBe("admitted");
     expect(member.status === "rejected" && member.reason instanceof CallLost).toBe(true);
+  });
+
+  it("gives back, with the next ask, the tokens a failed ask was carrying back", async () => {
+    let t = 0;
+    const queue = new AdmissionQueue(new LeaseBook(), () => t);
+    const object = bucket(100, 4);
+    await queue.admit("k", object.ask, WAIT); // 1 + 4 leased
+    await queue.admit("k", object.ask, WAIT); // spends one: 3 left
+    expect(object.left()).toBe(95);
+    t += LEASE_MS + 1; // the lease ended with 3 unspent
+    const failing: Ask = async () => {
+      throw new Error("unreachable");
+    };
+    await expect(queue.admit("k", failing, WAIT)).rejects.toThrow("unreachable");
+    const given: number[] = [];
+    await queue.admit("k", (unused, want, need) => (given.push(unused), object.ask(unused, want, need)), WAIT);
+    expect(given).toEqual([3]);
+  });
+
+  it("gives back the tokens a late answer granted to requests that had given up on it", async () => {
+    const queue = new AdmissionQueue(new LeaseBook());
+    let release!: () => void;
+    const first = new Promise<void>((r) => (release = r));
+    const needs: number[] = [];
+    const ask: Ask = async (_unused, _want, need) => {
+      needs.push(need);
+      if (needs.length === 1) await first;
+      else await new Promise((r) => setTimeout(r, 200));
+      return { outcome: "allowed", granted: need, limit: 10, remaining: 5, resetSeconds: 1 };
+    };
+    const caller = queue.admit("k", ask, 60_000);
+    const rest = Promise.allSettled([queue.admit("k", ask, 60_000), queue.admit("k", ask, 20)]);
+    release();
+    await caller;
+    const [, member] = await rest;
+    expect(member.status === "rejected" && member.reason instanceof CallLost).toBe(true);
+    // Granted 2 for a call whose other request had gone: that one token comes back.
+    const given: number[] = [];
+    await queue.admit("k", async (unused, _want, need) => (given.push(unused), { outcome: "allowed", granted: need, limit: 10, remaining: 5, resetSeconds: 1 }), WAIT);
+    expect(given).toEqual([1]);
+  });
+
+  it("after an ask timed out, gives back every token its late answer took, or what it carried when no answer comes", async () => {
+    const queue = new AdmissionQueue(new LeaseBook());
+    let answer!: (a: Admission) => void;
+    const late = new Promise<Admission>((r) => (answer = r));
+    await expect(queue.admit("k", async () => Promise.reject(new AskTimedOut(late)), WAIT)).rejects.toBeInstanceOf(AskTimedOut);
+    answer({ outcome: "allowed", granted: 1, limit: 10, remaining: 5, resetSeconds: 1, lease: { tokens: 4, ttlMs: LEASE_MS } });
+    await late;
+    const given: number[] = [];
+    const record: Ask = async (unused, _want, need) => (given.push(unused), { outcome: "allowed", granted: need, limit: 10, remaining: 5, resetSeconds: 1 });
+    await queue.admit("k", record, WAIT);
+    expect(given).toEqual([5]);
   });
 });

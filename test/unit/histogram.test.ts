@@ -17,7 +17,7 @@ describe("histograms", () => {
   });
 
   it("name outcomes by status", () => {
-    expect([200, 400, 404, 429, 503, 500].map(outcomeOf)).toEqual(["success", "client_error", "client_error", "rate_limited", "unavailable", "server_error"]);
+    expect([200, 400, 404, 408, 429, 499, 503, 500].map(outcomeOf)).toEqual(["success", "client_error", "client_error", "client_timeout", "rate_limited", "client_abort", "unavailable", "server_error"]);
   });
 });
 

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { estimatedPeak, MemoryBudget, type Reservation } from "../../src/http/memory-budget";
+import { budgetSettings, capacityNow, estimatedPeak, MemoryBudget, MIN_CAPACITY_BYTES, tenantBytesNow, type Reservation } from "../../src/http/memory-budget";
 
 const tick = () => new Promise((r) => setTimeout(r, 0));
 
@@ -50,6 +50,54 @@ describe("MemoryBudget", () => {
     b.release();
     b2.release();
     expect(budget.status()).toEqual({ reserved_bytes: 0, waiting: 0, refused: 0 });
+  });
+
+  it("never lets bodies that hold bytes wait on one another: the newest such wait is refused at once, and the others go on", async () => {
+    const budget = new MemoryBudget();
+    const settled = (p: Promise<boolean>) => Promise.race([p, tick().then(() => "waiting" as const)]);
+    // Two bodies holding 40 each, each needing 40 more: were both to wait, neither would give any back.
+    const a = budget.open(100);
+    const b = budget.open(100);
+    expect(await a.grow(40, 60_000)).toBe(true);
+    expect(await b.grow(40, 60_000)).toBe(true);
+    const aMore = a.grow(40, 60_000);
+    expect(await settled(aMore)).toBe("waiting"); // b reads on, and will give its bytes back
+    expect(await settled(b.grow(40, 60_000))).toBe(false);
+    expect(budget.status()).toEqual({ reserved_bytes: 80, waiting: 1, refused: 1 });
+    b.release(); // its body fails with a 503
+    expect(await aMore).toBe(true);
+    a.release();
+
+    // Two waiting behind a third that then finishes, and still neither fits: the newest is refused.
+    const [c, d, e] = [budget.open(100), budget.open(100), budget.open(100)];
+    for (const r of [c, d, e]) expect(await r.grow(30, 60_000)).toBe(true);
+    const cMore = c.grow(50, 60_000);
+    const dMore = d.grow(50, 60_000);
+    expect(await settled(cMore)).toBe("waiting");
+    expect(await settled(dMore)).toBe("waiting");
+    e.release();
+    expect(await settled(dMore)).toBe(false);
+    expect(await settled(cMore)).toBe("waiting");
+    d.release();
+    expect(await cMore).toBe(true);
+    c.release();
+    expect(budget.status()).toEqual({ reserved_bytes: 0, waiting: 0, refused: 2 });
+  });
+
+  it("lets a body grow past the capacity alone only while nobody waits: a slow large body never holds the others back", async () => {
+    const budget = new MemoryBudget();
+    const settled = (p: Promise<boolean>) => Promise.race([p, tick().then(() => "waiting" as const)]);
+    const large = budget.open(100);
+    expect(await large.grow(80, 60_000)).toBe(true);
+    expect(await large.grow(40, 60_000)).toBe(true); // alone: past the capacity
+    const other = budget.acquire(10, 100, 60_000);
+    expect(await settled(other.then((r) => r !== null))).toBe("waiting");
+    // Its next piece would keep the one waiting out for as long as its client takes: refused at once.
+    expect(await settled(large.grow(10, 60_000))).toBe(false);
+    large.release();
+    const admitted = (await other)!;
+    expect(budget.status()).toEqual({ reserved_bytes: 10, waiting: 0, refused: 1 });
+    admitted.release();
   });
 
   it("admits a body larger than the whole budget, alone", async () => {
@@ -146,6 +194,33 @@ describe("MemoryBudget", () => {
       ),
       { numRuns: 60 },
     );
+  });
+});
+
+describe("what bodies may hold beside onnxruntime's heap", () => {
+  const MiB = 1024 * 1024;
+  const s = budgetSettings({ REQUEST_MEMORY_BUDGET_BYTES: String(48 * MiB), ISOLATE_MEMORY_BYTES: String(128 * MiB), REQUEST_MEMORY_TENANT_SHARE: "0.5" });
+
+  it("is the budget while the heap is small, what the isolate has left as it grows, and never under the floor", () => {
+    expect(capacityNow(s, null)).toBe(48 * MiB);
+    expect(capacityNow(s, 16 * MiB)).toBe(48 * MiB);
+    expect(capacityNow(s, 96 * MiB)).toBe(32 * MiB);
+    expect(tenantBytesNow(s, 96 * MiB)).toBe(16 * MiB);
+    expect(capacityNow(s, 127 * MiB)).toBe(MIN_CAPACITY_BYTES);
+    expect(budgetSettings({}).isolateBytes).toBe(128 * MiB);
+  });
+
+  it("is looked at again on every grow: a heap grown while a body waits lowers what it may take", async () => {
+    const budget = new MemoryBudget();
+    let capacity = 100;
+    const first = (await budget.acquire(40, () => capacity, 5000))!;
+    const second = budget.open(() => capacity);
+    expect(await second.grow(40, 5000)).toBe(true);
+    capacity = 70; // the heap grew
+    expect(await second.grow(10, 20)).toBe(false);
+    expect(budget.status()).toEqual({ reserved_bytes: 80, waiting: 0, refused: 1 });
+    first.release();
+    second.release();
   });
 });
 

@@ -44,6 +44,36 @@ describe("decompressing a request body within a limit", () => {
     }
   });
 
+  it("cancels the decompression and the compressed stream when it stops early (past the limit, or its progress refused), so nothing reads on", async () => {
+    // A bomb: 16 MiB of zeros compressed (16 KiB), sent 1 KiB a pull, and then never ending.
+    const compressed = new Uint8Array(await compress(new Uint8Array(16 << 20), "deflate"));
+    const bomb = () => {
+      const seen = { pulls: 0, cancelled: false };
+      let at = 0;
+      const stream = new ReadableStream<Uint8Array>({
+        pull(controller) {
+          seen.pulls++;
+          if (at >= compressed.byteLength) return new Promise<void>(() => undefined);
+          controller.enqueue(compressed.slice(at, (at += 1024)));
+        },
+        cancel() {
+          seen.cancelled = true;
+        },
+      });
+      return { stream, seen };
+    };
+    const settle = () => new Promise((r) => setTimeout(r, 50));
+    for (const progress of [undefined, async (n: number) => { if (n > 1 << 20) throw new OverLimit(); }]) {
+      const { stream, seen } = bomb();
+      await expect(decompress(stream, "deflate", progress ? 64 << 20 : 1 << 20, () => new OverLimit(), progress)).rejects.toBeInstanceOf(OverLimit);
+      await settle();
+      expect(seen.cancelled).toBe(true);
+      const pulls = seen.pulls;
+      await settle();
+      expect(seen.pulls).toBe(pulls);
+    }
+  });
+
   it("takes gzip, x-gzip and deflate in any case, identity as none, and refuses the rest with a 415 naming those accepted", () => {
     expect(requestCoding(undefined)).toBeNull();
     expect(requestCoding(" Identity ")).toBeNull();

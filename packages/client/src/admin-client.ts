@@ -4,7 +4,7 @@
  * Only calls that are safe to repeat are retried: reads, and PUTs of a whole resource.
  */
 import type { Classification, PublishedLabels, DynamicBatching, CreatedKey, Deleted, KeyView, ModelConfig, ModelDetail, ModelSummary, Published, StoredConfig, Tenant, TenantPolicy, UsageDay } from "./admin-types.js";
-import { ConflictError } from "./errors.js";
+import { InferenceServerError } from "./errors.js";
 import { readJson, seg, Transport, type CallOptions, type ConnectionOptions } from "./transport.js";
 
 export interface AdminClientOptions extends ConnectionOptions {
@@ -27,16 +27,17 @@ export type ConfigEdit = (config: ModelConfig) => ModelConfig | void;
 const m = (model: string) => `/admin/models/${seg(model)}`;
 const t = (tenant: string) => `/admin/tenants/${seg(tenant)}`;
 
-/** A write refused because the config changed since it was read: 412, or the service's 409 saying If-Match did not match. */
+/** A write refused because the config changed since it was read: by its status and code, never its message's wording. */
 function isStaleWrite(e: unknown): boolean {
-  return e instanceof ConflictError && (e.status === 412 || /If-Match/i.test(e.message));
+  return e instanceof InferenceServerError && (e.status === 412 || e.code === "precondition_failed");
 }
 
 export class AdminClient {
-  private readonly transport: Transport;
+  /** #private: it holds the key. */
+  readonly #transport: Transport;
 
   constructor(options: AdminClientOptions) {
-    this.transport = new Transport(options, options.token);
+    this.#transport = new Transport(options, options.token);
   }
 
   // ---- models and versions ----
@@ -60,7 +61,7 @@ export class AdminClient {
     const total = stream ? options.size : data instanceof Blob ? data.size : (data as ArrayBuffer | Uint8Array).byteLength;
     options.onProgress?.(0, total);
     const body: RequestInit["body"] = stream ? counted(data, total, options.onProgress) : (data as Blob | Uint8Array<ArrayBuffer> | ArrayBuffer);
-    const response = await this.transport.send({
+    const response = await this.#transport.send({
       ...options,
       method: "PUT",
       path: `${m(model)}/versions/${seg(version)}`,
@@ -75,7 +76,7 @@ export class AdminClient {
 
   /** Deletes a version nothing routes to. */
   async deleteVersion(model: string, version: number | string, options: CallOptions = {}): Promise<Deleted> {
-    return readJson(await this.transport.send({ ...options, method: "DELETE", path: `${m(model)}/versions/${seg(version)}`, retryable: false }));
+    return readJson(await this.#transport.send({ ...options, method: "DELETE", path: `${m(model)}/versions/${seg(version)}`, retryable: false }));
   }
 
   // ---- config ----
@@ -92,7 +93,7 @@ export class AdminClient {
     const headers: Record<string, string> = { "content-type": "application/json", ...options.headers };
     // The service takes an empty entity tag as "no config yet", so a config created meanwhile is a conflict too.
     if (options.ifMatch !== undefined) headers["if-match"] = `"${options.ifMatch ?? ""}"`;
-    const response = await this.transport.send({ ...options, method: "PUT", path: `${m(model)}/config`, body: JSON.stringify(config), headers, retryable: true });
+    const response = await this.#transport.send({ ...options, method: "PUT", path: `${m(model)}/config`, body: JSON.stringify(config), headers, retryable: true });
     return readJson(response);
   }
 
@@ -166,7 +167,7 @@ export class AdminClient {
    */
   async publishLabels(model: string, file: string, labels: readonly string[] | string | Uint8Array, options: CallOptions = {}): Promise<PublishedLabels> {
     const body = typeof labels === "string" || labels instanceof Uint8Array ? (labels as string | Uint8Array<ArrayBuffer>) : labels.join("\n") + "\n";
-    const response = await this.transport.send({ ...options, method: "PUT", path: `${m(model)}/labels/${seg(file)}`, body, headers: { "content-type": "text/plain; charset=utf-8", ...options.headers }, retryable: true });
+    const response = await this.#transport.send({ ...options, method: "PUT", path: `${m(model)}/labels/${seg(file)}`, body, headers: { "content-type": "text/plain; charset=utf-8", ...options.headers }, retryable: true });
     return readJson(response);
   }
 
@@ -177,7 +178,7 @@ export class AdminClient {
 
   /** Deletes a labels file the config names for no output. */
   async deleteLabels(model: string, file: string, options: CallOptions = {}): Promise<{ model: string; file: string; deleted: true }> {
-    return readJson(await this.transport.send({ ...options, method: "DELETE", path: `${m(model)}/labels/${seg(file)}`, retryable: false }));
+    return readJson(await this.#transport.send({ ...options, method: "DELETE", path: `${m(model)}/labels/${seg(file)}`, retryable: false }));
   }
 
   /** Names a published labels file for an output, or stops labelling it (null); refused unless the counts match. */
@@ -204,7 +205,7 @@ export class AdminClient {
 
   /** Clears the shadow figures (not retried: it is a reset). */
   async resetShadow(model: string, options: CallOptions = {}): Promise<{ model: string; reset: unknown }> {
-    return readJson(await this.transport.send({ ...options, method: "DELETE", path: `${m(model)}/shadow`, retryable: false }));
+    return readJson(await this.#transport.send({ ...options, method: "DELETE", path: `${m(model)}/shadow`, retryable: false }));
   }
 
   // ---- monitoring ----
@@ -216,7 +217,7 @@ export class AdminClient {
 
   /** Pins a version's recent traffic as the drift baseline (not retried). */
   async pinDriftBaseline(model: string, version: number, options: CallOptions = {}): Promise<{ model: string; version: number; tensors: number; pinned: true }> {
-    return readJson(await this.transport.send({ ...options, method: "POST", path: `${m(model)}/drift/baseline?version=${seg(version)}`, retryable: false }));
+    return readJson(await this.#transport.send({ ...options, method: "POST", path: `${m(model)}/drift/baseline?version=${seg(version)}`, retryable: false }));
   }
 
   alerts(model: string, options: CallOptions = {}): Promise<{ model: string; config: unknown; rules: unknown[] }> {
@@ -232,7 +233,7 @@ export class AdminClient {
 
   /** Creates or replaces a tenant's policy. */
   async putTenant(tenant: string, policy: TenantPolicy, options: CallOptions = {}): Promise<Tenant> {
-    const response = await this.transport.send({ ...options, method: "PUT", path: t(tenant), body: JSON.stringify(policy), headers: { "content-type": "application/json", ...options.headers }, retryable: true });
+    const response = await this.#transport.send({ ...options, method: "PUT", path: t(tenant), body: JSON.stringify(policy), headers: { "content-type": "application/json", ...options.headers }, retryable: true });
     return readJson(response);
   }
 
@@ -246,7 +247,7 @@ export class AdminClient {
     if (request.name !== undefined) body.name = request.name;
     if (request.expiresAt !== undefined) body.expires_at = request.expiresAt;
     if (request.expiresInSeconds !== undefined) body.expires_in_seconds = request.expiresInSeconds;
-    const response = await this.transport.send({ ...options, method: "POST", path: `${t(tenant)}/keys`, body: JSON.stringify(body), headers: { "content-type": "application/json", ...options.headers }, retryable: false });
+    const response = await this.#transport.send({ ...options, method: "POST", path: `${t(tenant)}/keys`, body: JSON.stringify(body), headers: { "content-type": "application/json", ...options.headers }, retryable: false });
     return readJson(response);
   }
 
@@ -256,7 +257,7 @@ export class AdminClient {
 
   /** Revokes a key at once. */
   async revokeKey(tenant: string, id: string, options: CallOptions = {}): Promise<KeyView> {
-    return readJson(await this.transport.send({ ...options, method: "DELETE", path: `${t(tenant)}/keys/${seg(id)}`, retryable: false }));
+    return readJson(await this.#transport.send({ ...options, method: "DELETE", path: `${t(tenant)}/keys/${seg(id)}`, retryable: false }));
   }
 
   /** Accepted and refused requests per UTC day, last 30 days. */
@@ -265,7 +266,7 @@ export class AdminClient {
   }
 
   private async get<T>(path: string, options: CallOptions): Promise<T> {
-    return readJson(await this.transport.send({ ...options, method: "GET", path, retryable: true }));
+    return readJson(await this.#transport.send({ ...options, method: "GET", path, retryable: true }));
   }
 }
 

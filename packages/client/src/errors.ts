@@ -41,6 +41,8 @@ export class AuthenticationError extends InferenceServerError {}
 export class NotFoundError extends InferenceServerError {}
 /** 409 (or 412): the change conflicts with what is stored. */
 export class ConflictError extends InferenceServerError {}
+/** 412 (code `precondition_failed`): a conditional write (If-Match) whose config changed since it was read. */
+export class PreconditionFailedError extends ConflictError {}
 /** 413: the body is larger than the server takes. */
 export class PayloadTooLargeError extends InferenceServerError {}
 /** 429: the tenant's rate or daily quota ran out; `retryAfter` says when to try again. */
@@ -53,7 +55,7 @@ const BY_STATUS: Record<number, typeof InferenceServerError> = {
   401: AuthenticationError,
   404: NotFoundError,
   409: ConflictError,
-  412: ConflictError,
+  412: PreconditionFailedError,
   413: PayloadTooLargeError,
   429: RateLimitError,
   503: UnavailableError,

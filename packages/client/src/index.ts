@@ -20,6 +20,7 @@ export {
   InvalidRequestError,
   NotFoundError,
   PayloadTooLargeError,
+  PreconditionFailedError,
   RateLimitError,
   UnavailableError,
 } from "./errors.js";

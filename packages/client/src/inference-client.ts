@@ -42,11 +42,12 @@ export interface PredictOptions extends CallOptions {
 const modelPath = (model: string, version?: string | number) => `/v2/models/${seg(model)}${version === undefined || version === "" ? "" : `/versions/${seg(version)}`}`;
 
 export class InferenceClient {
-  private readonly transport: Transport;
+  /** #private: it holds the key. */
+  readonly #transport: Transport;
   private readonly compression: Required<RequestCompression> | undefined;
 
   constructor(options: InferenceClientOptions) {
-    this.transport = new Transport(options, options.apiKey);
+    this.#transport = new Transport(options, options.apiKey);
     const c = options.requestCompression;
     this.compression = c ? { algorithm: (c === true ? undefined : c.algorithm) ?? "gzip", minBytes: (c === true ? undefined : c.minBytes) ?? 64 * 1024 } : undefined;
   }
@@ -81,7 +82,7 @@ export class InferenceClient {
   /** Triton's model repository extension: every model and version, or only the ready ones. */
   async repositoryIndex(options: CallOptions & { ready?: boolean } = {}): Promise<RepositoryIndexEntry[]> {
     const body = JSON.stringify(options.ready === undefined ? {} : { ready: options.ready });
-    const response = await this.transport.send({ ...options, method: "POST", path: "/v2/repository/index", body, headers: { "content-type": "application/json", ...options.headers }, retryable: true });
+    const response = await this.#transport.send({ ...options, method: "POST", path: "/v2/repository/index", body, headers: { "content-type": "application/json", ...options.headers }, retryable: true });
     return readJson(response);
   }
 
@@ -114,7 +115,7 @@ export class InferenceClient {
       body = await compress(body, this.compression.algorithm);
       headers["content-encoding"] = this.compression.algorithm;
     }
-    const response = await this.transport.send({
+    const response = await this.#transport.send({
       ...options,
       method: "POST",
       path: `${modelPath(model, options.version)}/infer`,
@@ -146,7 +147,7 @@ export class InferenceClient {
   /** POSTs a TF Serving REST method on the model (or its version or label). */
   private async tfServing<T>(model: string, method: "predict" | "classify", body: object, options: PredictOptions): Promise<T> {
     const selector = options.version !== undefined ? `/versions/${seg(options.version)}` : options.label !== undefined ? `/labels/${seg(options.label)}` : "";
-    const response = await this.transport.send({
+    const response = await this.#transport.send({
       ...options,
       method: "POST",
       path: `/v1/models/${seg(model)}${selector}:${method}`,
@@ -159,6 +160,6 @@ export class InferenceClient {
   }
 
   private get(path: string, options: CallOptions, accept?: readonly number[]): Promise<Response> {
-    return this.transport.send({ ...options, method: "GET", path, retryable: true, ...(accept ? { accept } : {}) });
+    return this.#transport.send({ ...options, method: "GET", path, retryable: true, ...(accept ? { accept } : {}) });
   }
 }

@@ -63,33 +63,34 @@ const DEFAULT_MAX_RETRY_DELAY_MS = 60_000;
 /** The HTTP layer both clients share. */
 export class Transport {
   readonly baseUrl: string;
-  private readonly fetchFn: FetchLike;
-  private readonly auth: string | undefined;
+  // #private, not TypeScript's private: the key (and the options that hold it) must not show in
+  // console.log, JSON.stringify or a debugger's listing of a client.
+  readonly #fetchFn: FetchLike;
+  readonly #auth: string | undefined;
+  readonly #options: ConnectionOptions;
 
-  constructor(
-    private readonly options: ConnectionOptions,
-    credential: string | undefined,
-  ) {
+  constructor(options: ConnectionOptions, credential: string | undefined) {
+    this.#options = options;
     this.baseUrl = options.url.replace(/\/+$/, "");
-    this.auth = credential ? `Bearer ${credential}` : undefined;
+    this.#auth = credential ? `Bearer ${credential}` : undefined;
     const given = options.fetch;
     // Called through a closure: workerd throws "Illegal invocation" for a fetch called detached from its owner.
-    this.fetchFn =
+    this.#fetchFn =
       given === undefined ? (input, init) => fetch(input, init) : typeof given === "function" ? given : (input, init) => given.fetch(input, init);
   }
 
   /** Sends the call; resolves with the response (ok, or a status in `accept`), else throws a typed error. */
   async send(call: Call): Promise<Response> {
-    const retries = call.retryable ? Math.max(0, Math.floor(this.options.retries ?? 0)) : 0;
-    const maxDelay = this.options.maxRetryDelayMs ?? DEFAULT_MAX_RETRY_DELAY_MS;
+    const retries = call.retryable ? Math.max(0, Math.floor(this.#options.retries ?? 0)) : 0;
+    const maxDelay = this.#options.maxRetryDelayMs ?? DEFAULT_MAX_RETRY_DELAY_MS;
     for (let attempt = 0; ; attempt++) {
-      const response = await this.once(call);
+      const response = await this.#once(call);
       if (response.ok || call.accept?.includes(response.status)) return response;
       const error = await errorFromResponse(response);
       if (attempt < retries && (error.status === 429 || error.status === 503)) {
         const delayMs = retryDelayMs(error.retryAfter, attempt);
         if (delayMs <= maxDelay) {
-          this.options.onRetry?.({ attempt: attempt + 1, error, delayMs });
+          this.#options.onRetry?.({ attempt: attempt + 1, error, delayMs });
           await sleep(delayMs, call.signal);
           continue;
         }
@@ -98,16 +99,16 @@ export class Transport {
     }
   }
 
-  private async once(call: Call): Promise<Response> {
+  async #once(call: Call): Promise<Response> {
     call.signal?.throwIfAborted();
-    const headers: Record<string, string> = { ...this.options.headers, ...call.headers };
-    if (this.auth && !Object.keys(headers).some((h) => h.toLowerCase() === "authorization")) headers.authorization = this.auth;
-    const signal = withTimeout(call.signal, this.options.timeoutMs);
+    const headers: Record<string, string> = { ...this.#options.headers, ...call.headers };
+    if (this.#auth && !Object.keys(headers).some((h) => h.toLowerCase() === "authorization")) headers.authorization = this.#auth;
+    const signal = withTimeout(call.signal, this.#options.timeoutMs);
     const init: RequestInit & { duplex?: "half" } = { method: call.method, headers, signal };
     if (call.body !== undefined) init.body = call.body;
     // A stream body needs duplex: "half" in Node's fetch (and in browsers that stream uploads).
     if (typeof ReadableStream !== "undefined" && call.body instanceof ReadableStream) init.duplex = "half";
-    return this.fetchFn(this.baseUrl + call.path, init);
+    return this.#fetchFn(this.baseUrl + call.path, init);
   }
 }
 

@@ -23,9 +23,9 @@ export class ApiError extends Error {
     this.code = code;
   }
 
-  /** A conditional write refused because the config changed since it was read (412, or 409 from If-Match). */
+  /** A conditional write refused because the config changed since it was read: by status and code, never the message's wording. */
   get isConflict() {
-    return this.status === 412 || (this.status === 409 && /If-Match/i.test(this.message));
+    return this.status === 412 || this.code === "precondition_failed";
   }
 }
 

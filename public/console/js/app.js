@@ -31,6 +31,21 @@ const routes = [
   [/^#\/isolate\/?$/, isolatePage],
 ];
 
+/**
+ * A route's parameters, decoded; null when one is not valid percent-encoding (a hand-edited or
+ * cut-off link: decodeURIComponent throws a URIError for "%E0%A4%A").
+ * @param {RegExp} pattern @param {string} hash
+ * @returns {string[] | null}
+ */
+function decodedParams(pattern, hash) {
+  try {
+    return /** @type {RegExpExecArray} */ (pattern.exec(hash)).slice(1).map(decodeURIComponent);
+  } catch (e) {
+    if (e instanceof URIError) return null;
+    throw e;
+  }
+}
+
 async function render() {
   leaving.abort();
   leaving = new AbortController();
@@ -50,11 +65,11 @@ async function render() {
     else a.removeAttribute("aria-current");
   }
   const route = routes.find(([pattern]) => pattern.test(hash));
-  if (!route) {
+  const params = route ? decodedParams(route[0], hash) : null;
+  if (!route || !params) {
     replace(main, el("h1", {}, "Not found"), message("note", "No page here. ", el("a", { href: "#/models" }, "See the models.")));
     return;
   }
-  const params = /** @type {RegExpExecArray} */ (route[0].exec(hash)).slice(1).map(decodeURIComponent);
   replace(main, el("p", { class: "loading" }, "Loading…"));
   const signal = leaving.signal;
   try {

@@ -3,7 +3,7 @@
  * counts, errors and the latency histogram. The alert windows and /admin stats read them.
  */
 import type { WindowFigures } from "../alerts";
-import { emptyHistogram, merge, type Histogram, type RequestDelta } from "../histogram";
+import { emptyHistogram, isClientSide, merge, type Histogram, type RequestDelta } from "../histogram";
 
 export const MINUTES_TABLE = `
 CREATE TABLE IF NOT EXISTS minutes (
@@ -24,7 +24,7 @@ export function recordMinutes(sql: SqlStorage, requests: readonly RequestDelta[]
   const minute = Math.floor(nowMs / 60_000);
   for (const r of requests) {
     // A client that went away says nothing of the model: kept out of the alerts' windows.
-    if (r.outcome === "client_abort") continue;
+    if (isClientSide(r.outcome)) continue;
     const row = sql
       .exec<{ count: number; errors: number; latency: string }>("SELECT count, errors, latency FROM minutes WHERE minute = ? AND version = ?", minute, r.version)
       .toArray()[0];

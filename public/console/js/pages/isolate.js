@@ -36,7 +36,7 @@ export async function isolatePage(main, signal) {
         el("dt", {}, "Sessions"),
         el("dd", {}, `${bytes(body.sessions_estimated_bytes)} of ${bytes(body.sessions_budget_bytes)} (MODEL_CACHE_MAX_BYTES) `, el("meter", { min: 0, max: body.sessions_budget_bytes, value: body.sessions_estimated_bytes, "aria-label": "Session memory used" })),
         el("dt", {}, "Request bodies in flight"),
-        el("dd", {}, `${bytes(memory.reserved_bytes)} of ${bytes(memory.budget_bytes)} (REQUEST_MEMORY_BUDGET_BYTES); ${memory.waiting} waiting, ${memory.refused} refused`),
+        el("dd", {}, `${bytes(memory.reserved_bytes)} of ${bytes(memory.capacity_bytes)} (REQUEST_MEMORY_BUDGET_BYTES, ${bytes(memory.budget_bytes)}, within ISOLATE_MEMORY_BYTES, ${bytes(memory.isolate_memory_bytes)}, less the heap); ${memory.waiting} waiting, ${memory.refused} refused`),
       ),
     ),
     section(

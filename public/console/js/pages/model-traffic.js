@@ -43,8 +43,11 @@ export async function trafficSection(model, signal) {
     }
   }
   await draw();
-  const timer = setInterval(() => auto.checked && !document.hidden && draw(), REFRESH_MS);
-  signal.addEventListener("abort", () => clearInterval(timer));
+  // Left while the first read was out: its abort has fired already, and would never stop a timer started now.
+  if (!signal.aborted) {
+    const timer = setInterval(() => auto.checked && !document.hidden && draw(), REFRESH_MS);
+    signal.addEventListener("abort", () => clearInterval(timer), { once: true });
+  }
 
   return section(
     "traffic",

@@ -26,6 +26,17 @@ import { trySection } from "./model-try.js";
  * @param {string} name
  */
 export async function modelPage(main, signal, name) {
+  // This rendering's own signal: ended when the page is left, or when it is read again after an
+  // edit (reload), so that a reload never leaves the traffic charts' timer of the one before running.
+  const own = new AbortController();
+  const end = () => own.abort();
+  if (signal.aborted) end();
+  else signal.addEventListener("abort", end, { once: true });
+  const reload = () => {
+    end();
+    signal.removeEventListener("abort", end);
+    return modelPage(main, signal, name);
+  };
   /** @type {ModelView} */
   let model;
   try {
@@ -37,8 +48,7 @@ export async function modelPage(main, signal, name) {
     }
     throw e;
   }
-  if (signal.aborted) return;
-  const reload = () => modelPage(main, signal, name);
+  if (own.signal.aborted) return;
   replace(
     main,
     el("h1", {}, "Model ", el("span", { class: "name" }, model.name)),
@@ -46,11 +56,11 @@ export async function modelPage(main, signal, name) {
     model.config_error ? message("error", "The stored config is refused, so the model serves as if it had none: ", model.config_error) : null,
     el(
       "p",
-      {},
+      { id: "model-summary" },
       `Unlabelled traffic: ${routingText(model.routing)}. Labels: ${labelsText(model.config.labels ?? {})}. Shadow: ${shadowText(model.config.shadow)}.`,
     ),
     versionsSection(model, reload),
-    await trafficSection(model, signal),
+    await trafficSection(model, own.signal),
     routingSection(model, reload),
     publishSection(model, reload),
     trySection(model),
