@@ -27,6 +27,8 @@ function rowsOf(seed: number, rows: number): JsonTensor {
 
 interface Batching { runs: number; requests: number; timedOut: number; rejected: number; cancelled: number; dropped: number; queued: number }
 const batchingOf = async (model: string) => (await json<{ versions: { batching?: Batching }[] }>(await adminCall("GET", `/models/${model}`))).versions[0]!.batching!;
+/** The isolate's request memory (GET /admin/isolate). */
+const requestMemory = async () => (await json<{ request_memory: { reserved_bytes: number } }>(await adminCall("GET", "/isolate"))).request_memory;
 
 interface TritonStat { execution_count: number; outcomes: Record<string, number>; batch_stats: { batch_size: number; compute_infer: { count: number } }[] }
 const statsOf = async (model: string) => (await json<{ model_stats: TritonStat[] }>(await call(`/v2/models/${model}/stats`))).model_stats[0];
@@ -213,5 +215,7 @@ describe("a held queue", () => {
       return s && s.execution_count === after.runs ? s.batch_stats.reduce((n, b) => n + b.batch_size * b.compute_infer.count, 0) : undefined;
     }, "the runs counted");
     expect(rows).toBe(after.requests);
+    // Nor does it keep its body's bytes of the isolate's request memory.
+    await eventually(async () => ((await requestMemory()).reserved_bytes === 0 ? true : undefined), "the gone request's memory given back");
   });
 });

@@ -137,11 +137,18 @@ export function bodyIntake(): MiddlewareHandler<AppEnv> {
     // dynamic batch waits for requests still reading their bodies: serving/inbound).
     let reading: Promise<Uint8Array> | undefined;
     c.set("received", () => (reading ??= readBody(c.req.raw.body, body, held, limits)));
+    // workerd ends a request whose client left without running its finally blocks: the request's
+    // signal is then the only word that its bytes are free.
+    const gone = () => {
+      stop.abort();
+      held.release();
+    };
+    c.req.raw.signal?.addEventListener("abort", gone, { once: true });
     try {
       await next();
     } finally {
-      stop.abort();
-      held.release();
+      c.req.raw.signal?.removeEventListener("abort", gone);
+      gone();
     }
   };
 }
