@@ -4,6 +4,8 @@
  * `Cache-Status` response header (RFC 9211) every prediction of a cached model carries.
  */
 import type { CacheDirectives, CacheOutcome } from "../serving/service";
+import type { Context } from "hono";
+import type { AppEnv } from "../env";
 
 /** The cache's name in Cache-Status. */
 export const CACHE_NAME = "edge-inference";
@@ -18,6 +20,10 @@ export function cacheDirectives(headers: { cacheControl?: string; pragma?: strin
   const noCache = directives.has("no-cache") || (cacheControl === undefined && pragma?.trim().toLowerCase() === "no-cache");
   return { lookup: !noCache, store: !directives.has("no-store"), tenant };
 }
+
+/** A request's cache directives, from its headers and its caller: what every protocol's handler passes on. */
+export const requestCacheDirectives = (c: Context<AppEnv>): CacheDirectives =>
+  cacheDirectives({ cacheControl: c.req.header("cache-control"), pragma: c.req.header("pragma") }, c.get("caller")?.tenant);
 
 /**
  * The Cache-Status value for what the cache did: `hit` (with the seconds it stays fresh, and the

@@ -8,7 +8,7 @@ import { decodeRawInput, frameBody, HEADER_LENGTH, splitBody } from "../tensor/k
 import { decodeInferRequest, encodeInferResponse, type KServeInferRequest } from "../tensor/kserve-json";
 import type { TensorSpec } from "../serving/loader";
 import { bodyBytes, readJson } from "./body";
-import { cacheDirectives, cacheHeaders } from "./cache-status";
+import { requestCacheDirectives, cacheHeaders } from "./cache-status";
 import { parseModelName, parseVersion } from "../serving/names";
 import { flushNow } from "../monitoring/request-log";
 import { modelStatsJson } from "../monitoring/stats-view";
@@ -91,7 +91,7 @@ async function infer(c: C) {
         return { ...request, schedule: either(scheduleParameters(request.parameters), asked) };
       };
     },
-    cacheDirectives({ cacheControl: c.req.header("cache-control"), pragma: c.req.header("pragma") }, c.get("caller")?.tenant),
+    requestCacheDirectives(c),
     c.req.raw.signal,
   );
   // Monitoring and the response cache see the model's own outputs; the answer carries the classes asked for instead.

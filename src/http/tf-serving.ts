@@ -12,7 +12,7 @@ import { scheduleHeaders } from "../serving/schedule";
 import { datatypeInfo } from "../tensor/datatype";
 import { decodePredictRequest, encodePredictResponse, type TfPredictRequest } from "../tensor/tf-json";
 import { readJson } from "./body";
-import { cacheDirectives, cacheHeaders } from "./cache-status";
+import { requestCacheDirectives, cacheHeaders } from "./cache-status";
 import { callerOf, selectorFrom } from "./selector";
 import { recordPrediction, timedEncode } from "./prediction";
 import { limitClassifyAnswer, limitTfAnswer, maxResponseBytes } from "./response-limit";
@@ -118,7 +118,7 @@ async function predict(c: C, r: Route) {
       if (wrong) throw wrong;
       return (specs) => ({ ...(request = decodePredictRequest(body, specs)), schedule });
     },
-    cacheDirectives({ cacheControl: c.req.header("cache-control"), pragma: c.req.header("pragma") }, c.get("caller")?.tenant),
+    requestCacheDirectives(c),
     c.req.raw.signal,
   );
   limitTfAnswer(t.snapshot.name, result.outputs, maxResponseBytes(c.env));
@@ -154,7 +154,7 @@ async function classify(c: C, r: Route) {
         return { inputs: [decodeClassifyRequest(body, features, specs[0]!)], outputs: [scores], schedule };
       };
     },
-    cacheDirectives({ cacheControl: c.req.header("cache-control"), pragma: c.req.header("pragma") }, c.get("caller")?.tenant),
+    requestCacheDirectives(c),
     c.req.raw.signal,
   );
   recordPrediction(c, t, result);
