@@ -5,7 +5,6 @@
  * come back when the lease ends, or with the next call). The bucket lives in the object's SQLite.
  */
 import type { Schema } from "../storage/migrations";
-import type { KeyStatus } from "../tenants/keys";
 import { LEASE_MAX_TOKENS, LEASE_MS, type Policy } from "./policy";
 import { takeToken } from "./token-bucket";
 import { acceptedOn, countUsage, uncountAccepted, type UsageColumn } from "./usage";
@@ -42,7 +41,8 @@ export interface AdmitRequest {
   nowMs: number;
   today: string;
   policy: Policy;
-  key: KeyStatus;
+  /** What the key's record says of it now (tenants/keys). */
+  key: "active" | "revoked_key" | "expired_key";
   model: string | null;
   /** Extra tokens a leased isolate would like (its recent demand). */
   want: number;
