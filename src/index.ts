@@ -5,7 +5,7 @@ import { createApp } from "./app";
 import { writePayloadBatch, type PayloadRecord } from "./monitoring/payload-log";
 
 export { ModelStats } from "./monitoring/model-stats";
-export { TenantLimiter } from "./ratelimit/limiter";
+export { TenantLimiter } from "./tenants/tenant-object";
 export { ModelWriter } from "./serving/model-writer";
 
 const app = createApp();

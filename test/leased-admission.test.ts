@@ -4,7 +4,7 @@ import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { AdmissionQueue, type Ask } from "../src/ratelimit/admission-queue";
 import { LeaseBook } from "../src/ratelimit/lease";
-import type { TenantLimiter } from "../src/ratelimit/limiter";
+import type { TenantLimiter } from "../src/tenants/tenant-object";
 import { LEASE_MS } from "../src/ratelimit/policy";
 import { adminCall, callRaw, eventually, json, setup, tenantKey, testEnv } from "./support/helpers";
 

@@ -1,7 +1,7 @@
 /** The rate limiter with exact admission (every request asks the tenant's object); leased admission, the default, is in leased-admission.test.ts. */
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { TenantLimiter } from "../src/ratelimit/limiter";
+import type { TenantLimiter } from "../src/tenants/tenant-object";
 import { adminCall, callRaw, json, setup, tenantKey, testEnv } from "./support/helpers";
 
 beforeAll(setup);

@@ -7,7 +7,7 @@ import { z } from "zod";
 import { generateKey, kvKeyOf, type StoredKey } from "../auth/api-keys";
 import type { AppEnv } from "../env";
 import { invalid, notFound } from "../errors";
-import type { KeyRecord } from "../ratelimit/limiter";
+import type { KeyRecord } from "../tenants/keys";
 import { normalisePolicy, PolicySchema, TENANT_NAME } from "../ratelimit/policy";
 import { zodMessage } from "../tensor/zod-message";
 import { bodyText, readJson } from "./body";

@@ -9,18 +9,20 @@ import type { ShadowSample } from "../serving/shadow";
 import { parseModelConfig, type ModelConfig } from "../serving/config";
 import type { DriftDelta } from "./drift";
 import type { CacheDelta, ExecutionDelta, LoadDelta, RequestDelta } from "./histogram";
-import { CACHE_TABLE, cacheStats, recordCache } from "./stats-store/cache";
+import { migrate, type Schema } from "../storage/migrations";
+import { CACHE_SCHEMA, cacheStats, recordCache } from "./stats-store/cache";
 import { deliverAlerts } from "./stats-store/alert-delivery";
-import { ALERTS_TABLE, alertStates, evaluateAlerts } from "./stats-store/alerts";
-import { DRIFT_PINS_TABLE, DRIFT_TABLE, driftReport, pinDriftBaseline, recordDrift } from "./stats-store/drift";
-import { MINUTES_TABLE, minuteSeries, recordMinutes, windowFigures } from "./stats-store/minutes";
-import { EXECUTIONS_TABLE, LOADS_TABLE, recordExecutions, recordLoads, recordRequests, REQUESTS_TABLE, requestStats } from "./stats-store/requests";
-import { recordShadow, resetShadow, SHADOW_TABLE, shadowStats } from "./stats-store/shadow";
+import { ALERTS_SCHEMA, alertStates, evaluateAlerts } from "./stats-store/alerts";
+import { DRIFT_SCHEMA, driftReport, pinDriftBaseline, recordDrift } from "./stats-store/drift";
+import { MINUTES_SCHEMA, minuteSeries, recordMinutes, windowFigures } from "./stats-store/minutes";
+import { recordExecutions, recordLoads, recordRequests, REQUESTS_SCHEMA, requestStats } from "./stats-store/requests";
+import { recordShadow, resetShadow, SHADOW_SCHEMA, shadowStats } from "./stats-store/shadow";
 
 export type { LoadRow, RequestRow } from "./stats-store/requests";
 export type { ShadowPairStats } from "./stats-store/shadow";
 
-const TABLES = [SHADOW_TABLE, REQUESTS_TABLE, DRIFT_TABLE, DRIFT_PINS_TABLE, MINUTES_TABLE, ALERTS_TABLE, LOADS_TABLE, EXECUTIONS_TABLE, CACHE_TABLE];
+/** Every stats-store module's tables, each with its own migrations (storage/migrations). */
+export const MODEL_STATS_SCHEMAS: readonly Schema[] = [SHADOW_SCHEMA, REQUESTS_SCHEMA, DRIFT_SCHEMA, MINUTES_SCHEMA, ALERTS_SCHEMA, CACHE_SCHEMA];
 
 /** What an isolate sends of one model after responses, batched. */
 export interface StatsBatch {
@@ -45,7 +47,7 @@ export class ModelStats extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
-    for (const table of TABLES) this.sql.exec(table);
+    migrate(ctx.storage, MODEL_STATS_SCHEMAS);
   }
 
   /** Adds an isolate's request, load, drift and execution deltas, then checks the model's alert rules. */

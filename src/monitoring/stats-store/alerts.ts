@@ -5,11 +5,18 @@
 import type { ModelConfig } from "../../serving/config";
 import { ruleValue, transition, type AlertRule, type WindowFigures } from "../alerts";
 import type { DriftReport } from "./drift";
+import type { Schema } from "../../storage/migrations";
 
-export const ALERTS_TABLE = `
+/** The alerts table (alert-delivery reads it too); version 1 is the schema from before versioning. */
+export const ALERTS_SCHEMA: Schema = {
+  name: "alerts",
+  migrations: [
+    `
 CREATE TABLE IF NOT EXISTS alerts (
   name TEXT PRIMARY KEY, metric TEXT NOT NULL, state TEXT NOT NULL, value REAL, since TEXT, fired INTEGER NOT NULL DEFAULT 0,
-  pending TEXT, attempts INTEGER NOT NULL DEFAULT 0, next_attempt_ms INTEGER, last_error TEXT, last_sent_at TEXT)`;
+  pending TEXT, attempts INTEGER NOT NULL DEFAULT 0, next_attempt_ms INTEGER, last_error TEXT, last_sent_at TEXT)`,
+  ],
+};
 
 /** The model's figures a rule is judged on. */
 export interface AlertFigures {

@@ -1,9 +1,16 @@
 /** @module monitoring/stats-store/cache: a model's response cache lookups by version (hits, misses, their time). */
 import type { CacheDelta } from "../histogram";
+import type { Schema } from "../../storage/migrations";
 
-export const CACHE_TABLE = `
+/** The cache table; version 1 is the schema from before versioning. */
+export const CACHE_SCHEMA: Schema = {
+  name: "cache",
+  migrations: [
+    `
 CREATE TABLE IF NOT EXISTS cache (
-  version INTEGER PRIMARY KEY, hits INTEGER NOT NULL, misses INTEGER NOT NULL, hit_ms REAL NOT NULL, miss_ms REAL NOT NULL)`;
+  version INTEGER PRIMARY KEY, hits INTEGER NOT NULL, misses INTEGER NOT NULL, hit_ms REAL NOT NULL, miss_ms REAL NOT NULL)`,
+  ],
+};
 
 /** Adds response cache lookups, by version. */
 export function recordCache(sql: SqlStorage, cache: readonly CacheDelta[]): void {

@@ -3,13 +3,19 @@
  * (kept a week) and each version's pinned baseline, and the drift report between them.
  */
 import { DRIFT_EDGES, emptySummary, mergeSummary, moments, psi, type DriftDelta, type Summary } from "../drift";
+import type { Schema } from "../../storage/migrations";
 
-export const DRIFT_TABLE = `
+/** The drift and drift_pins tables; version 1 is the schema from before versioning. */
+export const DRIFT_SCHEMA: Schema = {
+  name: "drift",
+  migrations: [
+    `
 CREATE TABLE IF NOT EXISTS drift (
   slot TEXT NOT NULL, version INTEGER NOT NULL, role TEXT NOT NULL, tensor TEXT NOT NULL, summary TEXT NOT NULL,
-  PRIMARY KEY (slot, version, role, tensor))`;
-
-export const DRIFT_PINS_TABLE = `CREATE TABLE IF NOT EXISTS drift_pins (version INTEGER PRIMARY KEY, pinned_at TEXT NOT NULL)`;
+  PRIMARY KEY (slot, version, role, tensor));
+CREATE TABLE IF NOT EXISTS drift_pins (version INTEGER PRIMARY KEY, pinned_at TEXT NOT NULL)`,
+  ],
+};
 
 /** Adds summaries to the current hour's window ("h:<hours since the epoch>"); forgets windows older than a week. */
 export function recordDrift(sql: SqlStorage, drift: readonly DriftDelta[], nowMs: number): void {

@@ -4,11 +4,18 @@
  */
 import type { WindowFigures } from "../alerts";
 import { emptyHistogram, isClientSide, merge, type Histogram, type RequestDelta } from "../histogram";
+import type { Schema } from "../../storage/migrations";
 
-export const MINUTES_TABLE = `
+/** The minutes table; version 1 is the schema from before versioning. */
+export const MINUTES_SCHEMA: Schema = {
+  name: "minutes",
+  migrations: [
+    `
 CREATE TABLE IF NOT EXISTS minutes (
   minute INTEGER NOT NULL, version INTEGER NOT NULL, count INTEGER NOT NULL, errors INTEGER NOT NULL, latency TEXT NOT NULL,
-  PRIMARY KEY (minute, version))`;
+  PRIMARY KEY (minute, version))`,
+  ],
+};
 
 /** One minute's figures for one version. */
 export interface MinuteRow {

@@ -4,21 +4,24 @@
  */
 import type { ExecutionDelta, Histogram, LoadDelta, Outcome, RequestDelta } from "../histogram";
 import { emptyHistogram, merge } from "../histogram";
+import type { Schema } from "../../storage/migrations";
 
-export const REQUESTS_TABLE = `
+/** The requests, loads and executions tables; version 1 is the schema from before versioning. */
+export const REQUESTS_SCHEMA: Schema = {
+  name: "requests",
+  migrations: [
+    `
 CREATE TABLE IF NOT EXISTS requests (
   version INTEGER NOT NULL, tenant TEXT NOT NULL, outcome TEXT NOT NULL, count INTEGER NOT NULL,
   latency TEXT NOT NULL, inference TEXT NOT NULL, last_at TEXT NOT NULL,
-  PRIMARY KEY (version, tenant, outcome))`;
-
-export const LOADS_TABLE = `
+  PRIMARY KEY (version, tenant, outcome));
 CREATE TABLE IF NOT EXISTS loads (
-  version INTEGER PRIMARY KEY, cold INTEGER NOT NULL, failed INTEGER NOT NULL, last_at TEXT NOT NULL)`;
-
-export const EXECUTIONS_TABLE = `
+  version INTEGER PRIMARY KEY, cold INTEGER NOT NULL, failed INTEGER NOT NULL, last_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS executions (
   version INTEGER NOT NULL, batch_size INTEGER NOT NULL, count INTEGER NOT NULL, ms REAL NOT NULL,
-  PRIMARY KEY (version, batch_size))`;
+  PRIMARY KEY (version, batch_size))`,
+  ],
+};
 
 /** A model's request counts and histograms, per version, tenant and outcome, as stored. */
 export type RequestRow = RequestDelta & { last_at: string };

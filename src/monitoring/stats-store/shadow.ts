@@ -3,15 +3,22 @@
  * how often the shadow ran and agreed, how far apart the outputs were, and both sides' times.
  */
 import type { ShadowSample } from "../../serving/shadow";
+import type { Schema } from "../../storage/migrations";
 
-export const SHADOW_TABLE = `
+/** The shadow table; version 1 is the schema from before versioning. */
+export const SHADOW_SCHEMA: Schema = {
+  name: "shadow",
+  migrations: [
+    `
 CREATE TABLE IF NOT EXISTS shadow (
   primary_version INTEGER NOT NULL, shadow_version INTEGER NOT NULL,
   mirrored INTEGER NOT NULL DEFAULT 0, compared INTEGER NOT NULL DEFAULT 0, agreed INTEGER NOT NULL DEFAULT 0,
   errors INTEGER NOT NULL DEFAULT 0, max_abs_diff REAL,
   primary_ms_sum REAL NOT NULL DEFAULT 0, primary_ms_max REAL, shadow_ms_sum REAL NOT NULL DEFAULT 0, shadow_ms_max REAL,
   first_at TEXT NOT NULL, last_at TEXT NOT NULL, last_error TEXT,
-  PRIMARY KEY (primary_version, shadow_version))`;
+  PRIMARY KEY (primary_version, shadow_version))`,
+  ],
+};
 
 /** Shadow figures for one pair of versions, as the admin API shows them. */
 export interface ShadowPairStats {
