@@ -12,20 +12,9 @@
 import { concatAlong, sliceAlong } from "../tensor/axis";
 import type { Tensor } from "../tensor/tensor";
 import type { LoadedSession } from "./loader";
-import { axisOf, batchable, isShared, type BatchLayout } from "./batch-axes";
-import { answerDropped, cancelledInQueue, deadlineExceeded, queueFull, queuePolicyOf, schedulingClock, type Clock, type SchedulePolicy, type Ticket } from "./schedule";
-
-/** A model's batching settings (config.json `dynamic_batching`), with its layout and queue policy. */
-export interface BatchingOptions extends BatchLayout, SchedulePolicy {
-  /** Most rows (first-dimension entries) in one run. */
-  max_batch_size: number;
-  /**
-   * Longest a request waits for others to join it, milliseconds, while no other request for the
-   * version is on its way in the isolate; while some are, it waits for them, up to
-   * `INBOUND_WAIT_LIMIT` times this.
-   */
-  max_queue_delay_ms: number;
-}
+import { axisOf, batchable, isShared } from "./batch-axes";
+import type { BatchingOptions } from "./batching-config";
+import { answerDropped, cancelledInQueue, deadlineExceeded, queueFull, queuePolicyOf, schedulingClock, type Clock, type Ticket } from "./schedule";
 
 /** Most elements an unbatched input may have: its values are compared across requests. */
 const MAX_SHARED_ELEMENTS = 64;
