@@ -11,8 +11,7 @@
  */
 import { concatAlong, sliceAlong } from "../tensor/axis";
 import type { Tensor } from "../tensor/tensor";
-import type { LoadedSession } from "./loader";
-import { axisOf, batchable, isShared } from "./batch-axes";
+import { axisOf, isShared } from "./batch-axes";
 import type { BatchingOptions } from "./batching-config";
 import { answerDropped, cancelledInQueue, deadlineExceeded, queueFull, queuePolicyOf, schedulingClock, type Clock, type Ticket } from "./schedule";
 
@@ -21,7 +20,7 @@ const MAX_SHARED_ELEMENTS = 64;
 
 type Run = (feeds: readonly Tensor[], fetches: readonly string[]) => Promise<Tensor[]>;
 /** Told of each successful run: its rows and run time. */
-type OnRun = (rows: number, ms: number) => void;
+export type OnRun = (rows: number, ms: number) => void;
 type Result = Tensor[] | { error: unknown };
 
 /**
@@ -353,32 +352,5 @@ function unwrap(result: Tensor[] | { error: unknown }): Tensor[] {
   throw result.error;
 }
 
-/** A session's batcher (or null: the model cannot batch so), and the settings it was made for. */
-interface BatcherEntry {
-  batcher: Batcher | null;
-  options: BatchingOptions;
-  key: string;
-}
-
-/** Each session's batcher (isolate-wide), replaced when the model's batching settings change. */
-const batchers = new WeakMap<LoadedSession, BatcherEntry>();
-
-/**
- * The batcher for `session` with `options`, or null if the model cannot be batched with them;
- * `onRun` hears of its runs. Worked out once per session and settings, not per request.
- */
-export function batcherFor(session: LoadedSession, options: BatchingOptions, onRun?: OnRun): Batcher | null {
-  const entry = batchers.get(session);
-  if (entry?.options === options) return entry.batcher;
-  const key = JSON.stringify(options);
-  if (entry?.key === key) {
-    entry.options = options;
-    return entry.batcher;
-  }
-  const batcher = batchable(session.inputs, session.outputs, options) ? new Batcher((feeds, fetches) => session.run(feeds, fetches), { ...options }, onRun) : null;
-  batchers.set(session, { batcher, options, key });
-  return batcher;
-}
-
-/** The batcher `session` has, if any (for status). */
-export const batcherOf = (session: LoadedSession): Batcher | undefined => batchers.get(session)?.batcher ?? undefined;
+// service.ts still imports the registry's functions from here; they live in batcher-registry.
+export { batcherFor, batcherOf } from "./batcher-registry";
