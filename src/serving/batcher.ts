@@ -114,17 +114,14 @@ export class Batcher {
    * its key's last run held or its oldest member past `max_queue_delay_ms`; or past
    * `INBOUND_WAIT_LIMIT` times the delay. When others are on their way it first gives one turn of
    * the event loop, so requests already decoded can join. A lone caller's last run held one, so
-   * its request runs at once (waiting even one timer turn cut a lone request to 0.35 of its
-   * throughput in workerd). Under load the requests still queued in workerd, not yet seen by the
-   * isolate, are what fills a batch, and the last run's size is the best guess of how many there
-   * are: waiting for them grew the MLP's batches at 8 connections from 2 requests to 4–5 with a
-   * 2 ms delay (7–8 with 4–8 ms), and at 32 connections to 13–23 with 4–8 ms. When load drops,
-   * one batch waits out the delay and the next expects what arrived.
+   * its request runs at once: even one timer turn costs a lone request much of its throughput.
+   * Under load the requests still queued in workerd, not yet seen by the isolate, are what fills a
+   * batch, and the last run's size is the best guess of how many there are. When load drops, one
+   * batch waits out the delay and the next expects what arrived.
    *
    * A batch past its delay still waits for requests on their way: the isolate is busy reading
    * and decoding them, so running first gains those requests nothing, and they would start a
-   * batch of their own. With a 2 ms delay at 32 connections, the MLP's runs grew from 9 requests
-   * to 15, and the Worker's CPU per batched request fell by about a tenth (bench/run.ts batching).
+   * batch of their own (docs/runtime.md has the measurements).
    */
   private async resultOf(item: QueuedRequest, inbound: () => number): Promise<Result> {
     if (inbound() > 0) await tick(0);
