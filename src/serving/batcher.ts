@@ -1,59 +1,21 @@
 /**
  * @module serving/batcher: dynamic batching (Triton's dynamic batcher, TF Serving's batching).
  * Requests for one session that arrive together are concatenated along their batch dimension
- * (the first, unless the config's `batch_axes` names another for a tensor) into one run and the
- * outputs split back. Only requests that fit together are joined: the same outputs, datatypes and
- * shapes beyond the batch dimension, and the same values for inputs the batch shares
- * (`unbatched_inputs`, a sample rate say). A request joins only after it passed validation, and
- * if a joined run fails each request is run alone, so one bad request never spoils the others'.
- * Requests wait in one queue per session, ordered by priority level, which they leave unrun when
- * their deadline passes or their client goes away (serving/schedule, docs/scheduling.md).
+ * into one run and the outputs split back; serving/batch-join says which requests fit together.
+ * A request joins only after it passed validation, and if a joined run fails each request is run
+ * alone, so one bad request never spoils the others'. Requests wait in one queue per session
+ * (serving/batch-queue), which they leave unrun when their deadline passes or their client goes
+ * away (serving/schedule, docs/scheduling.md). serving/batcher-registry gives each session its own.
  */
-import { concatAlong, sliceAlong } from "../tensor/axis";
 import type { Tensor } from "../tensor/tensor";
-import type { LoadedSession } from "./loader";
-import { axisOf, batchable, isShared, type BatchLayout } from "./batch-axes";
-import { answerDropped, cancelledInQueue, deadlineExceeded, queueFull, queuePolicyOf, schedulingClock, type Clock, type SchedulePolicy, type Ticket } from "./schedule";
-
-/** A model's batching settings (config.json `dynamic_batching`), with its layout and queue policy. */
-export interface BatchingOptions extends BatchLayout, SchedulePolicy {
-  /** Most rows (first-dimension entries) in one run. */
-  max_batch_size: number;
-  /**
-   * Longest a request waits for others to join it, milliseconds, while no other request for the
-   * version is on its way in the isolate; while some are, it waits for them, up to
-   * `INBOUND_WAIT_LIMIT` times this.
-   */
-  max_queue_delay_ms: number;
-}
-
-/** Most elements an unbatched input may have: its values are compared across requests. */
-const MAX_SHARED_ELEMENTS = 64;
+import { BatchQueue, type QueuedRequest, type Result } from "./batch-queue";
+import { batchKey, batchRows, joinInputs, keepsBatch, splitOutputs } from "./batch-join";
+import type { BatchingOptions } from "./batching-config";
+import { answerDropped, cancelledInQueue, deadlineExceeded, queueFull, queuePolicyOf, schedulingClock, type Clock, type Ticket } from "./schedule";
 
 type Run = (feeds: readonly Tensor[], fetches: readonly string[]) => Promise<Tensor[]>;
 /** Told of each successful run: its rows and run time. */
-type OnRun = (rows: number, ms: number) => void;
-type Result = Tensor[] | { error: unknown };
-
-/**
- * A request in the queue. No request depends on another to be woken: each polls the queue from
- * its own request context, and whichever finds a batch due runs it and leaves each member its
- * result. So a request whose context ends (its client gone) never strands the rest, and no
- * promise is settled across requests.
- */
-interface Item {
-  inputs: readonly Tensor[];
-  fetches: readonly string[];
-  rows: number;
-  /** Requests with equal keys may run together. */
-  key: string;
-  /** False for a request that runs alone (its rows disagree, or exceed max_batch_size). */
-  joins: boolean;
-  ticket: Ticket;
-  enqueuedAt: number;
-  state: "queued" | "running" | "done" | "cancelled" | "expired";
-  result?: Result;
-}
+export type OnRun = (rows: number, ms: number) => void;
 
 /** Counters, for tests, benchmarks and the admin API. */
 export interface BatcherStats {
@@ -83,7 +45,7 @@ export interface Submission {
  * (1 first) and then arrival, as Triton's dynamic batcher with priority levels.
  */
 export class Batcher {
-  private readonly queue: Item[] = [];
+  private readonly queue = new BatchQueue();
   private running = false;
   /** Numbers the keys of requests that run alone. */
   private seq = 0;
@@ -118,15 +80,15 @@ export class Batcher {
     if (ticket.signal?.aborted) throw this.count("cancelled", cancelledInQueue());
     if (now > ticket.deadline) throw this.count("timedOut", deadlineExceeded(ticket, now));
     const max = queuePolicyOf(this.options, ticket.priority).max_queue_size ?? 0;
-    if (max > 0 && this.queue.filter((i) => i.ticket.priority === ticket.priority).length >= max) throw this.count("rejected", queueFull(ticket.priority, max));
-    const rows = this.rowsOf(inputs);
+    if (max > 0 && this.queue.atLevel(ticket.priority) >= max) throw this.count("rejected", queueFull(ticket.priority, max));
+    const rows = batchRows(this.options, inputs);
     const joins = rows !== null && rows <= this.options.max_batch_size;
-    const key = joins ? this.keyOf(inputs, fetches) : `\u0002${this.seq++}`;
-    const item: Item = { inputs, fetches, rows: rows ?? 1, key, joins, ticket, enqueuedAt: now, state: "queued" };
-    this.enqueue(item);
+    const key = joins ? batchKey(this.options, inputs, fetches) : `\u0002${this.seq++}`;
+    const item: QueuedRequest = { inputs, fetches, rows: rows ?? 1, key, joins, ticket, enqueuedAt: now, state: "queued" };
+    this.queue.add(item);
     const leave = () => {
       if (item.state !== "queued") return;
-      this.remove(item, "cancelled");
+      this.queue.remove(item, "cancelled");
       this.stats.cancelled++;
     };
     ticket.signal?.addEventListener("abort", leave);
@@ -139,46 +101,9 @@ export class Batcher {
     }
   }
 
-  /** The key of a request that may join others: its outputs, and its inputs' datatypes and shapes beyond the batch axis (and values, if shared). */
-  private keyOf(inputs: readonly Tensor[], fetches: readonly string[]): string {
-    return `${fetches.join("\u0000")}\u0001${inputs
-      .map((t) => {
-        if (isShared(this.options, t.name)) return `${t.name}:${t.datatype}:${t.shape.join(",")}=${Array.from(t.data as ArrayLike<unknown>, String).join(",")}`;
-        const axis = axisOf(this.options, t.name);
-        return `${t.name}:${t.datatype}:${t.shape.filter((_, i) => i !== axis).join(",")}`;
-      })
-      .sort()
-      .join("\u0000")}`;
-  }
-
-  /** Places `item` after every request of its level or a higher one (lower number) and before the rest. */
-  private enqueue(item: Item): void {
-    let at = this.queue.length;
-    while (at > 0 && this.queue[at - 1]!.ticket.priority > item.ticket.priority) at--;
-    this.queue.splice(at, 0, item);
-  }
-
-  private remove(item: Item, state: Item["state"]): void {
-    const at = this.queue.indexOf(item);
-    if (at >= 0) this.queue.splice(at, 1);
-    item.state = state;
-  }
-
   private count<E>(counter: "timedOut" | "rejected" | "cancelled", error: E): E {
     this.stats[counter]++;
     return error;
-  }
-
-  /** Takes every queued request whose deadline has passed out of the queue. */
-  private expire(now: number): void {
-    // Every waiting request checks on every turn: no array is built unless one has expired.
-    for (let i = this.queue.length - 1; i >= 0; i--) {
-      const item = this.queue[i]!;
-      if (!(now > item.ticket.deadline)) continue;
-      this.queue.splice(i, 1);
-      item.state = "expired";
-      this.stats.timedOut++;
-    }
   }
 
   /**
@@ -189,24 +114,21 @@ export class Batcher {
    * its key's last run held or its oldest member past `max_queue_delay_ms`; or past
    * `INBOUND_WAIT_LIMIT` times the delay. When others are on their way it first gives one turn of
    * the event loop, so requests already decoded can join. A lone caller's last run held one, so
-   * its request runs at once (waiting even one timer turn cut a lone request to 0.35 of its
-   * throughput in workerd). Under load the requests still queued in workerd, not yet seen by the
-   * isolate, are what fills a batch, and the last run's size is the best guess of how many there
-   * are: waiting for them grew the MLP's batches at 8 connections from 2 requests to 4–5 with a
-   * 2 ms delay (7–8 with 4–8 ms), and at 32 connections to 13–23 with 4–8 ms. When load drops,
-   * one batch waits out the delay and the next expects what arrived.
+   * its request runs at once: even one timer turn costs a lone request much of its throughput.
+   * Under load the requests still queued in workerd, not yet seen by the isolate, are what fills a
+   * batch, and the last run's size is the best guess of how many there are. When load drops, one
+   * batch waits out the delay and the next expects what arrived.
    *
    * A batch past its delay still waits for requests on their way: the isolate is busy reading
    * and decoding them, so running first gains those requests nothing, and they would start a
-   * batch of their own. With a 2 ms delay at 32 connections, the MLP's runs grew from 9 requests
-   * to 15, and the Worker's CPU per batched request fell by about a tenth (bench/run.ts batching).
+   * batch of their own (docs/runtime.md has the measurements).
    */
-  private async resultOf(item: Item, inbound: () => number): Promise<Result> {
+  private async resultOf(item: QueuedRequest, inbound: () => number): Promise<Result> {
     if (inbound() > 0) await tick(0);
     // The clock may stand still (workerd's advances across I/O, a test's when told): the tick count bounds the wait.
     for (let ticks = 0; ; ticks++) {
       const now = this.clock.now();
-      this.expire(now);
+      this.stats.timedOut += this.queue.expire(now);
       if (item.state === "done") return item.result!;
       if (item.state === "cancelled") throw cancelledInQueue();
       if (item.state === "expired") throw deadlineExceeded(item.ticket, now);
@@ -219,8 +141,8 @@ export class Batcher {
   }
 
   /** The batch at the head of the queue, if it is due. */
-  private due(now: number, inbound: () => number, overdue: boolean): Item[] | null {
-    const head = this.queue[0];
+  private due(now: number, inbound: () => number, overdue: boolean): QueuedRequest[] | null {
+    const head = this.queue.head;
     if (!head) return null;
     if (!head.joins) return [head];
     // Sized first, without building it: every waiting request asks on every turn.
@@ -243,7 +165,7 @@ export class Batcher {
     full ||= rows >= max;
     const settled = () => inbound() === 0 && (members >= (this.lastSize.get(head.key) ?? 1) || now >= oldest + delay);
     if (!(full || overdue || now >= oldest + INBOUND_WAIT_LIMIT * delay || settled())) return null;
-    const batch: Item[] = [];
+    const batch: QueuedRequest[] = [];
     for (const item of this.queue) if (item.key === head.key && batch.length < members) batch.push(item);
     return batch;
   }
@@ -254,25 +176,7 @@ export class Batcher {
     this.lastSize.set(key, size);
   }
 
-  /**
-   * A request's batch size: what its batched inputs agree on along their batch axes; null when
-   * they disagree, are empty, or a shared input is too large to compare (it then runs alone).
-   */
-  private rowsOf(inputs: readonly Tensor[]): number | null {
-    let rows: number | null = null;
-    for (const t of inputs) {
-      if (isShared(this.options, t.name)) {
-        if (t.data.length > MAX_SHARED_ELEMENTS) return null;
-        continue;
-      }
-      const n = t.shape[axisOf(this.options, t.name)];
-      if (n === undefined || n < 1 || (rows !== null && n !== rows)) return null;
-      rows = n;
-    }
-    return rows;
-  }
-
-  private async alone(item: Item): Promise<Tensor[]> {
+  private async alone(item: QueuedRequest): Promise<Tensor[]> {
     this.counted(1);
     return this.observed(item.inputs, item.fetches, item.rows);
   }
@@ -291,9 +195,9 @@ export class Batcher {
   }
 
   /** Runs `batch` (taken out of the queue), leaving each member its result. */
-  private async execute(batch: Item[]): Promise<void> {
+  private async execute(batch: QueuedRequest[]): Promise<void> {
     this.running = true;
-    for (const item of batch) this.remove(item, "running");
+    for (const item of batch) this.queue.remove(item, "running");
     try {
       const results = await this.results(batch);
       batch.forEach((item, i) => {
@@ -306,7 +210,7 @@ export class Batcher {
     }
   }
 
-  private async results(items: Item[]): Promise<Result[]> {
+  private async results(items: QueuedRequest[]): Promise<Result[]> {
     const each = async () => {
       const out: Result[] = [];
       for (const item of items) out.push(await this.alone(item).catch((error: unknown) => ({ error })));
@@ -319,26 +223,14 @@ export class Batcher {
     let outputs: Tensor[] | undefined;
     try {
       this.counted(items.length);
-      outputs = await this.observed(this.joined(items.map((i) => i.inputs)), items[0]!.fetches, rows);
-      if (!outputs.every((t) => t.shape[axisOf(this.options, t.name)] === rows)) outputs = undefined;
+      outputs = await this.observed(joinInputs(this.options, items.map((i) => i.inputs)), items[0]!.fetches, rows);
+      if (!keepsBatch(this.options, outputs, rows)) outputs = undefined;
     } catch {
       outputs = undefined;
     }
     // The joined run failed (or did not keep the batch dimension): each request on its own.
     if (!outputs) return each();
-    let row = 0;
-    return items.map((item) => {
-      const slice = outputs.map((t) => sliceAlong(t, axisOf(this.options, t.name), row, item.rows));
-      row += item.rows;
-      return slice;
-    });
-  }
-
-  /** Each input joined across requests along its batch axis (inputs matched by name); a shared input once. */
-  private joined(requests: readonly (readonly Tensor[])[]): Tensor[] {
-    return requests[0]!.map((t) =>
-      isShared(this.options, t.name) ? t : concatAlong(requests.map((r) => r.find((x) => x.name === t.name)!), axisOf(this.options, t.name)),
-    );
+    return splitOutputs(this.options, outputs, items.map((i) => i.rows));
   }
 }
 
@@ -364,32 +256,5 @@ function unwrap(result: Tensor[] | { error: unknown }): Tensor[] {
   throw result.error;
 }
 
-/** A session's batcher (or null: the model cannot batch so), and the settings it was made for. */
-interface BatcherEntry {
-  batcher: Batcher | null;
-  options: BatchingOptions;
-  key: string;
-}
-
-/** Each session's batcher (isolate-wide), replaced when the model's batching settings change. */
-const batchers = new WeakMap<LoadedSession, BatcherEntry>();
-
-/**
- * The batcher for `session` with `options`, or null if the model cannot be batched with them;
- * `onRun` hears of its runs. Worked out once per session and settings, not per request.
- */
-export function batcherFor(session: LoadedSession, options: BatchingOptions, onRun?: OnRun): Batcher | null {
-  const entry = batchers.get(session);
-  if (entry?.options === options) return entry.batcher;
-  const key = JSON.stringify(options);
-  if (entry?.key === key) {
-    entry.options = options;
-    return entry.batcher;
-  }
-  const batcher = batchable(session.inputs, session.outputs, options) ? new Batcher((feeds, fetches) => session.run(feeds, fetches), { ...options }, onRun) : null;
-  batchers.set(session, { batcher, options, key });
-  return batcher;
-}
-
-/** The batcher `session` has, if any (for status). */
-export const batcherOf = (session: LoadedSession): Batcher | undefined => batchers.get(session)?.batcher ?? undefined;
+// service.ts still imports the registry's functions from here; they live in batcher-registry.
+export { batcherFor, batcherOf } from "./batcher-registry";

@@ -2,19 +2,10 @@
 import { z } from "zod";
 import { isLabel } from "./names";
 import { ClassificationSchema } from "./classification-config";
+import { DynamicBatchingSchema } from "./batching-config";
 import { ModelWarmup } from "./warmup";
-import { MAX_TIMEOUT_US } from "./schedule";
 
 const VERSION_KEY = /^[1-9][0-9]{0,14}$/;
-
-/** Triton's ModelQueuePolicy, but for timeout_action: a timed-out request is always refused (REJECT). */
-const QueuePolicyFields = z
-  .object({
-    default_timeout_microseconds: z.number().int().min(0).max(MAX_TIMEOUT_US).optional(),
-    allow_timeout_override: z.boolean().optional(),
-    max_queue_size: z.number().int().min(0).max(100_000).optional(),
-  })
-  .strict();
 
 /** The fields of a model config. */
 const ConfigFields = z.object({
@@ -99,34 +90,8 @@ const ConfigFields = z.object({
     .object({ ttl_seconds: z.number().int().min(1).max(7 * 86_400), scope: z.enum(["tenant", "model"]).optional() })
     .strict()
     .optional(),
-  /** Joins concurrent requests into one run along the batch dimension (the first, unless named). */
-  dynamic_batching: z
-    .object({
-      max_batch_size: z.number().int().min(1).max(4096),
-      max_queue_delay_ms: z.number().min(0).max(1000),
-      /** Per input or output: the dimension holding the batch, when not the first (a recurrent state's). */
-      batch_axes: z.record(z.string().min(1), z.number().int().min(0).max(15)).optional(),
-      /** Inputs every request of a batch shares, such as a sample rate: only equal values join. */
-      unbatched_inputs: z.array(z.string().min(1)).max(64).optional(),
-      /** Triton's priority levels: 1 (highest) to this; a request names its level (docs/scheduling.md). */
-      priority_levels: z.number().int().min(1).max(100).optional(),
-      /** The level of a request that names none; required with priority_levels. */
-      default_priority_level: z.number().int().min(1).max(100).optional(),
-      /** Triton's ModelQueuePolicy for every level: default timeout, whether a request may shorten it, queue bound. */
-      default_queue_policy: QueuePolicyFields.optional(),
-      /** A level's own queue policy, in place of the default: level ("1", "2", ...) → policy. */
-      priority_queue_policy: z.record(z.string().regex(/^[1-9][0-9]{0,2}$/, "priority_queue_policy keys are priority levels"), QueuePolicyFields).optional(),
-    })
-    .strict()
-    .refine(
-      (d) => (d.priority_levels === undefined) === (d.default_priority_level === undefined) && (d.default_priority_level ?? 0) <= (d.priority_levels ?? 0),
-      { message: "default_priority_level is required with priority_levels, and is one of them (1 to priority_levels)", path: ["default_priority_level"] },
-    )
-    .refine((d) => Object.keys(d.priority_queue_policy ?? {}).every((level) => Number(level) <= (d.priority_levels ?? 0)), {
-      message: "priority_queue_policy names a level past priority_levels",
-      path: ["priority_queue_policy"],
-    })
-    .optional(),
+  /** Joins concurrent requests into one run along the batch dimension (serving/batching-config). */
+  dynamic_batching: DynamicBatchingSchema.optional(),
   /**
    * Triton's model warm-up: samples every session of the model runs before it is ready, in every
    * isolate that loads it (serving/warmup). A sample the model cannot run fails the load.

@@ -2,7 +2,7 @@
 import { invalid } from "../errors";
 import { formatShape, type Tensor } from "../tensor/tensor";
 import { axisOf, isShared } from "./batch-axes";
-import type { BatchingOptions } from "./batcher";
+import type { BatchingOptions } from "./batching-config";
 import type { TensorSpec } from "./loader";
 
 const names = (specs: readonly TensorSpec[]) => specs.map((s) => `'${s.name}'`).join(", ");

@@ -3,7 +3,8 @@
  * clients that go away. Time is the test's clock; a run is held open by a gate, so requests queue.
  */
 import { describe, expect, it } from "vitest";
-import { Batcher, type BatchingOptions } from "../../src/serving/batcher";
+import { Batcher } from "../../src/serving/batcher";
+import type { BatchingOptions } from "../../src/serving/batching-config";
 import { ServingError } from "../../src/errors";
 import type { Ticket } from "../../src/serving/schedule";
 import type { Tensor } from "../../src/tensor/tensor";
