@@ -1,7 +1,7 @@
 /**
  * `npm run bench:ab [ref] [model ...]`: does a change to the request path pay? The service as it
  * is at a git ref (default HEAD) and as it is in the working tree, both in one Worker, one isolate,
- * on the same bindings, timed by bench/loop-route.ts's in-isolate loop. Rounds alternate the two
+ * on the same bindings, timed by loop-route.ts's in-isolate loop. Rounds alternate the two
  * (ABBA), so the machine's drift falls on both alike. The table gives the ratio of the fastest
  * rounds (the least disturbed: noise here only adds time), of the medians, the median of each
  * round's ratio, and in how many rounds the working tree was the faster.
@@ -17,9 +17,11 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { casesNamed, checkOut, median } from "./ab-common.ts";
-import { binaryBody, jsonBody, modelBytes, nestedJsonBody, prepareCases, tfBody, type Case } from "./cases.ts";
-import { adminCall, root, startLoopService, timeLoop, varsFrom, type Running } from "./workers.ts";
+import { checkOut } from "../checkout.ts";
+import { casesNamed, median } from "./ab-common.ts";
+import { binaryBody, jsonBody, modelBytes, nestedJsonBody, prepareCases, tfBody, type Case } from "../cases.ts";
+import { adminCall, root, varsFrom, type Running } from "../workers.ts";
+import { startLoopService, timeLoop } from "./loop-service.ts";
 
 const PORT = 8851;
 const TOKEN = "eia_ab_token";
@@ -37,10 +39,10 @@ function prepare(): string {
   const commit = checkOut(ref, join(dir, "base"), ["src", "package.json"]);
   writeFileSync(
     join(dir, "ab-worker.ts"),
-    `// Written by bench/ab.ts: the service at ${ref} (${commit.slice(0, 12)}) and the working tree's, one /__loop over both.
+    `// Written by bench/experiments/ab.ts: the service at ${ref} (${commit.slice(0, 12)}) and the working tree's, one /__loop over both.
 import current from "../../src/index";
 import base from "./base/src/index";
-import { loopRoute } from "../loop-route";
+import { loopRoute } from "../experiments/loop-route";
 
 export { ModelStats, ModelWriter, TenantLimiter } from "../../src/index";
 
