@@ -12,7 +12,8 @@
  *
  * Environment: AB_FORMATS (the requests: binary, json, json-nested, tf; default binary),
  * AB_ROUNDS (default 16), AB_N (requests per loop; default ~1 s of each),
- * AB_VARS ("NAME=value,...": both services' vars; default REQUEST_LOG=off).
+ * AB_VARS ("NAME=value,...": both services' vars; default REQUEST_LOG=off; ORT_HEAP_MAX_BYTES is
+ * 256 MiB unless set, as the two services share one heap).
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -65,7 +66,8 @@ const time = (svc: Running, loop: Loop, n: number) => timeLoop(svc, `${loop.labe
 const commit = prepare();
 await prepareCases();
 const state = mkdtempSync(join(tmpdir(), "edge-inference-ab-"));
-const vars = varsFrom(process.env.AB_VARS ?? "REQUEST_LOG=off");
+// Both services' sessions share one onnxruntime heap, so its cap is raised for a model loaded twice (AB_VARS may set it).
+const vars = { ORT_HEAP_MAX_BYTES: String(256 * 2 ** 20), ...varsFrom(process.env.AB_VARS ?? "REQUEST_LOG=off") };
 const svc = await startLoopService(state, PORT, TOKEN, vars, false, { dir: ".ab", main: "ab-worker.ts" });
 try {
   const admin = (method: string, path: string, body?: BodyInit, type?: string) => adminCall(svc, TOKEN, method, path, body, type);
