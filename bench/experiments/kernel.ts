@@ -18,6 +18,7 @@ import { join } from "node:path";
 import { CASES, bareLoad, type Case } from "../cases.ts";
 import { nativePerRun, perInference } from "../inference-time.ts";
 import { ensureMlp, MLP_FEATURES, MLP_WIDTH, mlpLayers } from "../mlp-model.ts";
+import { provenance } from "../provenance.ts";
 import { placement, root, startBare } from "../workers.ts";
 
 const PORT = 8831;
@@ -68,5 +69,5 @@ console.table(rows);
 const dir = join(root, "bench", "results");
 mkdirSync(dir, { recursive: true });
 const file = join(dir, `kernel-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
-writeFileSync(file, JSON.stringify({ at: new Date().toISOString(), placement: placement ?? "scheduler", rows }, null, 2));
+writeFileSync(file, JSON.stringify({ at: new Date().toISOString(), ...provenance(), placement: placement ?? "scheduler", rows }, null, 2));
 console.log(`kernel: written to ${file}`);
