@@ -1,7 +1,8 @@
 /**
  * The bare Worker's handling of one request (bench/bare-worker.ts's /run, and the baseline of
- * bench/loop-worker.ts): the inputs' raw bytes, in input order, become tensors of the given shapes;
- * the session runs (`n` times); the outputs' raw bytes are joined. No codec, checks or statistics.
+ * bench/experiments/loop-worker.ts): the inputs' raw bytes, in input order, become tensors of the
+ * given shapes; the session runs (`n` times); the outputs' raw bytes are joined. No codec, checks
+ * or statistics.
  */
 import type { LoadedSession } from "../src/serving/loader";
 import { fromBinary, toBinary } from "../src/tensor/binary";

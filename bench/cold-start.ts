@@ -17,7 +17,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { checkOut } from "./ab-common.ts";
+import { checkOut } from "./checkout.ts";
 import { optimised } from "./ort-format.ts";
 import { binaryBody, CASES, modelBytes, type Case } from "./cases.ts";
 import { median } from "./inference-time.ts";

@@ -1,6 +1,6 @@
 /** Starting and stopping the Workers the benchmarks drive (bench/local-worker.ts): the full service and the bare Worker. */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -115,7 +115,8 @@ process.once("exit", () => {
   }
 });
 
-async function start(config: string, port: number, ready: string, persist = "-", vars: Record<string, string> = {}, inspect = false): Promise<Running> {
+/** A Worker from `config` (relative to the root), ready once `ready` answers below 500; stopped with this process. */
+export async function startWorker(config: string, port: number, ready: string, persist = "-", vars: Record<string, string> = {}, inspect = false): Promise<Running> {
   // workerd's inspector (port + 1000) only for the profiler: the loads run without one.
   const inspector = inspect ? String(port + 1000) : "-";
   const child: ChildProcess = spawn(
@@ -166,28 +167,15 @@ async function start(config: string, port: number, ready: string, persist = "-",
 
 /**
  * The service, on a state directory that keeps R2, KV, Durable Objects and the cache; `config`
- * (relative to the root) another copy's wrangler.toml (bench/ab-http.ts: the service at a ref).
+ * (relative to the root) another copy's wrangler.toml (cold-start.ts and experiments/ab-http.ts: the service at a ref).
  */
 export function startService(state: string, port: number, token: string, vars: Record<string, string> = {}, inspect = false, config = "wrangler.toml"): Promise<Running> {
-  return start(config, port, "/v2/health/ready", state, { ADMIN_TOKEN: token, MODEL_REFRESH_SECONDS: "60", ...vars }, inspect);
-}
-
-/**
- * The service wrapped in bench/loop-worker.ts (its /__loop repeats a request in the isolate), from
- * wrangler.toml with only `main` changed: a copy in bench/.loop/, so its bindings never drift.
- * bench/ab.ts passes its own directory and Worker (two services in one isolate).
- */
-export function startLoopService(state: string, port: number, token: string, vars: Record<string, string> = {}, inspect = false, at = { dir: ".loop", main: "../loop-worker.ts" }): Promise<Running> {
-  const dir = join(root, "bench", at.dir);
-  mkdirSync(dir, { recursive: true });
-  const config = readFileSync(join(root, "wrangler.toml"), "utf8").replace(/^main = .*$/m, `main = "${at.main}"`);
-  writeFileSync(join(dir, "wrangler.toml"), config);
-  return start(join("bench", at.dir, "wrangler.toml"), port, "/v2/health/ready", state, { ADMIN_TOKEN: token, MODEL_REFRESH_SECONDS: "60", ...vars }, inspect);
+  return startWorker(config, port, "/v2/health/ready", state, { ADMIN_TOKEN: token, MODEL_REFRESH_SECONDS: "60", ...vars }, inspect);
 }
 
 /** The bare Worker (bench/bare-worker.ts). */
 export function startBare(port: number, inspect = false): Promise<Running> {
-  return start("bench/wrangler.bare.toml", port, "/heap", "-", {}, inspect);
+  return startWorker("bench/wrangler.bare.toml", port, "/heap", "-", {}, inspect);
 }
 
 /** An admin API call to a started service whose token is `token`: its JSON answer; throws naming the status if it failed. */
@@ -198,20 +186,7 @@ export async function adminCall(svc: Running, token: string, method: string, pat
   return JSON.parse(text);
 }
 
-/**
- * One call of a loop Worker's /__loop (bench/loop-route.ts) repeating a request `n` times: µs per
- * request by the isolate's clock, and workerd's CPU time over the call; throws naming `label` if
- * the loop or its requests failed.
- */
-export async function timeLoop(svc: Running, label: string, query: Record<string, string>, n: number, body?: Buffer): Promise<{ wall: number; cpu: number }> {
-  const before = svc.cpu().workerd;
-  const res = await fetch(`${svc.url}/__loop?${new URLSearchParams({ ...query, n: String(n) })}`, { method: "POST", body });
-  const out = (await res.json()) as { status: number; us_per_request: number; error?: string };
-  if (!res.ok || out.status >= 300) throw new Error(`${label}: ${out.error ?? `status ${out.status}`}`);
-  return { wall: out.us_per_request, cpu: ((svc.cpu().workerd - before) * 1e6) / n };
-}
-
-/** Vars given as "NAME=value,NAME=value" (LOOP_VARS, AB_VARS). */
+/** Vars given as "NAME=value,NAME=value" (the experiments' LOOP_VARS and AB_VARS). */
 export const varsFrom = (spec: string): Record<string, string> =>
   Object.fromEntries(spec.split(",").filter(Boolean).map((v) => [v.slice(0, v.indexOf("=")), v.slice(v.indexOf("=") + 1)]));
 

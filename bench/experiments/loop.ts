@@ -1,6 +1,6 @@
 /**
  * `npm run bench:loop [model ...]`: the service's own cost per request, timed inside workerd.
- * bench/loop-worker.ts repeats one request K times in the isolate, calling the service's fetch (or
+ * loop-worker.ts repeats one request K times in the isolate, calling the service's fetch (or
  * the bare Worker's handling of the same session, the baseline) and reading each answer, so no
  * socket, HTTP parser or load generator adds its noise. Rounds alternate the loops; the table gives
  * µs per request by the isolate's clock, in the fastest round and the median one, and by workerd's CPU time.
@@ -14,8 +14,9 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { binaryBody, CASES, modelBytes, prepareCases, rawInputs, shapesHeader, type Case } from "./cases.ts";
-import { adminCall, startLoopService, timeLoop, varsFrom, type Running } from "./workers.ts";
+import { binaryBody, CASES, modelBytes, prepareCases, rawInputs, shapesHeader, type Case } from "../cases.ts";
+import { adminCall, varsFrom, type Running } from "../workers.ts";
+import { startLoopService, timeLoop } from "./loop-service.ts";
 
 const PORT = 8841;
 const TOKEN = "eia_loop_token";

@@ -1,7 +1,7 @@
 /**
  * `npm run bench:ab [ref] [model ...]`: does a change to the request path pay? The service as it
  * is at a git ref (default HEAD) and as it is in the working tree, both in one Worker, one isolate,
- * on the same bindings, timed by bench/loop-route.ts's in-isolate loop. Rounds alternate the two
+ * on the same bindings, timed by loop-route.ts's in-isolate loop. Rounds alternate the two
  * (ABBA), so the machine's drift falls on both alike. The table gives the ratio of the fastest
  * rounds (the least disturbed: noise here only adds time), of the medians, the median of each
  * round's ratio, and in how many rounds the working tree was the faster.
@@ -12,14 +12,17 @@
  *
  * Environment: AB_FORMATS (the requests: binary, json, json-nested, tf; default binary),
  * AB_ROUNDS (default 16), AB_N (requests per loop; default ~1 s of each),
- * AB_VARS ("NAME=value,...": both services' vars; default REQUEST_LOG=off).
+ * AB_VARS ("NAME=value,...": both services' vars; default REQUEST_LOG=off; ORT_HEAP_MAX_BYTES is
+ * 256 MiB unless set, as the two services share one heap).
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { casesNamed, checkOut, median } from "./ab-common.ts";
-import { binaryBody, jsonBody, modelBytes, nestedJsonBody, prepareCases, tfBody, type Case } from "./cases.ts";
-import { adminCall, root, startLoopService, timeLoop, varsFrom, type Running } from "./workers.ts";
+import { checkOut } from "../checkout.ts";
+import { casesNamed, median } from "./ab-common.ts";
+import { binaryBody, jsonBody, modelBytes, nestedJsonBody, prepareCases, tfBody, type Case } from "../cases.ts";
+import { adminCall, root, varsFrom, type Running } from "../workers.ts";
+import { startLoopService, timeLoop } from "./loop-service.ts";
 
 const PORT = 8851;
 const TOKEN = "eia_ab_token";
@@ -37,10 +40,10 @@ function prepare(): string {
   const commit = checkOut(ref, join(dir, "base"), ["src", "package.json"]);
   writeFileSync(
     join(dir, "ab-worker.ts"),
-    `// Written by bench/ab.ts: the service at ${ref} (${commit.slice(0, 12)}) and the working tree's, one /__loop over both.
+    `// Written by bench/experiments/ab.ts: the service at ${ref} (${commit.slice(0, 12)}) and the working tree's, one /__loop over both.
 import current from "../../src/index";
 import base from "./base/src/index";
-import { loopRoute } from "../loop-route";
+import { loopRoute } from "../experiments/loop-route";
 
 export { ModelStats, ModelWriter, TenantLimiter } from "../../src/index";
 
@@ -63,7 +66,8 @@ const time = (svc: Running, loop: Loop, n: number) => timeLoop(svc, `${loop.labe
 const commit = prepare();
 await prepareCases();
 const state = mkdtempSync(join(tmpdir(), "edge-inference-ab-"));
-const vars = varsFrom(process.env.AB_VARS ?? "REQUEST_LOG=off");
+// Both services' sessions share one onnxruntime heap, so its cap is raised for a model loaded twice (AB_VARS may set it).
+const vars = { ORT_HEAP_MAX_BYTES: String(256 * 2 ** 20), ...varsFrom(process.env.AB_VARS ?? "REQUEST_LOG=off") };
 const svc = await startLoopService(state, PORT, TOKEN, vars, false, { dir: ".ab", main: "ab-worker.ts" });
 try {
   const admin = (method: string, path: string, body?: BodyInit, type?: string) => adminCall(svc, TOKEN, method, path, body, type);

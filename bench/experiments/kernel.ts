@@ -10,15 +10,16 @@
  * show where the gain goes once the weights no longer fit any cache.
  *
  * Environment: KERNEL_WIDTHS (hidden widths, comma-separated; default 1024,2048,3072,4096).
- * Written to bench/results/kernel-<time>.json (not committed); the sittings docs/performance.md
- * quotes are kept in bench/runs/kernel/.
+ * Written to bench/results/kernel-<time>.json (not committed); the newest sitting
+ * docs/performance.md quotes is kept in bench/runs/kernel/.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { CASES, bareLoad, type Case } from "./cases.ts";
-import { nativePerRun, perInference } from "./inference-time.ts";
-import { ensureMlp, MLP_FEATURES, MLP_WIDTH, mlpLayers } from "./mlp-model.ts";
-import { placement, root, startBare } from "./workers.ts";
+import { CASES, bareLoad, type Case } from "../cases.ts";
+import { nativePerRun, perInference } from "../inference-time.ts";
+import { ensureMlp, MLP_FEATURES, MLP_WIDTH, mlpLayers } from "../mlp-model.ts";
+import { provenance } from "../provenance.ts";
+import { placement, root, startBare } from "../workers.ts";
 
 const PORT = 8831;
 const WIDTHS = (process.env.KERNEL_WIDTHS ?? "1024,2048,3072,4096").split(",").map(Number);
@@ -68,5 +69,5 @@ console.table(rows);
 const dir = join(root, "bench", "results");
 mkdirSync(dir, { recursive: true });
 const file = join(dir, `kernel-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
-writeFileSync(file, JSON.stringify({ at: new Date().toISOString(), placement: placement ?? "scheduler", rows }, null, 2));
+writeFileSync(file, JSON.stringify({ at: new Date().toISOString(), ...provenance(), placement: placement ?? "scheduler", rows }, null, 2));
 console.log(`kernel: written to ${file}`);

@@ -10,15 +10,16 @@
  * Environment: PROFILE_CONNECTIONS (the load's concurrent clients), PROFILE_BATCHING
  * ("max_batch_size,max_queue_delay_ms": profile with the model's dynamic batching on, along the
  * axes its bench case names), PROFILE_LOOP=1 (the service's requests repeated one at a time inside
- * the isolate by bench/loop-worker.ts, without HTTP: the service's own functions stand out).
+ * the isolate by loop-worker.ts, without HTTP: the service's own functions stand out).
  */
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import autocannon from "autocannon";
 import WebSocket from "ws";
-import { binaryBody, CASES, modelBytes, rawInputs, shapesHeader, bareLoad, type Case } from "./cases.ts";
-import { adminCall, batchStats, root, startBare, startLoopService, startService, timeLoop, type Running } from "./workers.ts";
+import { binaryBody, CASES, modelBytes, rawInputs, shapesHeader, bareLoad, type Case } from "../cases.ts";
+import { adminCall, batchStats, root, startBare, startService, type Running } from "../workers.ts";
+import { startLoopService, timeLoop } from "./loop-service.ts";
 
 const [modelName = "iris", admission = "leased", requestLog = "on"] = process.argv.slice(2);
 if (!["exact", "leased", "bare"].includes(admission)) throw new Error(`admission: exact, leased or bare, not ${admission}`);
@@ -28,7 +29,7 @@ const c: Case = found;
 const PORT = 8821;
 const CONNECTIONS = Number(process.env.PROFILE_CONNECTIONS ?? 4);
 const BATCHING = process.env.PROFILE_BATCHING?.split(",").map(Number);
-/** PROFILE_LOOP=1: the requests are repeated inside the isolate (bench/loop-worker.ts), one at a time, without HTTP. */
+/** PROFILE_LOOP=1: the requests are repeated inside the isolate (loop-worker.ts), one at a time, without HTTP. */
 const LOOP = process.env.PROFILE_LOOP === "1";
 const TOKEN = "eia_profile";
 
@@ -82,7 +83,7 @@ async function serviceTarget(state: string): Promise<{ svc: Running; opts: autoc
   return { svc, opts, key };
 }
 
-/** Repeats the load's request in the isolate (bench/loop-route.ts's /__loop) for `seconds`: autocannon's figures that are read. */
+/** Repeats the load's request in the isolate (loop-route.ts's /__loop) for `seconds`: autocannon's figures that are read. */
 async function inLoop(svc: Running, opts: autocannon.Options, seconds: number): Promise<{ requests: { total: number; average: number } }> {
   const url = new URL(String(opts.url));
   // The bare Worker's handling, in the same isolate: the loop's baseline (loop-worker.ts).
@@ -179,7 +180,7 @@ try {
   // By origin: this project's code, its dependencies' JavaScript, ORT's WebAssembly, the runtime.
   const byOrigin = new Map<string, number>();
   for (const [group, us] of byModule) {
-    const origin = group.startsWith("src/") ? "src/ (this project)" : group === "bare-worker.ts" ? "the bare Worker" : group === "loop-worker.ts" || group === "loop-route.ts" ? "the loop (bench/loop-route.ts)" : group.startsWith("wasm://") ? "onnxruntime's WebAssembly" : group.startsWith("(native)") || group.startsWith("node-internal") ? "workerd (native)" : "dependencies' JavaScript";
+    const origin = group.startsWith("src/") ? "src/ (this project)" : group === "bare-worker.ts" ? "the bare Worker" : group.endsWith("loop-worker.ts") || group.endsWith("loop-route.ts") ? "the loop (bench/experiments/loop-route.ts)" : group.startsWith("wasm://") ? "onnxruntime's WebAssembly" : group.startsWith("(native)") || group.startsWith("node-internal") ? "workerd (native)" : "dependencies' JavaScript";
     byOrigin.set(origin, (byOrigin.get(origin) ?? 0) + us);
   }
   console.table(top(byOrigin, 5));

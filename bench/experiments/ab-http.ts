@@ -18,10 +18,11 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { runLoad } from "./load-client.ts";
-import { casesNamed, checkOut, median } from "./ab-common.ts";
-import { binaryBody, jsonBody, modelBytes, prepareCases } from "./cases.ts";
-import { adminCall, placement, root, startService, varsFrom, type Running } from "./workers.ts";
+import { runLoad } from "../load-client.ts";
+import { checkOut } from "../checkout.ts";
+import { casesNamed, median } from "./ab-common.ts";
+import { binaryBody, jsonBody, modelBytes, prepareCases } from "../cases.ts";
+import { adminCall, placement, root, startService, varsFrom, type Running } from "../workers.ts";
 
 const PORTS = { base: 8861, current: 8862 } as const;
 const TOKEN = "eia_ab_http_token";

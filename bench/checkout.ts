@@ -1,24 +1,8 @@
-/** What the two A/B benchmarks (bench/ab.ts in one isolate, bench/ab-http.ts over HTTP) share. */
+/** A git ref's files beside the working tree: the base the cold-start section (and the A/B experiments) compare with. */
 import { execFileSync, execSync } from "node:child_process";
 import { mkdirSync, rmSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
-import { CASES, type Case } from "./cases.ts";
 import { root } from "./workers.ts";
-
-/** The benchmark cases of these models; throws naming the cases there are. */
-export function casesNamed(models: readonly string[]): Case[] {
-  return models.map((m) => {
-    const c = CASES.find((x) => x.model === m);
-    if (!c) throw new Error(`no case ${m}; cases: ${CASES.map((x) => x.model).join(", ")}`);
-    return c;
-  });
-}
-
-/** The median (the mean of the middle two for an even count). */
-export const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 
 /**
  * The files `paths` as they are at git `ref`, in `dir` (emptied first; under bench/.ab/, not

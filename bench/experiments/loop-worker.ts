@@ -1,12 +1,12 @@
 /**
- * The service with one more route, for `npm run bench:loop`: /__loop (bench/loop-route.ts) repeats
+ * The service with one more route, for `npm run bench:loop`: /__loop (loop-route.ts) repeats
  * a request inside the isolate, against the service, the bare Worker's handling of the same
  * session, or nothing (the floor). Every other request goes to the service unchanged.
  */
-import service from "../src/index";
+import service from "../../src/index";
 import { loopRoute } from "./loop-route";
 
-export { ModelStats, ModelWriter, TenantLimiter } from "../src/index";
+export { ModelStats, ModelWriter, TenantLimiter } from "../../src/index";
 
 const loop = loopRoute({ service });
 

@@ -1,19 +1,19 @@
 /**
- * The /__loop route of bench/loop-worker.ts and bench/ab.ts's Worker: it repeats a request inside
+ * The /__loop route of loop-worker.ts and ab.ts's Worker: it repeats a request inside
  * the isolate, so a service's own cost per request is timed without sockets, HTTP parsing or a
  * load generator sharing the machine (their noise is larger than what one part of the service costs).
  *
  *   POST /__loop?n=K&path=P&method=M&headers={json}[&variant=V]   body: the request's body
  *        → { us_per_request } for K calls of the service's fetch on that request, each read to the
- *          end (the service named V, when the Worker holds more than one: bench/ab.ts)
+ *          end (the service named V, when the Worker holds more than one: ab.ts)
  *   POST /__loop?n=K&bare=MODEL&headers={json}        body: the inputs' raw bytes, X-Shapes in headers
  *        → the same for the bare Worker's handling (bench/bare-worker.ts's /run) of the same session,
  *          its bytes read from the service's bucket: the baseline, in the same isolate
  *   POST /__loop?n=K&floor=1                          → the same for building the Request, reading
  *        its body and answering an empty Response: what every loop pays before any handler
  */
-import { loadSession, type LoadedSession } from "../src/serving/loader";
-import { bareRun } from "./bare-run";
+import { loadSession, type LoadedSession } from "../../src/serving/loader";
+import { bareRun } from "../bare-run";
 
 type Service = { fetch(request: Request, env: Env, ctx: ExecutionContext): Response | Promise<Response> };
 
