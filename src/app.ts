@@ -4,7 +4,7 @@ import type { AppEnv } from "./env";
 import { deferrer } from "./defer";
 import { ServingError } from "./errors";
 import { adminAuth, apiKeyAuth } from "./auth/middleware";
-import { admin } from "./http/admin";
+import { adminTenants } from "./http/admin-tenants";
 import { adminIsolate } from "./http/admin-isolate";
 import { adminModels } from "./http/admin-models";
 import { adminStats } from "./http/admin-stats";
@@ -161,7 +161,7 @@ export function createApp() {
   app.route("/admin/models", adminModels);
   app.route("/admin/models", adminStats);
   app.route("/admin/isolate", adminIsolate);
-  app.route("/admin", admin);
+  app.route("/admin", adminTenants);
 
   app.notFound((c) => renderError(new ServingError("not_found", `no route for ${c.req.method} ${c.req.path}`), c));
   app.onError(renderError);
