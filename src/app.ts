@@ -8,10 +8,10 @@ import { adminTenants } from "./http/admin-tenants";
 import { adminIsolate } from "./http/admin-isolate";
 import { adminModels } from "./http/admin-models";
 import { adminStats } from "./http/admin-stats";
-import { requestCoding } from "./http/content-coding";
 import { corsForAllowedOrigins } from "./http/cors";
 import { kserveV2 } from "./http/kserve-v2";
 import { bodyIntake } from "./http/body-intake";
+import { bodyLimit } from "./http/body-limit";
 import { SERVER_NAME, SERVER_VERSION } from "./http/server-info";
 import { tfServing } from "./http/tf-serving";
 import { adminDocs } from "./http/openapi/admin-docs";
@@ -22,13 +22,9 @@ import { rateLimit } from "./ratelimit/middleware";
 import { admitWithListing } from "./serving/prefetch";
 import { HEADER_LENGTH } from "./tensor/kserve-binary";
 import { ModelService, servingSettings } from "./serving/service";
-import { settings } from "./settings";
-
-/** The largest body sent without Content-Length (a model upload excepted): 411 beyond it. */
-export const MAX_UNDECLARED_BYTES = 1024 * 1024;
 
 /** A model upload: PUT /admin/models/{m}/versions/{v}, whose body limit is MAX_MODEL_BYTES. */
-const isModelUpload = (method: string, path: string) => method === "PUT" && /^\/admin\/models\/[^/]+\/versions\/[^/]+$/.test(path);
+const isModelUpload = (c: Context<AppEnv>) => c.req.method === "PUT" && /^\/admin\/models\/[^/]+\/versions\/[^/]+$/.test(c.req.path);
 
 /**
  * Renders any error in the shape of the API it happened in: `{"error"}` for KServe V2 and TF
@@ -54,58 +50,13 @@ export function createApp() {
   app.use("*", requestLog());
   // Before any key is asked for: a browser's preflight carries none.
   app.use("*", corsForAllowedOrigins());
-  // One plain (not async) middleware for every request: the serving core, and the body limit.
+  // Plain (not async), for every request: the serving core.
   app.use("*", (c, next) => {
     c.set("service", new ModelService(c.env.MODELS, servingSettings(c.env), deferrer(c), isolateStats));
-    if (c.req.method !== "POST" && c.req.method !== "PUT") return next();
-    // A Worker is handed a request body as sent: a compressed one is decompressed once the caller
-    // is admitted (bodyIntake), within the same limit as an uncompressed one; a coding other
-    // than gzip or deflate is a 415 here.
-    const coding = requestCoding(c.req.header("content-encoding"));
-    const upload = isModelUpload(c.req.method, c.req.path);
-    const limits = settings(c.env);
-    const requestMax = limits.MAX_REQUEST_BYTES;
-    // Every body but a model upload or a KServe binary one (Inference-Header-Content-Length on a
-    // /v2 route; TF Serving reads any body as JSON) is JSON.
-    const json = !upload && !(c.req.header(HEADER_LENGTH) !== undefined && c.req.path.startsWith("/v2/"));
-    const jsonMax = Math.min(requestMax, limits.MAX_JSON_REQUEST_BYTES);
-    const max = upload ? limits.MAX_MODEL_BYTES : json ? jsonMax : requestMax;
-    const tooLarge = () =>
-      new ServingError(
-        "payload_too_large",
-        upload
-          ? `the model is larger than MAX_MODEL_BYTES (${max} bytes); nothing was written`
-          : json && jsonMax < requestMax
-            ? `JSON request body is larger than ${max} bytes (MAX_JSON_REQUEST_BYTES); send large tensors as binary data (KServe's Inference-Header-Content-Length), up to ${requestMax} bytes`
-            : `request body is larger than ${max} bytes`,
-      );
-    // A declared length is checked here, before anything is read. A body sent without one is
-    // read whole, within its limit, once the caller is known and admitted (bodyIntake), so it
-    // may be no larger than MAX_UNDECLARED_BYTES (a model upload, behind the admin token, excepted).
-    const declared = c.req.header("content-length");
-    const kind = upload ? "upload" : json ? "json" : "binary";
-    const compressed = coding
-      ? {
-          coding: {
-            name: coding,
-            limit: max,
-            overLimit: () => new ServingError("payload_too_large", `${tooLarge().message} (its size decompressed, from Content-Encoding: ${coding})`),
-          },
-        }
-      : {};
-    if (declared !== undefined && !c.req.header("transfer-encoding")) {
-      if (Number(declared) > max) throw tooLarge();
-      c.set("body", { kind, declared: Number(declared), limit: max, overLimit: tooLarge, ...compressed });
-      return next();
-    }
-    const limit = upload ? max : Math.min(max, MAX_UNDECLARED_BYTES);
-    const overLimit = () =>
-      limit < max
-        ? new ServingError("length_required", `a request body without Content-Length may be at most ${limit} bytes; send Content-Length (up to ${max} bytes)`)
-        : tooLarge();
-    c.set("body", { kind, declared: null, limit, overLimit, ...compressed });
     return next();
   });
+  // A KServe body with Inference-Header-Content-Length is binary; any other body is JSON.
+  app.use("*", bodyLimit({ upload: isModelUpload, binary: (c) => c.req.header(HEADER_LENGTH) !== undefined && c.req.path.startsWith("/v2/") }));
 
   // Once the caller is known and admitted, and only then: the body is read as it arrives, holding
   // its share of the isolate's memory for bodies until the response is made.
