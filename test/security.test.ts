@@ -5,6 +5,7 @@
  * that forgets auth fails here without anyone adding it to a list.
  */
 import { beforeAll, describe, expect, it, vi } from "vitest";
+import { findTargetHandler } from "hono/utils/handler";
 import { createApp, PUBLIC_PATHS } from "../src/app";
 import { ADMIN_TOKEN, adminCall, callRaw, json, setup, tenantKey } from "./support/helpers";
 
@@ -21,7 +22,7 @@ interface Probe {
 function probes(): Probe[] {
   const out: Probe[] = [];
   for (const route of createApp().routes) {
-    if (route.path === "/*" || route.path === "*" || MIDDLEWARE.has(route.handler.name)) continue;
+    if (route.path === "/*" || route.path === "*" || MIDDLEWARE.has(findTargetHandler(route.handler).name)) continue;
     const methods = route.method === "ALL" ? ["GET", "POST"] : [route.method];
     for (const method of methods) {
       const path = route.path

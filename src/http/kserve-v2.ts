@@ -2,7 +2,7 @@
  * @module http/kserve-v2: the KServe V2 / Open Inference Protocol REST frontend.
  * Spec: kserve docs/predict-api/v2/rest_predict_v2.yaml. Errors are `{"error": "..."}`.
  */
-import { Hono, type Context } from "hono";
+import { Hono, type Context, type MiddlewareHandler } from "hono";
 import type { AppEnv } from "../env";
 import { decodeRawInput, frameBody, HEADER_LENGTH, splitBody } from "../tensor/kserve-binary";
 import { decodeInferRequest, encodeInferResponse, type KServeInferRequest } from "../tensor/kserve-json";
@@ -21,6 +21,7 @@ import { classifyOutputs } from "../serving/classification";
 import { repositoryIndex } from "./repository-index";
 import { tfBodyAtKServe } from "./wrong-protocol";
 import { kserveDocs as docs } from "./openapi/kserve-docs";
+import { noRoute, protocolErrors } from "./error-response";
 
 /** The platform name KServe gives ONNX Runtime models. */
 const PLATFORM = "onnxruntime_onnx";
@@ -123,17 +124,24 @@ async function stats(c: C) {
   return c.json(modelStatsJson(model, requests, loads, version, executions, cache));
 }
 
-/** Routes under /v2: KServe's names for the path parameters (model_name, model_version). */
-export const kserveV2 = new Hono<AppEnv>()
-  .get("/health/live", docs.live, (c) => c.json({ live: true }))
-  .get("/health/ready", docs.ready, (c) => c.json({ ready: true }))
-  .get("/", docs.server, (c) => c.json({ name: SERVER_NAME, version: SERVER_VERSION, extensions: ["binary_tensor_data", "classification", "statistics", "model_repository", "schedule_policy"] }))
-  .post("/repository/index", docs.repositoryIndex, repositoryIndex)
-  .get("/models/:model_name", docs.metadata, metadata)
-  .get("/models/:model_name/versions/:model_version", docs.versionMetadata, metadata)
-  .get("/models/:model_name/ready", docs.modelReady, ready)
-  .get("/models/:model_name/versions/:model_version/ready", docs.versionReady, ready)
-  .get("/models/:model_name/stats", docs.stats, stats)
-  .get("/models/:model_name/versions/:model_version/stats", docs.versionStats, stats)
-  .post("/models/:model_name/infer", docs.infer, infer)
-  .post("/models/:model_name/versions/:model_version/infer", docs.versionInfer, infer);
+/**
+ * Routes under /v2, behind `admission` (app.ts: the body limit, then the key and rate limit):
+ * KServe's names for the path parameters (model_name, model_version), errors as `{"error"}`.
+ */
+export const kserveV2 = (...admission: MiddlewareHandler<AppEnv>[]) =>
+  new Hono<AppEnv>()
+    .use("*", ...admission)
+    .get("/health/live", docs.live, (c) => c.json({ live: true }))
+    .get("/health/ready", docs.ready, (c) => c.json({ ready: true }))
+    .get("/", docs.server, (c) => c.json({ name: SERVER_NAME, version: SERVER_VERSION, extensions: ["binary_tensor_data", "classification", "statistics", "model_repository", "schedule_policy"] }))
+    .post("/repository/index", docs.repositoryIndex, repositoryIndex)
+    .get("/models/:model_name", docs.metadata, metadata)
+    .get("/models/:model_name/versions/:model_version", docs.versionMetadata, metadata)
+    .get("/models/:model_name/ready", docs.modelReady, ready)
+    .get("/models/:model_name/versions/:model_version/ready", docs.versionReady, ready)
+    .get("/models/:model_name/stats", docs.stats, stats)
+    .get("/models/:model_name/versions/:model_version/stats", docs.versionStats, stats)
+    .post("/models/:model_name/infer", docs.infer, infer)
+    .post("/models/:model_name/versions/:model_version/infer", docs.versionInfer, infer)
+    .all("*", noRoute)
+    .onError(protocolErrors);

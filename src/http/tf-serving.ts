@@ -2,7 +2,7 @@
  * @module http/tf-serving: the TF Serving REST v1 frontend (model status, metadata, predict).
  * Spec: tensorflow/serving g3doc/api_rest.md. Errors are `{"error": "..."}`.
  */
-import { Hono, type Context } from "hono";
+import { Hono, type Context, type MiddlewareHandler } from "hono";
 import type { AppEnv } from "../env";
 import { notFound, ServingError } from "../errors";
 import { parseModelName } from "../serving/names";
@@ -21,6 +21,7 @@ import { decodeClassifyRequest, encodeClassifyResponse } from "../tensor/tf-exam
 import { scoresOutput } from "../serving/classification-config";
 import { checkedLabels } from "../serving/classification";
 import { kserveBodyAtTf } from "./wrong-protocol";
+import { noRoute, protocolErrors } from "./error-response";
 
 type C = Context<AppEnv>;
 
@@ -166,8 +167,7 @@ async function classify(c: C, r: Route) {
   return c.json(response, 200, { [MODEL_VERSION_HEADER]: String(t.entry.version), ...cacheHeaders(result.cache) });
 }
 
-/** Routes under /v1. */
-export const tfServing = new Hono<AppEnv>().all("/models/*", async (c) => {
+async function models(c: C) {
   const r = route(c);
   const method = c.req.method;
   if (r.action === "status" && method === "GET") return status(c, r);
@@ -178,4 +178,8 @@ export const tfServing = new Hono<AppEnv>().all("/models/*", async (c) => {
     throw new ServingError("not_implemented", `:${r.action} needs tf.Example inputs, which ONNX models do not take; use :predict`);
   }
   throw notFound(`no route for ${method} ${new URL(c.req.url).pathname}`);
-});
+}
+
+/** Routes under /v1, behind `admission` (app.ts: the body limit, then the key and rate limit); errors as `{"error"}`. */
+export const tfServing = (...admission: MiddlewareHandler<AppEnv>[]) =>
+  new Hono<AppEnv>().use("*", ...admission).all("/models/*", models).all("*", noRoute).onError(protocolErrors);

@@ -1,7 +1,6 @@
 /** @module ratelimit/policy: what a tenant may do: its rate, burst, daily quota and models. */
 import { z } from "zod";
-
-const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+import { MODEL_NAME } from "../serving/names";
 
 /** The body of PUT /admin/tenants/{tenant}. */
 export const PolicySchema = z

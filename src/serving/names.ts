@@ -1,7 +1,8 @@
 /** @module serving/names: what model names, versions and labels may look like (they become R2 keys). */
 import { invalid } from "../errors";
 
-const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+/** A valid model name (1-128 letters, digits, `_`, `.`, `-`, starting with a letter or digit): every check uses this one. */
+export const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 const LABEL = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
 const VERSION = /^[1-9][0-9]{0,14}$/;
 /** A protocol path that names a model: KServe V2's /v2/models/{m}..., TF Serving's /v1/models/{m}[:verb]. */

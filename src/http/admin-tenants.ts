@@ -1,6 +1,6 @@
 /**
- * @module http/admin: the operators' API (admin token only): tenants, their keys and their usage.
- * Errors are `{"error": "...", "code": "..."}`.
+ * @module http/admin-tenants: the operators' API for tenants (admin token only): tenants, their
+ * policies, their keys and their usage.
  */
 import { Hono, type Context } from "hono";
 import { z } from "zod";
@@ -43,8 +43,8 @@ function keyView(k: KeyRecord, nowMs = Date.now()) {
   return { id: k.id, prefix: k.prefix, name: k.name, created_at: k.created_at, expires_at: k.expires_at, revoked_at: k.revoked_at, status };
 }
 
-/** Routes under /admin. */
-export const admin = new Hono<AppEnv>()
+/** Routes under /admin: /tenants... */
+export const adminTenants = new Hono<AppEnv>()
   .put("/tenants/:tenant", docs.putTenant, async (c) => {
     const tenant = tenantName(c);
     const policy = normalisePolicy(await body(c, PolicySchema, "tenant policy"));
