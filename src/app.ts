@@ -1,7 +1,6 @@
 /** @module app: the composition root. Builds the Hono app and mounts each protocol's sub-app. */
 import { Hono, type Context, type MiddlewareHandler } from "hono";
 import type { AppEnv } from "./env";
-import { deferrer } from "./defer";
 import { ServingError } from "./errors";
 import { adminAuth, apiKeyAuth } from "./auth/middleware";
 import { admin } from "./http/admin";
@@ -16,13 +15,13 @@ import { SERVER_NAME, SERVER_VERSION } from "./http/server-info";
 import { tfServing } from "./http/tf-serving";
 import { adminDocs } from "./http/openapi/admin-docs";
 import { documentDocs, openApiDocument } from "./http/openapi/document";
-import { flushNow, isolateStats, requestLog } from "./monitoring/request-log";
+import { flushNow, requestLog } from "./monitoring/request-log";
 import { prometheusText } from "./monitoring/stats-view";
 import { rateLimit } from "./ratelimit/middleware";
 import { admitWithListing } from "./serving/prefetch";
 import { HEADER_LENGTH } from "./tensor/kserve-binary";
-import { ModelService, servingSettings } from "./serving/service";
 import { settings } from "./settings";
+import { withIsolateCore } from "./isolate-core";
 
 /** The largest body sent without Content-Length (a model upload excepted): 411 beyond it. */
 export const MAX_UNDECLARED_BYTES = 1024 * 1024;
@@ -51,12 +50,13 @@ export const PUBLIC_PATHS = ["/v2/health/live", "/v2/health/ready", "/openapi.js
 export function createApp() {
   const app = new Hono<AppEnv>();
 
+  // First: every later middleware and handler reaches the isolate's state through `core`.
+  app.use("*", withIsolateCore());
   app.use("*", requestLog());
   // Before any key is asked for: a browser's preflight carries none.
   app.use("*", corsForAllowedOrigins());
-  // One plain (not async) middleware for every request: the serving core, and the body limit.
+  // One plain (not async) middleware for every request: the body limit.
   app.use("*", (c, next) => {
-    c.set("service", new ModelService(c.env.MODELS, servingSettings(c.env), deferrer(c), isolateStats));
     if (c.req.method !== "POST" && c.req.method !== "PUT") return next();
     // A Worker is handed a request body as sent: a compressed one is decompressed once the caller
     // is admitted (bodyIntake), within the same limit as an uncompressed one; a coding other
