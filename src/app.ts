@@ -5,7 +5,6 @@
 import { Hono, type Context, type MiddlewareHandler } from "hono";
 import { except } from "hono/combine";
 import type { AppEnv } from "./env";
-import { deferrer } from "./defer";
 import { adminAuth, apiKeyAuth } from "./auth/middleware";
 import { adminApi } from "./http/admin-api";
 import { bodyIntake } from "./http/body-intake";
@@ -17,11 +16,11 @@ import { metrics } from "./http/metrics";
 import { SERVER_NAME, SERVER_VERSION } from "./http/server-info";
 import { tfServing } from "./http/tf-serving";
 import { documentDocs, openApiDocument } from "./http/openapi/document";
-import { isolateStats, requestLog } from "./monitoring/request-log";
+import { requestLog } from "./monitoring/request-log";
 import { rateLimit } from "./ratelimit/middleware";
 import { admitWithListing } from "./serving/prefetch";
 import { HEADER_LENGTH } from "./tensor/kserve-binary";
-import { ModelService, servingSettings } from "./serving/service";
+import { withIsolateCore } from "./isolate-core";
 
 /** The probes a load balancer calls without a key, and the API's own description. */
 export const PUBLIC_PATHS = ["/v2/health/live", "/v2/health/ready", "/openapi.json"] as const;
@@ -39,14 +38,11 @@ const listWhileAdmitting: MiddlewareHandler<AppEnv> = (c, next) => admitWithList
 export function createApp() {
   const app = new Hono<AppEnv>();
 
+  // First: every later middleware and handler reaches the isolate's state through `core`.
+  app.use("*", withIsolateCore());
   app.use("*", requestLog());
   // Before any key is asked for: a browser's preflight carries none.
   app.use("*", corsForAllowedOrigins());
-  // Plain (not async), for every request: the serving core.
-  app.use("*", (c, next) => {
-    c.set("service", new ModelService(c.env.MODELS, servingSettings(c.env), deferrer(c), isolateStats));
-    return next();
-  });
 
   app.get("/openapi.json", documentDocs.openapi, openApiDocument(app));
   app.get("/", documentDocs.root, (c) =>

@@ -51,14 +51,26 @@ export type KeyVerification =
   | { status: "not_found" }
   | { status: "expired"; tenant: string; keyId: string };
 
-// Isolate-wide memo of KV lookups; revocation does not wait for it (the tenant's object checks).
-const lookups = new TtlCache<StoredKey | null>(10_000);
-// Isolate-wide memo of recent keys' hashes (the keys are in this isolate's memory per request
-// anyway; never logged, never stored): hashing is a large part of a small request's CPU.
-const hashes = new Map<string, string>();
+/** An isolate's memo of key lookups and hashes (one per isolate, in its core). */
+export class KeyCache {
+  /** KV lookups by hash; revocation does not wait for it (the tenant's object checks). */
+  readonly lookups = new TtlCache<StoredKey | null>(10_000);
+  // Recent keys' hashes (the keys are in this isolate's memory per request anyway; never logged,
+  // never stored): hashing is a large part of a small request's CPU.
+  private readonly hashes = new Map<string, string>();
 
-/** Looks a key up: its format, then its hash in KV (memoised for `cacheMs`), then its expiry. */
+  /** The key's hash, remembered for the latest thousand keys. */
+  async hashOf(key: string): Promise<string> {
+    const hash = this.hashes.get(key) ?? (await hashKey(key));
+    if (this.hashes.size >= 1000) this.hashes.delete(this.hashes.keys().next().value!);
+    this.hashes.set(key, hash);
+    return hash;
+  }
+}
+
+/** Looks a key up: its format, then its hash in KV (memoised in `cache` for `cacheMs`), then its expiry. */
 export async function verifyKey(
+  cache: KeyCache,
   kv: KVNamespace,
   key: string,
   cacheMs: number,
@@ -67,10 +79,8 @@ export async function verifyKey(
   keepAlive: (lookup: Promise<unknown>) => void = () => undefined,
 ): Promise<KeyVerification> {
   if (!KEY_FORMAT.test(key)) return { status: "malformed" };
-  const hash = hashes.get(key) ?? (await hashKey(key));
-  if (hashes.size >= 1000) hashes.delete(hashes.keys().next().value!);
-  hashes.set(key, hash);
-  const stored = await lookups.get(hash, cacheMs, () => {
+  const hash = await cache.hashOf(key);
+  const stored = await cache.lookups.get(hash, cacheMs, () => {
     const lookup = kv.get<StoredKey>(kvKeyOf(hash), "json");
     keepAlive(lookup.catch(() => undefined));
     return lookup;

@@ -27,7 +27,7 @@ export function apiKeyAuth(): MiddlewareHandler<AppEnv> {
     if (bearer.kind === "missing") throw unauthenticated(MISSING, "invalid_request");
     if (bearer.kind === "malformed") throw unauthenticated("malformed Authorization header: expected 'Bearer <key>'", "invalid_request");
     const cacheMs = settings(c.env).KEY_CACHE_SECONDS * 1000;
-    const result = await timed(c.get("timings"), "auth", verifyKey(c.env.API_KEYS, bearer.token, cacheMs, Date.now(), deferrer(c)));
+    const result = await timed(c.get("timings"), "auth", verifyKey(c.var.core.keys, c.env.API_KEYS, bearer.token, cacheMs, Date.now(), deferrer(c)));
     if ((result.status === "malformed" || result.status === "not_found") && c.env.ADMIN_TOKEN && (await isAdminToken(bearer.token, c.env.ADMIN_TOKEN))) {
       throw unauthenticated(ADMIN_TOKEN_AS_KEY);
     }

@@ -13,5 +13,5 @@ import { memoryBudgetStatus } from "./memory-budget";
 /** Routes under /admin/isolate. */
 export const adminIsolate = new Hono<AppEnv>().get("/", docs.isolate, (c) => {
   const isolate = c.get("service").isolate();
-  return c.json({ ...isolate, request_memory: memoryBudgetStatus(c.env, isolate.wasm_heap_bytes) });
+  return c.json({ ...isolate, request_memory: memoryBudgetStatus(c.env, c.var.core.bodies, isolate.wasm_heap_bytes) });
 });

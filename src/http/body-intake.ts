@@ -11,14 +11,12 @@
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../env";
 import { ServingError } from "../errors";
-import { numberVar } from "../vars";
+import { settings } from "../settings";
+import type { Reservation } from "../byte-budget";
 import { decompress } from "./content-coding";
 import { GrowingBytes } from "./growing-bytes";
 import { wasmHeapBytes } from "../serving/loader";
-import { budget, budgetSettings, capacityNow, estimatedPeak, tenantBytesNow, type Reservation } from "./memory-budget";
-
-const DEFAULT_TIMEOUT_MS = 10_000;
-const DEFAULT_MIN_BYTES_PER_SECOND = 16 * 1024;
+import { budgetSettings, capacityNow, estimatedPeak, tenantBytesNow } from "./memory-budget";
 
 type BodyInfo = NonNullable<AppEnv["Variables"]["body"]>;
 
@@ -117,22 +115,23 @@ export function bodyIntake(): MiddlewareHandler<AppEnv> {
   return async function bodyIntakeHandler(c, next) {
     const body = c.get("body");
     if (!body) return next();
-    const settings = budgetSettings(c.env);
-    const { waitMs } = settings;
+    const memory = budgetSettings(c.env);
+    const { waitMs } = memory;
     // Looked at on every grow: the heap may have grown while this body arrived.
-    const capacity = () => capacityNow(settings, wasmHeapBytes());
-    const tenantBytes = () => tenantBytesNow(settings, wasmHeapBytes());
+    const capacity = () => capacityNow(memory, wasmHeapBytes());
+    const tenantBytes = () => tenantBytesNow(memory, wasmHeapBytes());
     const stop = new AbortController();
+    const { REQUEST_BODY_TIMEOUT_MS, REQUEST_BODY_MIN_BYTES_PER_SECOND } = settings(c.env);
     const limits = {
-      timeoutMs: numberVar(c.env.REQUEST_BODY_TIMEOUT_MS, DEFAULT_TIMEOUT_MS),
-      minRate: numberVar(c.env.REQUEST_BODY_MIN_BYTES_PER_SECOND, DEFAULT_MIN_BYTES_PER_SECOND),
+      timeoutMs: REQUEST_BODY_TIMEOUT_MS,
+      minRate: REQUEST_BODY_MIN_BYTES_PER_SECOND,
       waitMs,
       capacity,
       stop: stop.signal,
     };
     // A tenant's bodies are bound by its share; the operator's (admin API: model uploads) by the budget alone.
     const caller = c.get("caller");
-    const held = budget.open(capacity, caller ? { tenant: caller.tenant, bytes: tenantBytes } : undefined);
+    const held = c.var.core.bodies.open(capacity, caller ? { tenant: caller.tenant, bytes: tenantBytes } : undefined);
     // Read when the handler first asks, so that its time counts as on its way to the model (a
     // dynamic batch waits for requests still reading their bodies: serving/inbound).
     let reading: Promise<Uint8Array> | undefined;

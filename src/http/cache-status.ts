@@ -3,7 +3,7 @@
  * (`no-cache`: do not answer from the cache; `no-store`: do not keep this answer) and the
  * `Cache-Status` response header (RFC 9211) every prediction of a cached model carries.
  */
-import type { CacheDirectives, CacheOutcome } from "../serving/service";
+import type { CacheDirectives, CacheOutcome } from "../serving/cached-answer";
 import type { Context } from "hono";
 import type { AppEnv } from "../env";
 

@@ -6,8 +6,10 @@
 import type { MiddlewareHandler } from "hono";
 import { cors } from "hono/cors";
 import type { AppEnv } from "../env";
-import { listVar } from "../vars";
 import { settings } from "../settings";
+
+/** The origins of a comma-separated list, each trimmed, blanks dropped. */
+const originsIn = (raw: string): string[] => raw.split(",").map((s) => s.trim()).filter((s) => s !== "");
 
 /** What a page may send: the protocols' headers, and the compressed bodies the client sends. */
 export const CORS_ALLOW_HEADERS = [
@@ -50,7 +52,7 @@ export function corsForAllowedOrigins(): MiddlewareHandler<AppEnv> {
   return async function corsHandler(c, next) {
     const origin = c.req.header("origin");
     if (origin === undefined) return next();
-    const allowed = listVar(settings(c.env).CORS_ALLOWED_ORIGINS);
+    const allowed = originsIn(settings(c.env).CORS_ALLOWED_ORIGINS);
     if (allowed.length === 0) return next();
     if (allowed.includes("*") || allowed.includes(origin)) return handler(c, next);
     await next();

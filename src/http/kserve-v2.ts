@@ -51,7 +51,7 @@ async function metadata(c: C) {
 
 async function ready(c: C) {
   const t = await target(c);
-  (await c.get("service").lease(t)).release();
+  (await c.get("service").lease(t)).lease.release();
   return c.json({ name: t.snapshot.name, ready: true });
 }
 
@@ -96,10 +96,11 @@ async function infer(c: C) {
     c.req.raw.signal,
   );
   // Monitoring and the response cache see the model's own outputs; the answer carries the classes asked for instead.
-  const outputs = await classifyOutputs(c.get("service").models, t.snapshot, t.entry.version, result.outputs, request!.classification);
+  const outputs = await classifyOutputs(c.get("service").labels, t.snapshot, result.entry.version, result.outputs, request!.classification);
   limitKServeAnswer(outputs, request!.binaryOutput, maxResponseBytes(c.env));
   recordPrediction(c, t, result);
-  const version = String(t.entry.version);
+  // The version that answered: a routed request's fallback, when its own version failed to load.
+  const version = String(result.entry.version);
   const headers = { [MODEL_VERSION_HEADER]: version, ...cacheHeaders(result.cache) };
   const { json, binaries } = timedEncode(c, () =>
     encodeInferResponse({ modelName: t.snapshot.name, modelVersion: version, id: request!.id }, outputs, request!.binaryOutput),

@@ -73,8 +73,9 @@ async function status(c: C, r: Route) {
   }
   const t = await resolve(c, r);
   try {
-    (await c.get("service").lease(t)).release();
-    return c.json({ model_version_status: [versionStatus(t.entry.version)] });
+    const { lease, entry } = await c.get("service").lease(t);
+    lease.release();
+    return c.json({ model_version_status: [versionStatus(entry.version)] });
   } catch (e) {
     if (!(e instanceof ServingError) || (e.code !== "unavailable" && e.code !== "resource_exhausted")) throw e;
     return c.json({ model_version_status: [versionStatus(t.entry.version, e.message)] });
@@ -91,10 +92,10 @@ function tensorInfo(spec: TensorSpec) {
 
 async function metadata(c: C, r: Route) {
   const t = await resolve(c, r);
-  const { inputs, outputs } = await c.get("service").signature(t);
+  const { inputs, outputs, entry } = await c.get("service").signature(t);
   const map = (specs: readonly TensorSpec[]) => Object.fromEntries(specs.map((s) => [s.name, tensorInfo(s)]));
   return c.json({
-    model_spec: { name: t.snapshot.name, signature_name: "", version: String(t.entry.version) },
+    model_spec: { name: t.snapshot.name, signature_name: "", version: String(entry.version) },
     metadata: {
       signature_def: {
         signature_def: {
@@ -125,7 +126,7 @@ async function predict(c: C, r: Route) {
   limitTfAnswer(t.snapshot.name, result.outputs, maxResponseBytes(c.env));
   recordPrediction(c, t, result);
   const response = timedEncode(c, () => encodePredictResponse(request!, result.outputs));
-  return c.json(response, 200, { [MODEL_VERSION_HEADER]: String(t.entry.version), ...cacheHeaders(result.cache) });
+  return c.json(response, 200, { [MODEL_VERSION_HEADER]: String(result.entry.version), ...cacheHeaders(result.cache) });
 }
 
 /**
@@ -133,16 +134,19 @@ async function predict(c: C, r: Route) {
  * label and score from the scores output, per example.
  */
 async function classify(c: C, r: Route) {
-  const t = await resolve(c, r);
-  const classification = t.snapshot.config.classification;
+  const resolved = await resolve(c, r);
+  const classification = resolved.snapshot.config.classification;
   if (!classification?.features) {
     throw new ServingError(
       "not_implemented",
-      `:classify needs the model's config to name the features of its one input (classification.features, docs/classification.md); model '${t.snapshot.name}' names none: use :predict`,
+      `:classify needs the model's config to name the features of its one input (classification.features, docs/classification.md); model '${resolved.snapshot.name}' names none: use :predict`,
     );
   }
   const { features } = classification;
-  const scores = scoresOutput(classification, (await c.get("service").signature(t)).outputs);
+  const signature = await c.get("service").signature(resolved);
+  // On from the version whose signature it is: a routed target's fallback, when its own failed to load.
+  const t = { ...resolved, entry: signature.entry };
+  const scores = scoresOutput(classification, signature.outputs);
   if (typeof scores !== "string") throw new ServingError("unavailable", `model '${t.snapshot.name}' cannot classify: ${scores.error}`);
   c.set("served", { model: t.snapshot.name, version: t.entry.version, inference: true });
   const schedule = scheduleHeaders((name) => c.req.header(name));
@@ -150,8 +154,8 @@ async function classify(c: C, r: Route) {
     t,
     async () => {
       const body = await readJson(c);
-      return (specs) => {
-        if (specs.length !== 1) throw new ServingError("unavailable", `model '${t.snapshot.name}' cannot classify examples: version ${t.entry.version} has ${specs.length} inputs, not one`);
+      return (specs, entry) => {
+        if (specs.length !== 1) throw new ServingError("unavailable", `model '${t.snapshot.name}' cannot classify examples: version ${entry.version} has ${specs.length} inputs, not one`);
         return { inputs: [decodeClassifyRequest(body, features, specs[0]!)], outputs: [scores], schedule };
       };
     },
@@ -161,10 +165,10 @@ async function classify(c: C, r: Route) {
   recordPrediction(c, t, result);
   const output = result.outputs[0]!;
   if (output.shape.length !== 2) throw new ServingError("unavailable", `model '${t.snapshot.name}': output '${output.name}' is not [examples, classes]; :classify cannot answer with it`);
-  const labels = await checkedLabels(c.get("service").models, t.snapshot, t.entry.version, output);
+  const labels = await checkedLabels(c.get("service").labels, t.snapshot, result.entry.version, output);
   limitClassifyAnswer(output, labels, maxResponseBytes(c.env));
   const response = timedEncode(c, () => encodeClassifyResponse(output, labels));
-  return c.json(response, 200, { [MODEL_VERSION_HEADER]: String(t.entry.version), ...cacheHeaders(result.cache) });
+  return c.json(response, 200, { [MODEL_VERSION_HEADER]: String(result.entry.version), ...cacheHeaders(result.cache) });
 }
 
 async function models(c: C) {

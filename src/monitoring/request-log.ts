@@ -10,11 +10,11 @@ import type { AppEnv } from "../env";
 import { settings, type Settings } from "../settings";
 import { writeAnalytics } from "./analytics";
 import { outcomeOf } from "./histogram";
-import { flushStats, isolateStats } from "./stats-flush";
+import { flushStats } from "./stats-flush";
 import { Timings } from "./timings";
 
 // Kept here for the modules that import them from the request log.
-export { flushNow, isolateStats } from "./stats-flush";
+export { flushNow } from "./stats-flush";
 
 /** Header carrying the request id, both ways. */
 export const REQUEST_ID_HEADER = "X-Request-Id";
@@ -42,7 +42,7 @@ export function requestLog(): MiddlewareHandler<AppEnv> {
     const bytesOut = Number(c.res.headers.get("content-length") ?? NaN);
     if (served?.inference) {
       const outcome = outcomeOf(c.res.status);
-      isolateStats.request(served.model, served.version, caller?.tenant ?? "", outcome, ms.total!, ms.inference ?? null);
+      c.var.core.stats.buffer.request(served.model, served.version, caller?.tenant ?? "", outcome, ms.total!, ms.inference ?? null);
       writeAnalytics(c.env, { model: served.model, version: served.version, tenant: caller?.tenant ?? "", outcome, status: c.res.status, ms, bytesIn: Number.isFinite(bytesIn) ? bytesIn : 0 });
     }
     flushStats(c);

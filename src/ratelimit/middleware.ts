@@ -13,8 +13,8 @@ import { settings } from "../settings";
 import { modelInPath } from "../serving/names";
 import { deferrer } from "../defer";
 import type { Admission, Limits } from "./limiter";
-import { LeaseBook } from "./lease";
-import { AdmissionQueue, AskTimedOut, type Ask, type Decision } from "./admission-queue";
+import type { LeaseBook } from "./lease";
+import { AskTimedOut, type Ask, type Decision } from "./admission-queue";
 
 function headersOf(l: Limits): Record<string, string> {
   return { "RateLimit-Limit": String(l.limit), "RateLimit-Remaining": String(l.remaining), "RateLimit-Reset": String(l.resetSeconds) };
@@ -33,10 +33,6 @@ async function withTimeout(answer: Promise<Admission>, ms: number): Promise<Admi
   }
 }
 
-/** Isolate-wide: leased tokens by tenant, key and model, and the requests waiting on their tenant's object. */
-const leases = new LeaseBook();
-const queue = new AdmissionQueue(leases);
-
 /** A moment past a lease's end, so the isolate's clock has reached it when the timer fires. */
 const SETTLE_MARGIN_MS = 50;
 
@@ -45,6 +41,7 @@ export function rateLimit(): MiddlewareHandler<AppEnv> {
   return async function rateLimitHandler(c, next) {
     const caller = c.get("caller");
     if (!caller) throw new ServingError("internal", "rate limit without an authenticated caller");
+    const { leases, queue } = c.var.core.admission;
     const model = modelInPath(c.req.path);
     const leaseId = `${caller.tenant}\u0000${caller.keyId}\u0000${model ?? ""}`;
     const tenant = () => c.env.TENANTS.get(c.env.TENANTS.idFromName(caller.tenant));
@@ -76,7 +73,7 @@ export function rateLimit(): MiddlewareHandler<AppEnv> {
     if (decision.outcome === "admitted") {
       const { leaseEndsAt } = decision;
       // Unspent tokens go back when the lease ends, so the tenant's usage counts requests served.
-      if (leaseEndsAt !== undefined) deferrer(c)(settleAt(leaseEndsAt, leaseId, tenant() as unknown as Settler));
+      if (leaseEndsAt !== undefined) deferrer(c)(settleAt(leases, leaseEndsAt, leaseId, tenant() as unknown as Settler));
       await next();
       for (const [name, value] of Object.entries(headersOf(decision.limits))) c.res.headers.set(name, value);
       return;
@@ -110,7 +107,7 @@ interface Settler {
 }
 
 /** At a lease's end, gives its unspent tokens back to the tenant's object (unless a new ask already did). */
-async function settleAt(endsAt: number, leaseId: string, stub: Settler): Promise<void> {
+async function settleAt(leases: LeaseBook, endsAt: number, leaseId: string, stub: Settler): Promise<void> {
   await new Promise((r) => setTimeout(r, Math.max(0, endsAt - Date.now()) + SETTLE_MARGIN_MS));
   const unused = leases.settle(leaseId, Date.now());
   if (unused > 0) await stub.giveBack(unused).catch(() => undefined);

@@ -42,12 +42,3 @@ export class BatcherRegistry {
     return this.entries.get(session)?.batcher ?? undefined;
   }
 }
-
-/** The isolate's registry, until an isolate core owns one. */
-export const batchers = new BatcherRegistry();
-
-/** `batchers.batcherFor`, for callers written before the registry was a class. */
-export const batcherFor = (session: LoadedSession, options: BatchingOptions, onRun?: OnRun): Batcher | null => batchers.batcherFor(session, options, onRun);
-
-/** `batchers.batcherOf`, for callers written before the registry was a class. */
-export const batcherOf = (session: LoadedSession): Batcher | undefined => batchers.batcherOf(session);

@@ -255,6 +255,3 @@ function unwrap(result: Tensor[] | { error: unknown }): Tensor[] {
   if (Array.isArray(result)) return result;
   throw result.error;
 }
-
-// service.ts still imports the registry's functions from here; they live in batcher-registry.
-export { batcherFor, batcherOf } from "./batcher-registry";

@@ -5,7 +5,7 @@
  */
 import { invalid, ServingError } from "../errors";
 import { own } from "../own";
-import { LabelsCache } from "./labels-cache";
+import type { LabelsCache } from "./labels-cache";
 import type { ModelRepository, ModelSnapshot } from "./repository";
 
 /** The largest labels file taken: ImageNet's thousand labels are about 30 KB. */
@@ -31,23 +31,26 @@ export function parseLabels(bytes: Uint8Array): string[] | { error: string } {
 }
 
 /** The most bytes of labels files an isolate keeps parsed: a few files of the largest size. */
-const MAX_CACHED_BYTES = 4 * MAX_LABELS_BYTES;
+export const MAX_CACHED_LABELS_BYTES = 4 * MAX_LABELS_BYTES;
 
-// Isolate-wide: the labels files requests have used lately.
-const parsed = new LabelsCache(MAX_CACHED_BYTES);
+/** Where labels come from: the repository, through the isolate's cache of the files requests used lately. */
+export interface LabelsSource {
+  repo: ModelRepository;
+  cache: LabelsCache;
+}
 
 /**
  * The labels named in the snapshot's config for `output`, or undefined when it names none. 503
  * when the file is missing or unreadable: the operator's repository is wrong (the admin API
  * refuses such configs).
  */
-export async function labelsFor(repo: ModelRepository, snapshot: ModelSnapshot, output: string): Promise<string[] | undefined> {
+export async function labelsFor({ repo, cache }: LabelsSource, snapshot: ModelSnapshot, output: string): Promise<string[] | undefined> {
   const file = own(snapshot.config.classification?.label_files, output);
   if (file === undefined) return undefined;
   const etag = snapshot.files?.[file];
   const missing = () => new ServingError("unavailable", `model '${snapshot.name}': labels file '${file}' named for output '${output}' is not in the repository`);
   if (etag === undefined) throw missing();
-  return parsed.get(`${snapshot.name}\u0000${file}\u0000${etag}`, async () => {
+  return cache.get(`${snapshot.name}\u0000${file}\u0000${etag}`, async () => {
     const read = await repo.readFile(snapshot.name, file, etag);
     if (!read) throw missing();
     const labels = parseLabels(read.bytes);

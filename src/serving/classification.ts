@@ -5,24 +5,24 @@
 import { ServingError } from "../errors";
 import { classify, classLayout } from "../tensor/classification";
 import type { Tensor } from "../tensor/tensor";
-import { labelsFor } from "./class-labels";
-import type { ModelRepository, ModelSnapshot } from "./repository";
+import { labelsFor, type LabelsSource } from "./class-labels";
+import type { ModelSnapshot } from "./repository";
 
 /** `outputs`, with each one named in `requested` (name → class count) replaced by its classification. */
-export async function classifyOutputs(repo: ModelRepository, snapshot: ModelSnapshot, version: number, outputs: Tensor[], requested?: ReadonlyMap<string, number>): Promise<Tensor[]> {
+export async function classifyOutputs(labels: LabelsSource, snapshot: ModelSnapshot, version: number, outputs: Tensor[], requested?: ReadonlyMap<string, number>): Promise<Tensor[]> {
   if (!requested) return outputs;
   return Promise.all(
     outputs.map(async (output) => {
       const k = requested.get(output.name);
       if (k === undefined) return output;
-      return classify(output, k, await checkedLabels(repo, snapshot, version, output));
+      return classify(output, k, await checkedLabels(labels, snapshot, version, output));
     }),
   );
 }
 
 /** The output's labels, when its model has a labels file for it whose count is its class count. */
-export async function checkedLabels(repo: ModelRepository, snapshot: ModelSnapshot, version: number, output: Tensor): Promise<string[] | undefined> {
-  const labels = await labelsFor(repo, snapshot, output.name);
+export async function checkedLabels(source: LabelsSource, snapshot: ModelSnapshot, version: number, output: Tensor): Promise<string[] | undefined> {
+  const labels = await labelsFor(source, snapshot, output.name);
   const { classes } = classLayout(output.shape);
   if (labels && labels.length !== classes) {
     // Possible only for a repository written around the admin API, which checks the counts.

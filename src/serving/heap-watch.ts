@@ -17,28 +17,32 @@ export interface HeapGrowth {
   at: string;
 }
 
-/** The isolate's latest runs that grew the heap, newest last. */
-const growth: HeapGrowth[] = [];
-let highWater = 0;
+/** The heap's high-water mark and the latest runs that raised it (one per isolate, in its core). */
+export class HeapWatch {
+  private readonly growth: HeapGrowth[] = [];
+  private highWater = 0;
 
-/** The isolate's latest runs that grew the heap (at most 16), newest last. */
-export const heapGrowth = (): HeapGrowth[] => [...growth];
+  /** `bytesNow` reads the heap's size (null before onnxruntime started). */
+  constructor(private readonly bytesNow: () => number | null = wasmHeapBytes) {}
 
-/**
- * After a load (`rows` null) or a run: raises the heap's high-water mark if it grew. A run that
- * grew it is remembered and logged (`wasm_heap_grew`), so an operator sees which model and batch
- * took the isolate's memory; a load says so in its own log line.
- */
-export function noteHeap(model: string, version: number, rows: number | null): void {
-  const bytes = wasmHeapBytes();
-  if (bytes === null || bytes <= highWater) return;
-  const from = highWater;
-  highWater = bytes;
-  if (rows === null || from === 0) return;
-  growth.push({ model, version, rows, from_bytes: from, to_bytes: bytes, at: new Date().toISOString() });
-  if (growth.length > 16) growth.shift();
-  console.warn(JSON.stringify({ level: "warn", event: "wasm_heap_grew", model, version, rows, from_bytes: from, to_bytes: bytes }));
+  /** The latest runs that grew the heap (at most 16), newest last. */
+  growths(): HeapGrowth[] {
+    return [...this.growth];
+  }
+
+  /**
+   * After a load (`rows` null) or a run: raises the heap's high-water mark if it grew. A run that
+   * grew it is remembered and logged (`wasm_heap_grew`), so an operator sees which model and batch
+   * took the isolate's memory; a load says so in its own log line.
+   */
+  note(model: string, version: number, rows: number | null): void {
+    const bytes = this.bytesNow();
+    if (bytes === null || bytes <= this.highWater) return;
+    const from = this.highWater;
+    this.highWater = bytes;
+    if (rows === null || from === 0) return;
+    this.growth.push({ model, version, rows, from_bytes: from, to_bytes: bytes, at: new Date().toISOString() });
+    if (this.growth.length > 16) this.growth.shift();
+    console.warn(JSON.stringify({ level: "warn", event: "wasm_heap_grew", model, version, rows, from_bytes: from, to_bytes: bytes }));
+  }
 }
-
-/** After a session was created outside the manager (a publish validating its bytes): its heap is a load's. */
-export const noteSessionCreated = (model: string, version: number): void => noteHeap(model, version, null);

@@ -13,6 +13,7 @@ import ortWasm from "../../node_modules/onnxruntime-web/dist/ort-wasm-simd-threa
 import { fromOrtType, datatypeInfo, type Datatype } from "../tensor/datatype";
 import type { Tensor } from "../tensor/tensor";
 
+// Module-level on purpose: onnxruntime and the WebAssembly hook below exist once per isolate, not per core.
 const SENTINEL = new ArrayBuffer(0);
 let configured = false;
 /** ORT's WebAssembly memory (its heap), once instantiated. */
@@ -103,6 +104,7 @@ const RUNTIME_START_MODEL = "CAgSDmVkZ2UtaW5mZXJlbmNlMgA6TQoaCgF4EgF5GghpZGVudGl
 /** The start graph's bytes (for tests). */
 export const runtimeStartModel = (): Uint8Array => Uint8Array.from(atob(RUNTIME_START_MODEL), (ch) => ch.charCodeAt(0));
 
+// Once per isolate, like the hook: ORT's module state can start only once.
 let runtimeStart: Promise<void> | undefined;
 let runtimeState: "not started" | "starting" | "started" | "failed" = "not started";
 

@@ -17,9 +17,8 @@ import { hex } from "../hex";
 import type { PutVersionResult, Signature, VersionEntry } from "./repository";
 import { heapExhausted } from "./heap-exhausted";
 import type { ModelService } from "./service";
-import { noteSessionCreated } from "./heap-watch";
 import { classificationProblem, readLabelFiles } from "./classification-check";
-import { warmUp } from "./service";
+import { warmUp } from "./version-loader";
 import { WarmupError, type WarmupDone } from "./warmup";
 
 /** The outcome of a publish, for the response. */
@@ -71,7 +70,7 @@ export async function publishVersion(service: ModelService, model: string, versi
     throw invalid(`onnxruntime cannot load this model, so it was not published: ${reason}`);
   }
   const probe = await probeRun(session);
-  noteSessionCreated(model, version);
+  service.noteSessionCreated(model, version);
   if ("refused" in probe) {
     await session.release();
     throw probe.refused;

@@ -10,7 +10,7 @@ import { fromBinary, toBinary } from "../tensor/binary";
 import type { Datatype } from "../tensor/datatype";
 import { frameBody, splitBody } from "../tensor/kserve-binary";
 import type { Tensor } from "../tensor/tensor";
-import { ResponseLru } from "./response-lru";
+import type { ResponseLru } from "./response-lru";
 
 /** Where a cached answer was found. */
 export type CacheTier = "isolate" | "data-centre";
@@ -53,20 +53,8 @@ function owned(t: Tensor): Tensor {
   return { ...t, data: t.data.slice() };
 }
 
-export const DEFAULT_RESPONSE_CACHE_BYTES = 4 * 1024 * 1024;
-
-/** Isolate-wide: every cached model's answers in this isolate. */
-const lru = new ResponseLru<Tensor[]>(DEFAULT_RESPONSE_CACHE_BYTES);
-
-/** Sets the isolate tier's bound (RESPONSE_CACHE_MAX_BYTES), evicting what no longer fits. */
-export function configureResponseCache(maxBytes: number): void {
-  lru.configure(maxBytes);
-}
-
-/** The isolate tier's entries, bytes, bound and evictions, for /admin/isolate. */
-export function responseCacheStatus() {
-  return lru.status();
-}
+/** The isolate's tier: every cached model's answers in this isolate (one per isolate, in its core). */
+export type IsolateResponses = ResponseLru<Tensor[]>;
 
 /** The header of a Cache API entry's framed body: the JSON part's length. */
 const HEAD_LENGTH = "x-head-length";
@@ -112,6 +100,7 @@ export interface CachedAnswer {
 /** The response cache for one request: the isolate's tier, and the data centre's when there is one. */
 export class ResponseCache {
   constructor(
+    private readonly lru: IsolateResponses,
     private readonly cache: Cache | undefined,
     /** Runs work after the response (waitUntil), so filling the Cache API never delays an answer. */
     private readonly defer: (work: Promise<unknown>) => void,
@@ -119,22 +108,22 @@ export class ResponseCache {
   ) {}
 
   /** With the data centre's default cache, when the runtime has one. */
-  static open(defer: (work: Promise<unknown>) => void): ResponseCache {
-    return new ResponseCache(typeof caches !== "undefined" ? caches.default : undefined, defer);
+  static open(lru: IsolateResponses, defer: (work: Promise<unknown>) => void): ResponseCache {
+    return new ResponseCache(lru, typeof caches !== "undefined" ? caches.default : undefined, defer);
   }
 
   /** The answer kept under `key`, or null. A failure of the Cache API is a miss, never an error. */
   async lookup(key: ResponseKey): Promise<CachedAnswer | null> {
     const url = responseCacheUrl(key);
     const now = this.now();
-    const local = lru.get(url);
+    const local = this.lru.get(url);
     if (local) return { outputs: local.value, tier: "isolate", ttlSeconds: Math.max(0, Math.floor((local.expiresAt - now) / 1000)) };
     if (!this.cache) return null;
     try {
       const res = await this.cache.match(url);
       const found = res ? await fromResponse(res, now) : null;
       if (!found) return null;
-      lru.set(url, found.outputs, entryBytes(found.outputs), found.expiresAt);
+      this.lru.set(url, found.outputs, entryBytes(found.outputs), found.expiresAt);
       return { outputs: found.outputs, tier: "data-centre", ttlSeconds: Math.max(0, Math.floor((found.expiresAt - now) / 1000)) };
     } catch {
       return null;
@@ -148,11 +137,11 @@ export class ResponseCache {
    */
   store(key: ResponseKey, outputs: readonly Tensor[], ttlSeconds: number): boolean {
     const bytes = entryBytes(outputs);
-    if (bytes > lru.status().max_bytes) return false;
+    if (bytes > this.lru.status().max_bytes) return false;
     const url = responseCacheUrl(key);
     const expiresAt = this.now() + ttlSeconds * 1000;
     const kept = outputs.map(owned);
-    lru.set(url, kept, bytes, expiresAt);
+    this.lru.set(url, kept, bytes, expiresAt);
     if (!this.cache) return true;
     const cache = this.cache;
     // Not awaited: the request's answer never waits on the Cache API.

@@ -9,7 +9,7 @@ import { toBinary } from "../tensor/binary";
 import type { Tensor } from "../tensor/tensor";
 
 /** Output parameters that choose only the answer's encoding, never its values. */
-const ENCODING_ONLY = new Set(["binary_data"]);
+const ENCODING_ONLY: ReadonlySet<string> = new Set(["binary_data"]);
 
 /** A requested output and its parameters, as the request gave them. */
 export interface RequestedOutput {

@@ -9,7 +9,7 @@
  */
 import { env } from "cloudflare:workers";
 import { setWasmHeapMax, startRuntime } from "./loader";
-import { servingSettings } from "./service";
+import { servingSettings } from "./serving-state";
 
 setWasmHeapMax(servingSettings(env).heapMaxBytes);
 void startRuntime();

@@ -54,7 +54,7 @@ const INFO: Record<Datatype, DatatypeInfo> = {
   BYTES: { ort: "string", tf: "DT_STRING", size: 0, array: (n) => new Array<string>(n).fill("") },
 };
 
-const BY_ORT = new Map<string, Datatype>(DATATYPES.map((d) => [INFO[d].ort, d]));
+const BY_ORT: ReadonlyMap<string, Datatype> = new Map<string, Datatype>(DATATYPES.map((d) => [INFO[d].ort, d]));
 
 /** True when `name` is a KServe datatype name. */
 export function isDatatype(name: unknown): name is Datatype {

@@ -1,13 +1,20 @@
 /** What a keyed request gets when the tenant's Durable Object cannot be reached. */
 import { Hono } from "hono";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { AppEnv } from "../../src/env";
 import { ServingError } from "../../src/errors";
+import { IsolateCore } from "../../src/isolate-core";
+import { parseSettings } from "../../src/settings";
+
+// Node cannot import onnxruntime's .wasm module as workerd does; nothing here starts onnxruntime.
+vi.mock("../../node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.wasm", () => ({ default: {} }));
 import { rateLimit } from "../../src/ratelimit/middleware";
 
 function appWith(admit: () => Promise<unknown>) {
   const app = new Hono<AppEnv>();
+  const core = new IsolateCore(parseSettings({}));
   app.use("*", async (c, next) => {
+    c.set("core", core);
     c.set("caller", { tenant: "t", keyId: "key_1" });
     await next();
   });

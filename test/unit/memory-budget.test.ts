@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { budgetSettings, capacityNow, estimatedPeak, MemoryBudget, MIN_CAPACITY_BYTES, tenantBytesNow, type Reservation } from "../../src/http/memory-budget";
+import { MemoryBudget, type Reservation } from "../../src/byte-budget";
+import { budgetSettings, capacityNow, estimatedPeak, MIN_CAPACITY_BYTES, tenantBytesNow } from "../../src/http/memory-budget";
 
 const tick = () => new Promise((r) => setTimeout(r, 0));
 
