@@ -73,7 +73,7 @@ function cpuOf(pid: number | undefined): { workerd: number; other: number } {
  * gets the last core and everything else (this process, the load generators it starts, the node
  * processes hosting Miniflare) the others, so the Worker does not share its core with its callers,
  * as a deployed one does not. Left to the scheduler they share both cores, and batched throughput
- * measured lower and more scattered (README, Performance). `BENCH_PIN=0` leaves placement to the
+ * measured lower and more scattered (docs/performance.md). `BENCH_PIN=0` leaves placement to the
  * scheduler; null then, or where pinning is not possible.
  */
 export const placement: { workerd: number; rest: string } | null = (() => {

@@ -1,8 +1,8 @@
 /**
  * @module http/memory-budget: the isolate's memory for request bodies in flight. A body holds the
- * estimated peak of the bytes that have arrived (a JSON body peaks at 2–3× its size: the text, the
- * parsed arrays, the typed array, onnxruntime's copy; a binary one under 1×; a model upload at its
- * size plus onnxruntime's copy; `npm run bench -- heap`), growing as they arrive, so a body that is
+ * estimated peak of the bytes that have arrived, growing as they arrive. A JSON body peaks at
+ * several times its size (the text, the parsed arrays, the typed array, onnxruntime's copy), a
+ * binary one at about its size (docs/performance.md has the ratios). So a body that is
  * slow to come holds only what came. What would take the isolate past REQUEST_MEMORY_BUDGET_BYTES,
  * or a tenant past its share of it (REQUEST_MEMORY_TENANT_SHARE), waits for others to finish; after
  * REQUEST_MEMORY_WAIT_MS a 503. One request's limit (MAX_JSON_REQUEST_BYTES) cannot stop two such
@@ -14,7 +14,7 @@ import type { BodyKind } from "../env";
 import { settings } from "../settings";
 import type { MemoryBudget } from "../byte-budget";
 
-/** Peak memory per body byte, measured (`npm run bench -- heap`: JSON 1.9–3.0×, binary 0.6–1.0×). */
+/** Peak memory per body byte: the measured ratios rounded up (`npm run bench -- heap`). */
 const PEAK_PER_BYTE: Record<BodyKind, number> = { json: 3, binary: 1, upload: 2 };
 
 /** The estimated peak of a body of `bytes` bytes. */
