@@ -60,7 +60,7 @@ describe("leased admission", () => {
       let asks = 0;
       const ask: Ask = async (unused, want, need) => {
         asks++;
-        return limiter.admitAt(now, { keyId, model: "iris", unused, want, need });
+        return limiter.admitAt(now, keyId, "iris", unused, want, need);
       };
       const accepted = () => limiter.usage()!.find((d) => d.date === "2026-01-02")!.accepted;
       for (let i = 0; i < 50; i++, now++) expect((await queue.admit("id", ask, WAIT)).outcome).toBe("admitted");
@@ -96,7 +96,7 @@ describe("leased admission", () => {
     expect(accepted).toBeGreaterThanOrEqual(400);
     expect(accepted).toBeLessThanOrEqual(400 + 200);
     await runInDurableObject(stubOf("leased-busy"), async (limiter: TenantLimiter) => {
-      const a = limiter.admit({ keyId: (await limiter.listKeys())![0]!.id, model: "iris", unused: 0, want: 5000 });
+      const a = limiter.admit((await limiter.listKeys())![0]!.id, "iris", 0, 5000);
       expect(a.outcome === "allowed" && a.lease?.tokens).toBe(200);
     });
   });
@@ -153,7 +153,7 @@ describe("leased admission", () => {
             const book = new LeaseBook();
             return { book, queue: new AdmissionQueue(book, () => now) };
           });
-          const ask: Ask = async (unused, want, need) => limiter.admitAt(now, { keyId, model: "iris", unused, want, need });
+          const ask: Ask = async (unused, want, need) => limiter.admitAt(now, keyId, "iris", unused, want, need);
           let passed = 0;
           for (const step of steps) {
             now += step.advanceMs;

@@ -68,13 +68,13 @@ describe("the tenant's Durable Object", () => {
     const keyId = await keyIdOf("refill");
     await runInDurableObject(stubOf("refill"), (limiter: TenantLimiter) => {
       const t0 = Date.now();
-      expect(limiter.admitAt(t0, { keyId, model: null }).outcome).toBe("allowed");
-      expect(limiter.admitAt(t0, { keyId, model: null }).outcome).toBe("allowed");
-      const refused = limiter.admitAt(t0, { keyId, model: null });
+      expect(limiter.admitAt(t0, keyId, null).outcome).toBe("allowed");
+      expect(limiter.admitAt(t0, keyId, null).outcome).toBe("allowed");
+      const refused = limiter.admitAt(t0, keyId, null);
       expect(refused).toMatchObject({ outcome: "rate_limited", retryAfterSeconds: 1 });
-      expect(limiter.admitAt(t0 + 1000, { keyId, model: null }).outcome).toBe("allowed"); // one token a second
-      expect(limiter.admitAt(t0 + 1000, { keyId, model: null }).outcome).toBe("rate_limited");
-      expect(limiter.admitAt(t0 + 60_000, { keyId, model: null })).toMatchObject({ outcome: "allowed", remaining: 1 }); // capped at burst
+      expect(limiter.admitAt(t0 + 1000, keyId, null).outcome).toBe("allowed"); // one token a second
+      expect(limiter.admitAt(t0 + 1000, keyId, null).outcome).toBe("rate_limited");
+      expect(limiter.admitAt(t0 + 60_000, keyId, null)).toMatchObject({ outcome: "allowed", remaining: 1 }); // capped at burst
     });
   });
 
@@ -83,10 +83,10 @@ describe("the tenant's Durable Object", () => {
     const keyId = await keyIdOf("quota");
     await runInDurableObject(stubOf("quota"), (limiter: TenantLimiter) => {
       const noon = Date.UTC(2026, 10, 25, 12);
-      for (let i = 0; i < 3; i++) expect(limiter.admitAt(noon + i, { keyId, model: "iris" }).outcome).toBe("allowed");
-      const refused = limiter.admitAt(noon + 10, { keyId, model: "iris" });
+      for (let i = 0; i < 3; i++) expect(limiter.admitAt(noon + i, keyId, "iris").outcome).toBe("allowed");
+      const refused = limiter.admitAt(noon + 10, keyId, "iris");
       expect(refused).toMatchObject({ outcome: "quota_exceeded", quota: 3, retryAfterSeconds: 12 * 3600 });
-      expect(limiter.admitAt(Date.UTC(2026, 10, 26, 0, 0, 1), { keyId, model: "iris" }).outcome).toBe("allowed");
+      expect(limiter.admitAt(Date.UTC(2026, 10, 26, 0, 0, 1), keyId, "iris").outcome).toBe("allowed");
       const usage = limiter.usage()!;
       expect(usage.find((d) => d.date === "2026-11-25")).toMatchObject({ accepted: 3, rejected_quota: 1 });
       expect(usage.find((d) => d.date === "2026-11-26")).toMatchObject({ accepted: 1 });

@@ -62,7 +62,7 @@ describe("an object created before migrations existed", () => {
       expect(limiter.listKeys()!.map((k) => k.id)).toEqual(["key_old"]);
       expect(limiter.usage()!.find((d) => d.date === "2026-01-01")?.accepted).toBe(7);
       // The bucket held 2 tokens: the third request in a row is refused.
-      const outcomes = [0, 1, 2].map(() => limiter.admit({ keyId: "key_old", model: null }).outcome);
+      const outcomes = [0, 1, 2].map(() => limiter.admit("key_old", null).outcome);
       expect(outcomes).toEqual(["allowed", "allowed", "rate_limited"]);
     });
   });

@@ -53,7 +53,7 @@ export function rateLimit(): MiddlewareHandler<AppEnv> {
       const stub = tenant();
       const timeoutMs = settings(c.env).RATE_LIMIT_TIMEOUT_MS;
       const ask: Ask = (unused, want, need) => {
-        const answer = withTimeout(stub.admit({ keyId: caller.keyId, model, unused, want, need }) as unknown as Promise<Admission>, timeoutMs);
+        const answer = withTimeout(stub.admit(caller.keyId, model, unused, want, need) as unknown as Promise<Admission>, timeoutMs);
         // Other requests wait on this answer: it must arrive even if this request's client goes away.
         deferrer(c)(answer.catch(() => undefined));
         return answer;

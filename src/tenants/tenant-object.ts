@@ -17,18 +17,6 @@ import { readTenant, TENANT_SCHEMA, writePolicy, type TenantView } from "./tenan
 /** The tenant object's tables, each module with its own migrations (storage/migrations). */
 export const TENANT_SCHEMAS: readonly Schema[] = [TENANT_SCHEMA, BUCKET_SCHEMA, KEYS_SCHEMA, USAGE_SCHEMA];
 
-/** One ask of the tenant's object: the caller's key, the model it asks for, and the lease's tokens. */
-export interface AdmitAsk {
-  keyId: string;
-  model: string | null;
-  /** Tokens of the isolate's earlier lease it did not spend, given back. */
-  unused?: number;
-  /** How many extra tokens a leased isolate would like. */
-  want?: number;
-  /** How many requests wait on this ask. */
-  need?: number;
-}
-
 /**
  * The Durable Object class bound as TENANTS. Its name is the tenant's name. The class keeps the
  * name it was deployed under: wrangler.toml binds it by class name, and a rename needs a migration.
@@ -50,12 +38,12 @@ export class TenantLimiter extends DurableObject<Env> {
    * `unused` gives back tokens of an earlier lease the isolate did not spend; `want` is how many
    * extra tokens a leased isolate would like (its recent demand).
    */
-  admit(ask: AdmitAsk): Admission {
-    return this.admitAt(Date.now(), ask);
+  admit(keyId: string, model: string | null, unused = 0, want = LEASE_FIRST_TOKENS, need = 1): Admission {
+    return this.admitAt(Date.now(), keyId, model, unused, want, need);
   }
 
   /** `admit` at a given time: tests use it to move the clock. */
-  admitAt(nowMs: number, { keyId, model, unused = 0, want = LEASE_FIRST_TOKENS, need = 1 }: AdmitAsk): Admission {
+  admitAt(nowMs: number, keyId: string, model: string | null, unused = 0, want = LEASE_FIRST_TOKENS, need = 1): Admission {
     const tenant = readTenant(this.sql);
     const today = day(nowMs);
     if (unused > 0 && tenant) refund(this.sql, tenant.policy, today, Math.min(unused, LEASE_MAX_TOKENS));
