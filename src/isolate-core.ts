@@ -3,7 +3,8 @@
  * from its settings: the serving state (sessions, listings, availability, cached answers and
  * labels, the heap's growth), the memory for request bodies, the rate limit's leases and waiting
  * asks, the key cache, and the statistics not yet flushed. Handlers reach it as `c.var.core`.
- * Only onnxruntime's own state (serving/loader) lives outside it, being the isolate's, not a core's.
+ * Outside it stay onnxruntime's own state (serving/loader), which is the isolate's and not a
+ * core's, the settings' parse memo, and the scheduling clock tests replace.
  */
 import type { MiddlewareHandler } from "hono";
 import { KeyCache } from "./auth/api-keys";
@@ -20,7 +21,7 @@ import { settings, type Settings } from "./settings";
 /** What one isolate keeps. A test may build as many as it likes; the Worker has one (`isolateCore`). */
 export class IsolateCore {
   readonly serving: ServingState;
-  /** The isolate's memory for request bodies in flight (http/memory-budget). */
+  /** The isolate's memory for request bodies in flight (byte-budget; sizes from http/memory-budget). */
   readonly bodies = new MemoryBudget();
   /** Tokens leased to this isolate by tenant, key and model, and the asks of tenants' objects under way. */
   readonly admission: { leases: LeaseBook; queue: AdmissionQueue };

@@ -15,7 +15,7 @@ import type { ModelSnapshot, VersionEntry } from "../serving/repository";
 import { labelsOf } from "../serving/router";
 import { zodMessage } from "../tensor/zod-message";
 import { own } from "../own";
-import { flushNow } from "../monitoring/request-log";
+import { flushNow } from "../monitoring/stats-flush";
 import { bodyBytes, readJson } from "./body";
 import { deleteLabels, parseLabelsFile, publishLabels, readLabels } from "../serving/labels-publisher";
 

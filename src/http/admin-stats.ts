@@ -8,7 +8,7 @@ import type { AppEnv } from "../env";
 import { adminDocs as docs } from "./openapi/admin-docs";
 import { invalid } from "../errors";
 import { emptyHistogram, merge, quantile, type Histogram } from "../monitoring/histogram";
-import { flushNow } from "../monitoring/request-log";
+import { flushNow } from "../monitoring/stats-flush";
 import { modelStatsJson } from "../monitoring/stats-view";
 import { parseModelName } from "../serving/names";
 

@@ -10,7 +10,7 @@ import type { TensorSpec } from "../serving/loader";
 import { bodyBytes, readJson } from "./body";
 import { requestCacheDirectives, cacheHeaders } from "./cache-status";
 import { parseModelName, parseVersion } from "../serving/names";
-import { flushNow } from "../monitoring/request-log";
+import { flushNow } from "../monitoring/stats-flush";
 import { modelStatsJson } from "../monitoring/stats-view";
 import { recordPrediction, timedEncode } from "./prediction";
 import { limitKServeAnswer, maxResponseBytes } from "./response-limit";

@@ -1,5 +1,6 @@
 /**
- * @module http/memory-budget: the isolate's memory for request bodies in flight. A body holds the
+ * @module http/memory-budget: how much of the isolate's memory a request body holds, and how much
+ * bodies may hold together (the budget itself is byte-budget, in the isolate core). A body holds the
  * estimated peak of the bytes that have arrived, growing as they arrive. A JSON body peaks at
  * several times its size (the text, the parsed arrays, the typed array, onnxruntime's copy), a
  * binary one at about its size (docs/performance.md has the ratios). So a body that is

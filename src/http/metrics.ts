@@ -1,7 +1,7 @@
 /** @module http/metrics: GET /metrics, every model's request statistics in Prometheus' text format. */
 import { Hono, type MiddlewareHandler } from "hono";
 import type { AppEnv } from "../env";
-import { flushNow } from "../monitoring/request-log";
+import { flushNow } from "../monitoring/stats-flush";
 import { prometheusText } from "../monitoring/stats-view";
 import { adminErrors } from "./error-response";
 import { adminDocs } from "./openapi/admin-docs";

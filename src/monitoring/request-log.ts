@@ -13,9 +13,6 @@ import { outcomeOf } from "./histogram";
 import { flushStats } from "./stats-flush";
 import { Timings } from "./timings";
 
-// Kept here for the modules that import them from the request log.
-export { flushNow } from "./stats-flush";
-
 /** Header carrying the request id, both ways. */
 export const REQUEST_ID_HEADER = "X-Request-Id";
 const SANE_ID = /^[A-Za-z0-9._:-]{1,128}$/;

@@ -25,7 +25,7 @@ interface ModelDeltas {
   cache: Map<number, CacheDelta>;
 }
 
-/** Isolate-wide statistics waiting to be flushed. */
+/** Request statistics waiting to be flushed (one buffer per isolate core). */
 export class StatsBuffer {
   private models = new Map<string, ModelDeltas>();
   private lastFlush = 0;

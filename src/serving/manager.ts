@@ -66,14 +66,8 @@ export class ModelManager {
   private readonly entries = new Map<string, Entry>();
   private readonly now: () => number;
 
-  constructor(private options: ManagerOptions) {
+  constructor(private readonly options: ManagerOptions) {
     this.now = options.now ?? Date.now;
-  }
-
-  /** Changes the budget (read from the environment on each request); evicts if now over. */
-  configure(maxBytes: number, failureTtlMs: number): void {
-    this.options = { ...this.options, maxBytes, failureTtlMs };
-    this.enforceBudget();
   }
 
   /**

@@ -11,5 +11,9 @@ import { env } from "cloudflare:workers";
 import { setWasmHeapMax, startRuntime } from "./loader";
 import { servingSettings } from "./serving-state";
 
-setWasmHeapMax(servingSettings(env).heapMaxBytes);
+try {
+  setWasmHeapMax(servingSettings(env).heapMaxBytes);
+} catch {
+  // A bad setting must not stop the Worker starting: every request is refused naming it (settings.ts).
+}
 void startRuntime();
