@@ -10,7 +10,8 @@ import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchChromium } from "./browser.ts";
-import { ADMIN_TOKEN, root, startWranglerDev, type WranglerDev } from "./wrangler-dev.ts";
+import { devFor } from "./servers.ts";
+import { ADMIN_TOKEN, root, type WranglerDev } from "./wrangler-dev.ts";
 
 const IRIS = join(root, "models/iris/1/model.onnx");
 const VAD = join(root, "node_modules/@ricky0123/vad-web/dist/silero_vad_v5.onnx");
@@ -67,7 +68,7 @@ const chartTotal = (p: Page, id: string) =>
 
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
-  [dev, browser] = await Promise.all([startWranglerDev(), launchChromium()]);
+  [dev, browser] = await Promise.all([devFor("console"), launchChromium()]);
   await admin("PUT", "/models/iris/versions/1", readFileSync(IRIS), "application/octet-stream");
   await admin("PUT", "/models/silero-vad/versions/1", readFileSync(VAD), "application/octet-stream");
   // Exact admission: a revoked key is refused on the very next request.
@@ -81,7 +82,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  await dev?.stop();
 });
 
 describe("the console", () => {
