@@ -149,12 +149,13 @@ export default defineConfig({
       {
         // Pure logic (codecs, token bucket, histograms, the batcher's algorithm, routing) runs in Node.
         // Unit tests that need workerd's own APIs (its streams' readAtLeast) are in test/workerd-unit/.
-        // One worker for all its files (isolate: false): a fresh worker per file cost more than the tests.
-        test: { name: "unit", include: ["test/unit/**/*.test.ts"], environment: "node", isolate: false },
+        // Workers reused across files (isolate: false): a fresh one per file cost more than the tests.
+        // In cli's group (groupOrder 3, two workers), beside its files.
+        test: { name: "unit", include: ["test/unit/**/*.test.ts"], environment: "node", isolate: false, sequence: { groupOrder: 3 }, maxWorkers: 2 },
       },
       {
         // The benchmarks' own logic that needs no Worker (how a run is judged against the targets), in Node.
-        test: { name: "bench", include: ["test/bench/**/*.test.ts"], environment: "node", isolate: false },
+        test: { name: "bench", include: ["test/bench/**/*.test.ts"], environment: "node", isolate: false, sequence: { groupOrder: 3 }, maxWorkers: 2 },
       },
       {
         // The operators' command line and the README's JavaScript client, in Node, against a real
