@@ -12,8 +12,10 @@ import { answers, type WranglerDev } from "./wrangler-dev.ts";
 /** The client's small body limit, so that its too-large case needs only a small body. */
 export const CLIENT_MAX_REQUEST_BYTES = 1024 * 1024;
 
-/** Each server's `[vars]` overrides; `pagesOrigin` is the origin of cors-browser's page server. */
-// In the order vitest tends to run the files (longest first), which is the order they boot in.
+/**
+ * Each server's `[vars]` overrides; `pagesOrigin` is the origin of cors-browser's page server.
+ * They boot in this order (longest file first, as vitest tends to run them), or as files ask.
+ */
 export const SERVERS = {
   console: () => ({}),
   eictl: () => ({}),
