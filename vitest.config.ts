@@ -107,9 +107,10 @@ const workerd = () =>
 
 export default defineConfig({
   test: {
-    // The Worker logs a JSON line per request: show logs only for tests that fail. The Node
-    // projects (groupOrder 0) may run files side by side; each workerd project runs one file at
-    // a time, after them (vitest needs a group of its own for a project with fileParallelism off).
+    // The Worker logs a JSON line per request: show logs only for tests that fail. Groups run one
+    // after another: unit and bench (groupOrder 0), then each workerd project one file at a time
+    // (vitest needs a group of its own for a project with fileParallelism off), then cli, whose
+    // servers boot in the background from the start.
     silent: "passed-only",
     sequence: { sequencer: FreshInOrder },
     projects: [
@@ -148,18 +149,25 @@ export default defineConfig({
       {
         // Pure logic (codecs, token bucket, histograms, the batcher's algorithm, routing) runs in Node.
         // Unit tests that need workerd's own APIs (its streams' readAtLeast) are in test/workerd-unit/.
-        test: { name: "unit", include: ["test/unit/**/*.test.ts"], environment: "node" },
+        // Workers reused across files (isolate: false): a fresh one per file cost more than the tests.
+        // In cli's group (groupOrder 3, two workers), beside its files.
+        test: { name: "unit", include: ["test/unit/**/*.test.ts"], environment: "node", isolate: false, sequence: { groupOrder: 3 }, maxWorkers: 2 },
       },
       {
         // The benchmarks' own logic that needs no Worker (how a run is judged against the targets), in Node.
-        test: { name: "bench", include: ["test/bench/**/*.test.ts"], environment: "node" },
+        test: { name: "bench", include: ["test/bench/**/*.test.ts"], environment: "node", isolate: false, sequence: { groupOrder: 3 }, maxWorkers: 2 },
       },
       {
-        // The operators' command line and the README's JavaScript client, in Node, against a real `wrangler dev`.
+        // The operators' command line and the README's JavaScript client, in Node, against a real
+        // `wrangler dev` per file, which the globalSetup boots in the background from the run's start.
+        // Two files at a time, last (groupOrder 3): they wait on servers, browsers and child processes.
         test: {
           name: "cli",
           include: ["test/cli/**/*.test.ts"],
           environment: "node",
+          globalSetup: ["test/cli/global-setup.ts"],
+          sequence: { groupOrder: 3 },
+          maxWorkers: 2,
           testTimeout: 60_000,
           hookTimeout: 120_000,
         },

@@ -19,25 +19,24 @@ import {
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { asText, BINARY_VALUES, dtypeInput, JSON_VALUES, referenceData } from "../support/dtype-values.ts";
 import { referenceRun, type JsonTensor } from "../support/reference-runtime.ts";
-import { ADMIN_TOKEN, root, startWranglerDev, type WranglerDev } from "./wrangler-dev.ts";
+import { CLIENT_MAX_REQUEST_BYTES as MAX_REQUEST_BYTES, devFor } from "./servers.ts";
+import { ADMIN_TOKEN, root, type WranglerDev } from "./wrangler-dev.ts";
 
 const FILES = {
   dtypes: join(root, "models/dtypes/1/model.onnx"),
   vad: join(root, "node_modules/@ricky0123/vad-web/dist/silero_vad_v5.onnx"),
   iris: join(root, "models/iris/1/model.onnx"),
 };
-/** A small body limit, so that the too-large case needs only a small body. */
-const MAX_REQUEST_BYTES = 1024 * 1024;
 
 let dev: WranglerDev;
 let admin: AdminClient;
 let key: string;
 
 beforeAll(async () => {
-  dev = await startWranglerDev({ vars: { MAX_REQUEST_BYTES: String(MAX_REQUEST_BYTES) } });
+  dev = await devFor("client");
   admin = new AdminClient({ url: dev.url, token: ADMIN_TOKEN });
   await Promise.all([
     admin.publishVersion("dtypes", 1, readFileSync(FILES.dtypes)),
@@ -47,10 +46,6 @@ beforeAll(async () => {
   ]);
   key = (await admin.createKey("client", { name: "client tests" })).key;
 }, 90_000);
-
-afterAll(async () => {
-  await dev?.stop();
-});
 
 const client = (options: Partial<ConstructorParameters<typeof InferenceClient>[0]> = {}) => new InferenceClient({ url: dev.url, apiKey: key, ...options });
 

@@ -10,7 +10,8 @@ import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchChromium } from "./browser.ts";
-import { ADMIN_TOKEN, root, startWranglerDev, type WranglerDev } from "./wrangler-dev.ts";
+import { devFor } from "./servers.ts";
+import { ADMIN_TOKEN, root, type WranglerDev } from "./wrangler-dev.ts";
 
 const IRIS = join(root, "models/iris/1/model.onnx");
 const VAD = join(root, "node_modules/@ricky0123/vad-web/dist/silero_vad_v5.onnx");
@@ -59,6 +60,12 @@ async function axeFindings(p: Page): Promise<string[]> {
   return violations.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
 }
 
+/** Moves the page's clock on by `ms`, firing its timers, then gives their requests time to be seen. */
+async function elapse(ms: number) {
+  await page.clock.runFor(ms);
+  await page.waitForTimeout(500);
+}
+
 const shot = (p: Page, name: string) => p.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
 
 /** The sum of a chart's first data column (its "numbers" table). */
@@ -67,7 +74,7 @@ const chartTotal = (p: Page, id: string) =>
 
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
-  [dev, browser] = await Promise.all([startWranglerDev(), launchChromium()]);
+  [dev, browser] = await Promise.all([devFor("console"), launchChromium()]);
   await admin("PUT", "/models/iris/versions/1", readFileSync(IRIS), "application/octet-stream");
   await admin("PUT", "/models/silero-vad/versions/1", readFileSync(VAD), "application/octet-stream");
   // Exact admission: a revoked key is refused on the very next request.
@@ -75,13 +82,14 @@ beforeAll(async () => {
   tenantKey = (await admin("POST", "/tenants/console/keys", { name: "console test" })).key;
   context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   page = await context.newPage();
+  // The page's timers run on Playwright's clock: the refresh test moves it on rather than waiting.
+  await page.clock.install();
   page.on("pageerror", (e) => console.error("page error:", e.message));
   context.on("request", (r) => requested.push(r.url()));
 }, 120_000);
 
 afterAll(async () => {
   await browser?.close();
-  await dev?.stop();
 });
 
 describe("the console", () => {
@@ -181,7 +189,7 @@ describe("the console", () => {
     page.on("request", count);
     try {
       // The split's save read the page again: still one timer, a read every 5 s.
-      await page.waitForTimeout(11_000);
+      await elapse(11_000);
       expect(stats.length).toBeGreaterThanOrEqual(1);
       expect(stats.length).toBeLessThanOrEqual(3);
       // Left while its first read of the charts is out: no timer may start after.
@@ -202,7 +210,7 @@ describe("the console", () => {
       await continued;
       await page.unroute("**/admin/models/iris/stats**");
       stats.length = 0;
-      await page.waitForTimeout(11_000);
+      await elapse(11_000);
       expect(stats).toEqual([]);
     } finally {
       page.off("request", count);

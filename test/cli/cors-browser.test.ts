@@ -6,30 +6,26 @@
  */
 import { AdminClient } from "@edge-inference/client";
 import { readFileSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import type { Browser } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { referenceRun, type JsonTensor } from "../support/reference-runtime.ts";
 import { launchChromium } from "./browser.ts";
-import { ADMIN_TOKEN, root, startWranglerDev, type WranglerDev } from "./wrangler-dev.ts";
+import { devFor } from "./servers.ts";
+import { ADMIN_TOKEN, root, type WranglerDev } from "./wrangler-dev.ts";
 
 const IRIS = join(root, "models/iris/1/model.onnx");
 const INPUT: JsonTensor = { name: "features", datatype: "FP32", shape: [1, 4], data: [6.3, 3.3, 6.0, 2.5] };
 
 let dev: WranglerDev;
-let pages: Server;
 let port: number;
 let key: string;
 let browser: Browser;
 
 beforeAll(async () => {
-  // One page server, reached as two origins: 127.0.0.1 is allowed, localhost is not.
-  pages = createServer((_, res) => res.writeHead(200, { "content-type": "text/html" }).end("<!doctype html><title>another site</title>"));
-  await new Promise<void>((r) => pages.listen(0, "127.0.0.1", r));
-  port = (pages.address() as AddressInfo).port;
-  dev = await startWranglerDev({ vars: { CORS_ALLOWED_ORIGINS: `http://127.0.0.1:${port}` } });
+  // global-setup.ts serves the page, reached as two origins: 127.0.0.1 is allowed, localhost is not.
+  port = inject("corsPagesPort");
+  dev = await devFor("cors-browser");
   const admin = new AdminClient({ url: dev.url, token: ADMIN_TOKEN });
   await admin.publishVersion("iris", 1, readFileSync(IRIS));
   await admin.putTenant("browser", { requests_per_minute: 100_000 });
@@ -39,8 +35,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  await dev?.stop();
-  await new Promise((r) => pages?.close(r));
 });
 
 /** Runs a prediction with fetch from a page on `origin`: its outputs and readable headers, or the error. */

@@ -11,7 +11,8 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { referenceRun } from "../support/reference-runtime.ts";
 import { launchChromium } from "./browser.ts";
-import { ADMIN_TOKEN, root, startWranglerDev, type WranglerDev } from "./wrangler-dev.ts";
+import { devFor } from "./servers.ts";
+import { ADMIN_TOKEN, root, type WranglerDev } from "./wrangler-dev.ts";
 
 const IRIS = join(root, "models/iris/1/model.onnx");
 
@@ -23,7 +24,7 @@ const requested: string[] = [];
 const problems: string[] = [];
 
 beforeAll(async () => {
-  dev = await startWranglerDev();
+  dev = await devFor("docs-page");
   const admin = new AdminClient({ url: dev.url, token: ADMIN_TOKEN });
   await admin.publishVersion("iris", 1, readFileSync(IRIS));
   await admin.putTenant("docs", { requests_per_minute: 100_000 });
@@ -39,7 +40,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  await dev?.stop();
 });
 
 describe("the docs page", () => {

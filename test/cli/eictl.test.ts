@@ -7,8 +7,9 @@ import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ADMIN_TOKEN as TOKEN, root, startWranglerDev, type WranglerDev } from "./wrangler-dev.ts";
+import { beforeAll, describe, expect, it } from "vitest";
+import { devFor } from "./servers.ts";
+import { ADMIN_TOKEN as TOKEN, root, type WranglerDev } from "./wrangler-dev.ts";
 
 const IRIS = join(root, "models/iris/1/model.onnx");
 const RETRAINED = join(root, "models/candidates/iris-retrained.onnx");
@@ -19,13 +20,9 @@ let state: string;
 let url: string;
 
 beforeAll(async () => {
-  dev = await startWranglerDev();
+  dev = await devFor("eictl");
   ({ state, url } = dev);
 }, 90_000);
-
-afterAll(async () => {
-  await dev?.stop();
-});
 
 /** Runs eictl; resolves with its exit code and output (never rejects on a non-zero exit). */
 function eictl(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {

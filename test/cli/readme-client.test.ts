@@ -6,20 +6,17 @@
 import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { beforeAll, expect, it } from "vitest";
 import { referenceRun } from "../support/reference-runtime.ts";
-import { ADMIN_TOKEN, root, startWranglerDev, type WranglerDev } from "./wrangler-dev.ts";
+import { devFor } from "./servers.ts";
+import { ADMIN_TOKEN, root, type WranglerDev } from "./wrangler-dev.ts";
 
 const IRIS = join(root, "models/iris/1/model.onnx");
 let dev: WranglerDev;
 
 beforeAll(async () => {
-  dev = await startWranglerDev();
+  dev = await devFor("readme-client");
 }, 90_000);
-
-afterAll(async () => {
-  await dev?.stop();
-});
 
 const admin = async (method: string, path: string, body: BodyInit, type = "application/json") => {
   const res = await fetch(`${dev.url}/admin${path}`, { method, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": type }, body });

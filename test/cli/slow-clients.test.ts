@@ -7,8 +7,9 @@
 import { readFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ADMIN_TOKEN, root, startWranglerDev, type WranglerDev } from "./wrangler-dev.ts";
+import { beforeAll, describe, expect, it } from "vitest";
+import { devFor } from "./servers.ts";
+import { ADMIN_TOKEN, root, type WranglerDev } from "./wrangler-dev.ts";
 
 let dev: WranglerDev;
 let attacker = "";
@@ -27,17 +28,13 @@ async function keyFor(tenant: string): Promise<string> {
 }
 
 beforeAll(async () => {
-  // A short read timeout, so that a drip is ended within the test.
-  dev = await startWranglerDev({ vars: { REQUEST_BODY_TIMEOUT_MS: "1000" } });
+  // Its server has a short read timeout (servers.ts), so that a drip is ended within the test.
+  dev = await devFor("slow-clients");
   const published = await admin("PUT", "/models/slow-iris/versions/1", new Uint8Array(readFileSync(join(root, "models/iris/1/model.onnx"))));
   expect(published.status, await published.text()).toBe(201);
   attacker = await keyFor("dripper");
   other = await keyFor("bystander");
 }, 120_000);
-
-afterAll(async () => {
-  await dev?.stop();
-});
 
 /**
  * Opens a socket and sends a POST's head declaring `length` bytes, then `first`, then a byte every

@@ -3,10 +3,9 @@
  * Durable Objects in a temporary state directory, on a free port, with a known admin token.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { createServer } from "node:net";
-import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -32,14 +31,26 @@ export interface WranglerDev {
   stop(): Promise<void>;
 }
 
-/** Starts `wrangler dev` and waits until the Worker answers its readiness probe; `vars` override wrangler.toml's. */
-export async function startWranglerDev(options: { vars?: Record<string, string> } = {}): Promise<WranglerDev> {
-  const state = mkdtempSync(join(tmpdir(), "edge-inference-cli-"));
+/** Resolves once `url` answers its readiness probe, false if it never did within `tries` quarter seconds. */
+export async function answers(url: string, tries: number): Promise<boolean> {
+  for (let i = 0; i < tries; i++) {
+    try {
+      if ((await fetch(`${url}/v2/health/ready`)).ok) return true;
+    } catch {
+      // not yet
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return false;
+}
+
+/** Starts `wrangler dev` on `state` and waits until the Worker answers its readiness probe; `vars` override wrangler.toml's. */
+export async function startWranglerDev(state: string, vars: Record<string, string> = {}): Promise<WranglerDev> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const worker: ChildProcess = spawn(
     process.execPath,
-    [wranglerBin, "dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", state, "--var", `ADMIN_TOKEN:${ADMIN_TOKEN}`, "--var", "MODEL_REFRESH_SECONDS:0", ...Object.entries(options.vars ?? {}).flatMap(([k, v]) => ["--var", `${k}:${v}`])],
+    [wranglerBin, "dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", state, "--var", `ADMIN_TOKEN:${ADMIN_TOKEN}`, "--var", "MODEL_REFRESH_SECONDS:0", ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`])],
     { cwd: root, stdio: "ignore", env: { ...process.env, WRANGLER_SEND_METRICS: "false" } },
   );
   const stop = async () => {
@@ -50,14 +61,8 @@ export async function startWranglerDev(options: { vars?: Record<string, string> 
     }
     rmSync(state, { recursive: true, force: true });
   };
-  for (let i = 0; i < 240; i++) {
-    try {
-      if ((await fetch(`${url}/v2/health/ready`)).ok) return { url, state, stop };
-    } catch {
-      // not yet
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
+  // Up to two minutes: on a loaded machine a boot can take a minute.
+  if (await answers(url, 480)) return { url, state, stop };
   await stop();
   throw new Error("wrangler dev did not start");
 }
