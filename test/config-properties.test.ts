@@ -82,7 +82,8 @@ describe("model configs", () => {
           expectMatchesReference(out.outputs, await reference(FILES[Number(out.model_version)]!, [input]));
         }
       }),
-      { numRuns: 60 },
+      // An empty config (accepted) and an unknown field (refused) are always among the runs.
+      { numRuns: 60, examples: [[{}], [{ unknown_field: true }]] as [typeof configs extends fc.Arbitrary<infer T> ? T : never][] },
     );
     // Both kinds were tried.
     expect(answers.get(200) ?? 0).toBeGreaterThan(0);

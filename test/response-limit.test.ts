@@ -45,11 +45,11 @@ async function refused(res: Response): Promise<string> {
 }
 
 describe("answers over MAX_RESPONSE_BYTES", () => {
-  it("refuses 2^21 floats as JSON with a 413 before encoding them, under the deployed limit", async () => {
-    // 8 MiB as binary fits the deployed 32 MiB; as JSON (26 bytes a float at most) it would not.
-    // Kept small: this isolate's heap, capped at 96 MiB, is already grown and fragmented by other
-    // files, and a 16 MiB output met the cap there (a 507: test/heap-cap.test.ts covers that).
-    const res = await post(`/v2/models/${MODEL}/infer`, { inputs: [shapeInput(1, 2 ** 21)] });
+  it("refuses 1.4 million floats as JSON with a 413 before encoding them, under the deployed limit", async () => {
+    // 5.6 MB as binary fits the deployed 32 MiB; as JSON (26 bytes a float at most) it would not.
+    // As few as that takes: this isolate's heap, capped at 96 MiB, is already grown and fragmented
+    // by other files, and larger outputs met the cap there (a 507: test/heap-cap.test.ts covers that).
+    const res = await post(`/v2/models/${MODEL}/infer`, { inputs: [shapeInput(1, 1_400_000)] });
     const message = await refused(res);
     expect(message).toContain("binary_data_output");
   });
