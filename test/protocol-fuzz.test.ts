@@ -235,8 +235,10 @@ describe("attacks mixed in among good requests", () => {
           expect(Object.keys(JSON.parse(text) as object)).toEqual(["error"]);
         }
       }),
-      // One of each status among the runs for certain, besides the random ones.
-      { numRuns: 10, examples: [[[{ kind: "huge-json", log2: 24 }, { kind: "stalled", tf: false }, { kind: "dropped", tf: true }], 1]] },
+      // One of each status among the runs for certain, besides the random ones. The certain 413
+      // asks for the smallest huge output: in this shared isolate's grown heap a larger one may
+      // meet onnxruntime's cap first (a 507, also allowed).
+      { numRuns: 10, examples: [[[{ kind: "huge-json", log2: 21 }, { kind: "stalled", tf: false }, { kind: "dropped", tf: true }], 1]] },
     );
     // Past the response limit, past the body timeouts, and dropped: the fuzz reached each.
     expect(Math.min(seen.get(413) ?? 0, seen.get(408) ?? 0, seen.get(499) ?? 0), JSON.stringify([...seen])).toBeGreaterThan(0);
