@@ -1,9 +1,9 @@
 /**
  * @module app: the composition root. Builds the Hono app, mounts each API's sub-app and says what
- * a request passes before its handler. Each sub-app renders its own errors (http/error-response).
+ * a request passes before its handler. The admin sub-apps render their own errors; the protocols'
+ * shape is the app's own (http/error-response).
  */
 import { Hono, type Context, type MiddlewareHandler } from "hono";
-import { except } from "hono/combine";
 import type { AppEnv } from "./env";
 import { adminAuth, apiKeyAuth } from "./auth/middleware";
 import { adminApi } from "./http/admin-api";
@@ -58,10 +58,9 @@ export function createApp() {
   // A protocol request, the health probes excepted, needs a tenant key and passes the tenant's
   // rate limit; only then is its body read. Each body's limit is checked first, from its headers.
   // Registered once per sub-app on "*", which also matches "/v2" itself: one token per request.
-  const publicPaths = new Set<string>(PUBLIC_PATHS);
-  const tenantAdmission = except((c) => publicPaths.has(c.req.path), apiKeyAuth(), listWhileAdmitting, rateLimit(), bodyIntake());
-  app.route("/v2", kserveV2(bodyLimit({ binary: isKServeBinary }), tenantAdmission));
-  app.route("/v1", tfServing(bodyLimit(), tenantAdmission));
+  const tenantAdmission = [apiKeyAuth(), listWhileAdmitting, rateLimit(), bodyIntake()];
+  app.route("/v2", kserveV2(bodyLimit({ binary: isKServeBinary }), ...tenantAdmission));
+  app.route("/v1", tfServing(bodyLimit(), ...tenantAdmission));
   // Every admin route needs the admin token.
   app.route("/metrics", metrics(adminAuth()));
   app.route("/admin", adminApi(bodyLimit({ upload: isModelUpload }), adminAuth(), bodyIntake()));

@@ -1,7 +1,7 @@
 /**
- * @module http/error-response: how each API renders an error, set as its sub-app's onError. KServe
- * V2 and TF Serving answer `{"error"}` (their specs' shape); the admin API and /metrics answer
- * `{"error", "code"}`. Also the 404 each sub-app gives for a path none of its routes serves.
+ * @module http/error-response: how each API renders an error. KServe V2 and TF Serving answer
+ * `{"error"}` (their specs' shape), the app's own onError; the admin API and /metrics answer
+ * `{"error", "code"}`, their sub-apps' onError. Also the 404 each sub-app gives for a path none of its routes serves.
  */
 import type { ErrorHandler, Handler } from "hono";
 import type { AppEnv } from "../env";

@@ -21,7 +21,7 @@ import { classifyOutputs } from "../serving/classification";
 import { repositoryIndex } from "./repository-index";
 import { tfBodyAtKServe } from "./wrong-protocol";
 import { kserveDocs as docs } from "./openapi/kserve-docs";
-import { noRoute, protocolErrors } from "./error-response";
+import { noRoute } from "./error-response";
 
 /** The platform name KServe gives ONNX Runtime models. */
 const PLATFORM = "onnxruntime_onnx";
@@ -126,14 +126,17 @@ async function stats(c: C) {
 }
 
 /**
- * Routes under /v2, behind `admission` (app.ts: the body limit, then the key and rate limit):
- * KServe's names for the path parameters (model_name, model_version), errors as `{"error"}`.
+ * Routes under /v2: KServe's names for the path parameters (model_name, model_version). Errors
+ * go up to the app's onError, whose `{"error"}` is the protocols' shape: a sub-app's own onError
+ * would wrap each of its handlers on every request. Every body passes `limit`; every route but the health probes, registered before it,
+ * passes `admission` (app.ts: the key, the rate limit, then the body).
  */
-export const kserveV2 = (...admission: MiddlewareHandler<AppEnv>[]) =>
+export const kserveV2 = (limit: MiddlewareHandler<AppEnv>, ...admission: MiddlewareHandler<AppEnv>[]) =>
   new Hono<AppEnv>()
-    .use("*", ...admission)
+    .use("*", limit)
     .get("/health/live", docs.live, (c) => c.json({ live: true }))
     .get("/health/ready", docs.ready, (c) => c.json({ ready: true }))
+    .use("*", ...admission)
     .get("/", docs.server, (c) => c.json({ name: SERVER_NAME, version: SERVER_VERSION, extensions: ["binary_tensor_data", "classification", "statistics", "model_repository", "schedule_policy"] }))
     .post("/repository/index", docs.repositoryIndex, repositoryIndex)
     .get("/models/:model_name", docs.metadata, metadata)
@@ -144,5 +147,4 @@ export const kserveV2 = (...admission: MiddlewareHandler<AppEnv>[]) =>
     .get("/models/:model_name/versions/:model_version/stats", docs.versionStats, stats)
     .post("/models/:model_name/infer", docs.infer, infer)
     .post("/models/:model_name/versions/:model_version/infer", docs.versionInfer, infer)
-    .all("*", noRoute)
-    .onError(protocolErrors);
+    .all("*", noRoute);

@@ -21,7 +21,7 @@ import { decodeClassifyRequest, encodeClassifyResponse } from "../tensor/tf-exam
 import { scoresOutput } from "../serving/classification-config";
 import { checkedLabels } from "../serving/classification";
 import { kserveBodyAtTf } from "./wrong-protocol";
-import { noRoute, protocolErrors } from "./error-response";
+import { noRoute } from "./error-response";
 
 type C = Context<AppEnv>;
 
@@ -184,6 +184,9 @@ async function models(c: C) {
   throw notFound(`no route for ${method} ${new URL(c.req.url).pathname}`);
 }
 
-/** Routes under /v1, behind `admission` (app.ts: the body limit, then the key and rate limit); errors as `{"error"}`. */
+/**
+ * Routes under /v1, behind `admission` (app.ts: the body limit, then the key and rate limit).
+ * Errors go up to the app's onError, whose `{"error"}` is the protocols' shape.
+ */
 export const tfServing = (...admission: MiddlewareHandler<AppEnv>[]) =>
-  new Hono<AppEnv>().use("*", ...admission).all("/models/*", models).all("*", noRoute).onError(protocolErrors);
+  new Hono<AppEnv>().use("*", ...admission).all("/models/*", models).all("*", noRoute);
