@@ -4,7 +4,7 @@
  * labels, the heap's growth), the memory for request bodies, the rate limit's leases and waiting
  * asks, the key cache, and the statistics not yet flushed. Handlers reach it as `c.var.core`.
  * Outside it stay onnxruntime's own state (serving/loader), which is the isolate's and not a
- * core's, the settings' parse memo, and the scheduling clock tests replace.
+ * core's, and the settings' parse memo.
  */
 import type { MiddlewareHandler } from "hono";
 import { KeyCache } from "./auth/api-keys";

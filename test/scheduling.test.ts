@@ -4,16 +4,18 @@
  * A queue is held by a request whose body is still on its way (the batcher waits for it).
  */
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { schedulingClock } from "../src/serving/schedule";
+import { env } from "cloudflare:workers";
+import { isolateCore } from "../src/isolate-core";
 import { adminCall, call, eventually, expectMatchesReference, json, post, reference, setup, uploadFixture, type JsonTensor } from "./support/helpers";
 import { paused } from "./support/held-body";
 import { prng } from "./support/inputs";
 
 beforeAll(setup);
 
-const realNow = schedulingClock.now;
+/** The scheduling clock of the isolate core the Worker serves these requests with. */
+const schedulingClock = () => isolateCore(env).serving.clock;
 afterEach(() => {
-  schedulingClock.now = realNow;
+  schedulingClock().now = () => performance.now();
 });
 
 const IRIS = "iris/1/model.onnx";
@@ -43,7 +45,7 @@ async function ready(model: string, config: object): Promise<void> {
 /** A clock that moves a millisecond each time it is read: any deadline of a microsecond has passed by the next reading. */
 function steppingClock(): void {
   let t = 0;
-  schedulingClock.now = () => (t += 1);
+  schedulingClock().now = () => (t += 1);
 }
 
 /**
@@ -52,7 +54,7 @@ function steppingClock(): void {
  */
 function manualClock() {
   let t = 0;
-  schedulingClock.now = () => t;
+  schedulingClock().now = () => t;
   return { pass: (ms: number) => void (t += ms) };
 }
 

@@ -6,6 +6,7 @@ import type { LoadedSession } from "./loader";
 import { batchable } from "./batch-axes";
 import type { BatchingOptions } from "./batching-config";
 import { Batcher, type OnRun } from "./batcher";
+import { performanceClock, type Clock } from "./schedule";
 
 /** A session's batcher (or null: the model cannot batch so), and the settings it was made for. */
 interface BatcherEntry {
@@ -18,6 +19,9 @@ interface BatcherEntry {
 export class BatcherRegistry {
   // Weak, so a session the manager evicts takes its batcher with it.
   private readonly entries = new WeakMap<LoadedSession, BatcherEntry>();
+
+  /** `clock`: the isolate's scheduling clock, which every batcher reads its delays from. */
+  constructor(private readonly clock: Clock = performanceClock()) {}
 
   /**
    * The batcher for `session` with `options`, or null if the model cannot be batched with them;
@@ -32,7 +36,7 @@ export class BatcherRegistry {
       entry.options = options;
       return entry.batcher;
     }
-    const batcher = batchable(session.inputs, session.outputs, options) ? new Batcher((feeds, fetches) => session.run(feeds, fetches), { ...options }, onRun) : null;
+    const batcher = batchable(session.inputs, session.outputs, options) ? new Batcher((feeds, fetches) => session.run(feeds, fetches), { ...options }, onRun, this.clock) : null;
     this.entries.set(session, { batcher, options, key });
     return batcher;
   }

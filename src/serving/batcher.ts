@@ -11,7 +11,7 @@ import type { Tensor } from "../tensor/tensor";
 import { BatchQueue, type QueuedRequest, type Result } from "./batch-queue";
 import { batchKey, batchRows, joinInputs, keepsBatch, splitOutputs } from "./batch-join";
 import type { BatchingOptions } from "./batching-config";
-import { answerDropped, cancelledInQueue, deadlineExceeded, queueFull, queuePolicyOf, schedulingClock, type Clock, type Ticket } from "./schedule";
+import { answerDropped, cancelledInQueue, deadlineExceeded, queueFull, queuePolicyOf, performanceClock, type Clock, type Ticket } from "./schedule";
 
 type Run = (feeds: readonly Tensor[], fetches: readonly string[]) => Promise<Tensor[]>;
 /** Told of each successful run: its rows and run time. */
@@ -61,7 +61,7 @@ export class Batcher {
     private readonly run: Run,
     readonly options: BatchingOptions,
     private readonly onRun: OnRun = () => undefined,
-    private readonly clock: Clock = schedulingClock,
+    private readonly clock: Clock = performanceClock(),
   ) {}
 
   /** Requests waiting in the queue now (Triton's pending request count). */

@@ -13,7 +13,7 @@ import type { Lease } from "./manager";
 import type { ServingObserver } from "./observer";
 import type { ModelSnapshot, VersionEntry } from "./repository";
 import type { ResponseCache } from "./response-cache";
-import { answerDropped, checkTurn, schedulingClock, ticketFor, type ScheduleRequest } from "./schedule";
+import { answerDropped, checkTurn, ticketFor, type ScheduleRequest } from "./schedule";
 import type { ServingState } from "./serving-state";
 import { checkBatchLimit, checkInputs, selectOutputs } from "./signature";
 
@@ -80,7 +80,7 @@ export async function runInference(
 ): Promise<InferResult> {
   const { state, observer } = ctx;
   // A request's timeout counts from here: reading its body, loading the model and the queue all use it up.
-  const arrived = schedulingClock.now();
+  const arrived = state.clock.now();
   const arrival = state.inbound.arrive(`${target.snapshot.name}\u0000${target.entry.version}`);
   try {
     const decode = await read();
@@ -116,7 +116,7 @@ export async function runInference(
         if (batcher) {
           outputs = await batcher.submit(request.inputs, fetched, { ticket, inbound: arrival.others });
         } else {
-          checkTurn(ticket);
+          checkTurn(ticket, state.clock.now());
           outputs = await session.run(request.inputs, fetched);
           // A model without a batch dimension runs one inference a request, as Triton counts it.
           const rows = state.hasBatchDimension(session) ? (request.inputs[0]?.shape[0] ?? 1) : 1;

@@ -13,11 +13,8 @@ export interface Clock {
   now(): number;
 }
 
-/**
- * The clock deadlines and batching delays are read from, isolate-wide. Tests replace `now` to
- * drive time without waiting.
- */
-export const schedulingClock: Clock = { now: () => performance.now() };
+/** A clock on performance.now(). Each isolate core keeps its own, whose `now` tests may replace. */
+export const performanceClock = (): Clock => ({ now: () => performance.now() });
 
 /** Triton's ModelQueuePolicy (config.json `dynamic_batching.default_queue_policy`); only REJECT on timeout. */
 export interface QueuePolicy {
@@ -156,7 +153,7 @@ export const answerDropped = () => new ServingError("client_closed", "the client
  * For a request that runs without a queue (a model without dynamic batching): throws if it may not
  * start its run now, its client gone or its deadline past.
  */
-export function checkTurn(ticket: Ticket, now = schedulingClock.now()): void {
+export function checkTurn(ticket: Ticket, now: number): void {
   if (ticket.signal?.aborted) throw cancelledInQueue();
   if (now > ticket.deadline) throw deadlineExceeded(ticket, now);
 }

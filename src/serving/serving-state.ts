@@ -11,6 +11,7 @@ import { TtlCache } from "../ttl-cache";
 import { Availability } from "./availability";
 import { batchable } from "./batch-axes";
 import { BatcherRegistry } from "./batcher-registry";
+import { performanceClock, type Clock } from "./schedule";
 import { MAX_CACHED_LABELS_BYTES } from "./class-labels";
 import type { ModelConfig } from "./config";
 import { HeapWatch } from "./heap-watch";
@@ -67,7 +68,9 @@ export class ServingState {
   /** Inference requests on their way to each version's session, for the batchers. */
   readonly inbound = new Inbound();
   /** Each loaded session's batcher. */
-  readonly batchers = new BatcherRegistry();
+  /** The clock deadlines and batching delays are read from; tests replace its `now`. */
+  readonly clock: Clock = performanceClock();
+  readonly batchers = new BatcherRegistry(this.clock);
   readonly heap = new HeapWatch();
   /** The response cache's isolate tier, bounded by RESPONSE_CACHE_MAX_BYTES. */
   readonly responses: IsolateResponses;
