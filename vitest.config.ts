@@ -59,12 +59,12 @@ async function fixtures(request: Request): Promise<Response> {
 }
 
 /**
- * The files that need an isolate and storage no other file has used: onnxruntime not yet started,
- * its heap not yet grown, every statistic of a model counted from zero. They share one isolate
- * (each isolate takes in onnxruntime's .wasm afresh), one after another in this order: each leaves
- * what the next needs untouched (no prediction before monitoring's, the heap grown last by heap-cap).
+ * The files that need onnxruntime in a known state: not yet started, its heap not yet grown. That
+ * state is the isolate's, not its core's. They share one isolate (each isolate takes in
+ * onnxruntime's .wasm afresh), one after another in this order: each leaves what the next needs
+ * untouched (the heap grown last by heap-cap).
  */
-const FRESH = ["test/runtime-start.test.ts", "test/monitoring.test.ts", "test/heap-growth.test.ts", "test/heap-cap.test.ts"];
+const FRESH = ["test/runtime-start.test.ts", "test/heap-growth.test.ts", "test/heap-cap.test.ts"];
 
 /** Vitest's order of files, except that the FRESH files keep FRESH's order among themselves. */
 class FreshInOrder extends BaseSequencer {
