@@ -24,6 +24,27 @@ function bucket(tokens: number, leaseCap = 0) {
   return { ask, calls, left: () => left };
 }
 
+/**
+ * Three requests on one key: the first call is for one request; the second, for the two that came
+ * meanwhile, answers only after its other request (20 ms wait) has given up on it.
+ */
+function callGivenUpOn() {
+  const queue = new AdmissionQueue(new LeaseBook());
+  let release!: () => void;
+  const first = new Promise<void>((r) => (release = r));
+  const needs: number[] = [];
+  const ask: Ask = async (_unused, _want, need) => {
+    needs.push(need);
+    if (needs.length === 1) await first;
+    else await new Promise((r) => setTimeout(r, 200));
+    return { outcome: "allowed", granted: need, limit: 10, remaining: 5, resetSeconds: 1 };
+  };
+  const caller = queue.admit("k", ask, 60_000);
+  const rest = Promise.allSettled([queue.admit("k", ask, 60_000), queue.admit("k", ask, 20)]);
+  release();
+  return { queue, needs, caller, rest };
+}
+
 const admitted = (ds: Decision[]) => ds.filter((d) => d.outcome === "admitted").length;
 
 describe("AdmissionQueue", () => {
@@ -100,21 +121,7 @@ describe("AdmissionQueue", () => {
   });
 
   it("fails the other requests of a call given up on with CallLost; a late answer is its caller's alone", async () => {
-    const queue = new AdmissionQueue(new LeaseBook());
-    let release!: () => void;
-    const first = new Promise<void>((r) => (release = r));
-    const needs: number[] = [];
-    // The first call is for one request; the second, for the two that came meanwhile, answers
-    // only after its other request has given up on it.
-    const ask: Ask = async (_unused, _want, need) => {
-      needs.push(need);
-      if (needs.length === 1) await first;
-      else await new Promise((r) => setTimeout(r, 200));
-      return { outcome: "allowed", granted: need, limit: 10, remaining: 5, resetSeconds: 1 };
-    };
-    const caller = queue.admit("k", ask, 60_000);
-    const rest = Promise.allSettled([queue.admit("k", ask, 60_000), queue.admit("k", ask, 20)]);
-    release();
+    const { needs, caller, rest } = callGivenUpOn();
     expect((await caller).outcome).toBe("admitted");
     const [maker, member] = await rest;
     expect(needs).toEqual([1, 2]);
@@ -140,19 +147,7 @@ describe("AdmissionQueue", () => {
   });
 
   it("gives back the tokens a late answer granted to requests that had given up on it", async () => {
-    const queue = new AdmissionQueue(new LeaseBook());
-    let release!: () => void;
-    const first = new Promise<void>((r) => (release = r));
-    const needs: number[] = [];
-    const ask: Ask = async (_unused, _want, need) => {
-      needs.push(need);
-      if (needs.length === 1) await first;
-      else await new Promise((r) => setTimeout(r, 200));
-      return { outcome: "allowed", granted: need, limit: 10, remaining: 5, resetSeconds: 1 };
-    };
-    const caller = queue.admit("k", ask, 60_000);
-    const rest = Promise.allSettled([queue.admit("k", ask, 60_000), queue.admit("k", ask, 20)]);
-    release();
+    const { queue, caller, rest } = callGivenUpOn();
     await caller;
     const [, member] = await rest;
     expect(member.status === "rejected" && member.reason instanceof CallLost).toBe(true);
