@@ -32,6 +32,8 @@ export interface QueuedRequest {
 /** The waiting requests of one session, highest priority level first. */
 export class BatchQueue implements Iterable<QueuedRequest> {
   private readonly items: QueuedRequest[] = [];
+  /** No deadline in the queue is before this. A removal may leave it lower, never higher. */
+  private earliest = Infinity;
 
   get length(): number {
     return this.items.length;
@@ -53,6 +55,7 @@ export class BatchQueue implements Iterable<QueuedRequest> {
 
   /** Places `item` after every request of its level or a higher one (lower number) and before the rest. */
   add(item: QueuedRequest): void {
+    this.earliest = Math.min(this.earliest, item.ticket.deadline);
     let at = this.items.length;
     while (at > 0 && this.items[at - 1]!.ticket.priority > item.ticket.priority) at--;
     this.items.splice(at, 0, item);
@@ -67,15 +70,21 @@ export class BatchQueue implements Iterable<QueuedRequest> {
 
   /** Takes every request whose deadline has passed out of the queue; returns how many. */
   expire(now: number): number {
+    // Every waiting request checks on every turn: the queue is walked only once a deadline passed.
+    if (!(now > this.earliest)) return 0;
     let expired = 0;
-    // Every waiting request checks on every turn: no array is built unless one has expired.
+    let earliest = Infinity;
     for (let i = this.items.length - 1; i >= 0; i--) {
       const item = this.items[i]!;
-      if (!(now > item.ticket.deadline)) continue;
+      if (!(now > item.ticket.deadline)) {
+        earliest = Math.min(earliest, item.ticket.deadline);
+        continue;
+      }
       this.items.splice(i, 1);
       item.state = "expired";
       expired++;
     }
+    this.earliest = earliest;
     return expired;
   }
 }
