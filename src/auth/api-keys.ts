@@ -61,7 +61,9 @@ export class KeyCache {
 
   /** The key's hash, remembered for the latest thousand keys. */
   async hashOf(key: string): Promise<string> {
-    const hash = this.hashes.get(key) ?? (await hashKey(key));
+    const known = this.hashes.get(key);
+    if (known !== undefined) return known;
+    const hash = await hashKey(key);
     if (this.hashes.size >= 1000) this.hashes.delete(this.hashes.keys().next().value!);
     this.hashes.set(key, hash);
     return hash;
