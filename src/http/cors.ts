@@ -3,7 +3,7 @@
  * an `Authorization` header (no cookies). A preflight is answered before any key is asked for; a
  * request from any other origin gets no CORS headers, so the browser keeps its answer from the page.
  */
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler, Next } from "hono";
 import { cors } from "hono/cors";
 import type { AppEnv } from "../env";
 import { settings } from "../settings";
@@ -47,16 +47,22 @@ const handler = cors({
   maxAge: MAX_AGE_SECONDS,
 });
 
+/** Passes a request from an origin not allowed, marking its answer as one that differs by origin. */
+async function varyByOrigin(c: Context<AppEnv>, next: Next): Promise<void> {
+  await next();
+  // A cache in between must not hand this answer to an allowed page.
+  c.header("Vary", "Origin", { append: true });
+}
+
 /** CORS for the origins the setting lists ("*" for any); nothing at all for other requests. */
 export function corsForAllowedOrigins(): MiddlewareHandler<AppEnv> {
-  return async function corsHandler(c, next) {
+  // Plain (not async): most requests carry no Origin and pass straight on.
+  return function corsHandler(c, next) {
     const origin = c.req.header("origin");
     if (origin === undefined) return next();
     const allowed = originsIn(settings(c.env).CORS_ALLOWED_ORIGINS);
     if (allowed.length === 0) return next();
     if (allowed.includes("*") || allowed.includes(origin)) return handler(c, next);
-    await next();
-    // The answer differs by origin: a cache in between must not hand this one to an allowed page.
-    c.header("Vary", "Origin", { append: true });
+    return varyByOrigin(c, next);
   };
 }
