@@ -9,8 +9,7 @@ import type { AppEnv } from "../env";
 import { invalid, notFound } from "../errors";
 import type { KeyRecord } from "../tenants/keys";
 import { normalisePolicy, PolicySchema, TENANT_NAME } from "../ratelimit/policy";
-import { zodMessage } from "../tensor/zod-message";
-import { bodyText, readJson } from "./body";
+import { readJsonAs } from "./body";
 import { KeyRequestSchema } from "./key-request";
 import { adminDocs as docs } from "./openapi/admin-docs";
 
@@ -30,14 +29,6 @@ function tenantName(c: C): string {
 const tenantStub = (c: C, tenant: string) => c.env.TENANTS.get(c.env.TENANTS.idFromName(tenant));
 const noTenant = (tenant: string) => notFound(`tenant '${tenant}' not found`);
 
-async function body<T extends z.ZodType>(c: C, schema: T, what: string, optional = false): Promise<z.infer<T>> {
-  // The body is received once (http/body-intake), so peeking at it here does not read the stream twice.
-  const raw = optional && (await bodyText(c)).trim() === "" ? {} : await readJson(c);
-  const parsed = schema.safeParse(raw);
-  if (!parsed.success) throw invalid(zodMessage(parsed.error, what));
-  return parsed.data;
-}
-
 function keyView(k: KeyRecord, nowMs = Date.now()) {
   const status = k.revoked_at ? "revoked" : k.expires_at && Date.parse(k.expires_at) <= nowMs ? "expired" : "active";
   return { id: k.id, prefix: k.prefix, name: k.name, created_at: k.created_at, expires_at: k.expires_at, revoked_at: k.revoked_at, status };
@@ -47,7 +38,7 @@ function keyView(k: KeyRecord, nowMs = Date.now()) {
 export const adminTenants = new Hono<AppEnv>()
   .put("/tenants/:tenant", docs.putTenant, async (c) => {
     const tenant = tenantName(c);
-    const policy = normalisePolicy(await body(c, PolicySchema, "tenant policy"));
+    const policy = normalisePolicy(await readJsonAs(c, PolicySchema, "tenant policy"));
     const result = await tenantStub(c, tenant).putPolicy(tenant, policy);
     // Durable Objects cannot be enumerated: KV keeps the names, for GET /admin/tenants (written on
     // every PUT, so a tenant made before the index existed is listed once its policy is put again).
@@ -68,7 +59,7 @@ export const adminTenants = new Hono<AppEnv>()
   })
   .post("/tenants/:tenant/keys", docs.createKey, async (c) => {
     const tenant = tenantName(c);
-    const request = await body(c, KeyRequestSchema, "key request", true);
+    const request = await readJsonAs(c, KeyRequestSchema, "key request", true);
     const now = Date.now();
     const expiresAt = request.expires_at
       ? new Date(request.expires_at).toISOString()

@@ -6,9 +6,8 @@
 import type { Context } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../env";
-import { invalid, ServingError } from "../errors";
-import { zodMessage } from "../tensor/zod-message";
-import { bodyText } from "./body";
+import { ServingError } from "../errors";
+import { readJsonAs } from "./body";
 
 type C = Context<AppEnv>;
 
@@ -27,19 +26,7 @@ export const RepositoryIndexEntry = z.object({
 }).meta({ id: "repository_index_entry" });
 export type RepositoryIndexEntry = z.infer<typeof RepositoryIndexEntry>;
 
-async function request(c: C): Promise<z.infer<typeof RepositoryIndexRequest>> {
-  const text = (await bodyText(c)).trim();
-  if (text === "") return {};
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (e) {
-    throw invalid(`request body is not valid JSON: ${(e as Error).message}`);
-  }
-  const parsed = RepositoryIndexRequest.safeParse(raw);
-  if (!parsed.success) throw invalid(zodMessage(parsed.error, "repository index request"));
-  return parsed.data;
-}
+const request = (c: C) => readJsonAs(c, RepositoryIndexRequest, "repository index request", true);
 
 /** The models the caller's tenant may call: "*" or a list (from its policy, in its own object). */
 async function allowedModels(c: C): Promise<"*" | readonly string[]> {
