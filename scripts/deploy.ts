@@ -7,15 +7,13 @@
  * `npm run deploy -- --dry-run` only builds the bundle and checks nothing remote.
  */
 import { spawnSync, type SpawnSyncReturns } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { unstable_readConfig } from "wrangler";
 import { copyDocsAssets } from "./docs-assets.ts";
+import { projectRoot as root } from "./model-sources.ts";
+import { newAdminToken, wranglerBin } from "./wrangler-cli.ts";
 
-const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const wranglerBin = join(dirname(createRequire(import.meta.url).resolve("wrangler/package.json")), "bin", "wrangler.js");
 const args = process.argv.slice(2);
 
 function wrangler(argv: string[], options: { input?: string; show?: boolean } = {}): SpawnSyncReturns<string> {
@@ -35,8 +33,8 @@ function fail(lines: string[]): never {
 
 /** The queue the payload log's producer binding names in wrangler.toml. */
 function payloadQueue(): string | null {
-  const toml = readFileSync(join(root, "wrangler.toml"), "utf8");
-  return /\[\[queues\.producers\]\][^[]*?queue\s*=\s*"([^"]+)"/.exec(toml)?.[1] ?? null;
+  const producers = unstable_readConfig({ config: join(root, "wrangler.toml") }).queues.producers ?? [];
+  return producers.find((p: { binding: string }) => p.binding === "PAYLOAD_QUEUE")?.queue ?? null;
 }
 
 // The docs page's files are copied from node_modules, not committed: the assets must have them.
@@ -71,7 +69,7 @@ const secrets = wrangler(["secret", "list", "--format", "json"]);
 const names = secrets.status === 0 ? (JSON.parse(secrets.stdout) as { name: string }[]).map((s) => s.name) : [];
 if (!names.includes("ADMIN_TOKEN")) {
   // The admin API answers 503 without it; a generated token is stored locally, never printed.
-  const token = `eia_${randomBytes(24).toString("hex")}`;
+  const token = newAdminToken();
   const put = wrangler(["secret", "put", "ADMIN_TOKEN"], { input: token });
   if (put.status !== 0) fail(["the Worker has no ADMIN_TOKEN secret and setting one failed: run `npx wrangler secret put ADMIN_TOKEN`.", (put.stderr || put.stdout).trim()]);
   mkdirSync(join(root, ".wrangler"), { recursive: true });

@@ -6,13 +6,12 @@
  * key and curls that work as pasted. PORT sets the port.
  */
 import { spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { projectRoot } from "./model-sources.ts";
 import { seedLocalBucket } from "./seed.ts";
 import { copyDocsAssets } from "./docs-assets.ts";
+import { newAdminToken, wranglerBin } from "./wrangler-cli.ts";
 
 const port = Number(process.env.PORT ?? 8787);
 const base = `http://127.0.0.1:${port}`;
@@ -23,7 +22,7 @@ function ensureAdminToken(): { token: string; created: boolean } {
   const text = existsSync(path) ? readFileSync(path, "utf8") : "";
   const found = /^ADMIN_TOKEN\s*=\s*"?([^"\n]+)"?\s*$/m.exec(text)?.[1];
   if (found) return { token: found, created: false };
-  const token = `eia_${randomBytes(24).toString("hex")}`;
+  const token = newAdminToken();
   writeFileSync(path, `${text}${text && !text.endsWith("\n") ? "\n" : ""}ADMIN_TOKEN=${token}\n`, { mode: 0o600 });
   return { token, created: true };
 }
@@ -33,8 +32,6 @@ copyDocsAssets();
 const { written, unchanged } = await seedLocalBucket();
 console.log(`[start] local R2 bucket seeded: ${written.length} objects written, ${unchanged} already there`);
 
-const require = createRequire(import.meta.url);
-const wranglerBin = join(dirname(require.resolve("wrangler/package.json")), "bin", "wrangler.js");
 const child = spawn(process.execPath, [wranglerBin, "dev", "--ip", "127.0.0.1", "--port", String(port)], {
   cwd: projectRoot,
   stdio: "inherit",

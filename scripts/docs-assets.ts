@@ -7,6 +7,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { projectRoot } from "./model-sources.ts";
 
 const FILES = ["swagger-ui-bundle.js", "swagger-ui.css"];
 
@@ -16,9 +17,8 @@ function same(a: string, b: string): boolean {
 
 /** Copies the files; returns where they went. */
 export function copyDocsAssets(): string {
-  const root = join(dirname(fileURLToPath(import.meta.url)), "..");
   const from = dirname(createRequire(import.meta.url).resolve("swagger-ui-dist/package.json"));
-  const to = join(root, "public", "docs", "vendor");
+  const to = join(projectRoot, "public", "docs", "vendor");
   mkdirSync(to, { recursive: true });
   // An unchanged file is left alone: a rewrite would make every running `wrangler dev` reload.
   for (const file of FILES) if (!same(join(from, file), join(to, file))) copyFileSync(join(from, file), join(to, file));
