@@ -49,7 +49,6 @@ export function quantile(h: Histogram, q: number): number | null {
 }
 
 /**
-/**
  * The outcome of one request, for counting. `client_abort`: the client went away before its answer
  * (499); `client_timeout`: its body came too slowly or stalled (408); `deadline_exceeded`: its
  * timeout passed before it ran (504).

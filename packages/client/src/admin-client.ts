@@ -4,7 +4,7 @@
  * Only calls that are safe to repeat are retried: reads, and PUTs of a whole resource.
  */
 import type { Classification, PublishedLabels, DynamicBatching, CreatedKey, Deleted, KeyView, ModelConfig, ModelDetail, ModelSummary, Published, StoredConfig, Tenant, TenantPolicy, UsageDay } from "./admin-types.js";
-import { InferenceServerError } from "./errors.js";
+import { PreconditionFailedError } from "./errors.js";
 import { readJson, seg, Transport, type CallOptions, type ConnectionOptions } from "./transport.js";
 
 export interface AdminClientOptions extends ConnectionOptions {
@@ -27,10 +27,8 @@ export type ConfigEdit = (config: ModelConfig) => ModelConfig | void;
 const m = (model: string) => `/admin/models/${seg(model)}`;
 const t = (tenant: string) => `/admin/tenants/${seg(tenant)}`;
 
-/** A write refused because the config changed since it was read: by its status and code, never its message's wording. */
-function isStaleWrite(e: unknown): boolean {
-  return e instanceof InferenceServerError && (e.status === 412 || e.code === "precondition_failed");
-}
+/** A write refused because the config changed since it was read (a 412), never told by its message's wording. */
+const isStaleWrite = (e: unknown): boolean => e instanceof PreconditionFailedError;
 
 export class AdminClient {
   /** #private: it holds the key. */

@@ -23,9 +23,9 @@ export class ApiError extends Error {
     this.code = code;
   }
 
-  /** A conditional write refused because the config changed since it was read: by status and code, never the message's wording. */
+  /** A conditional write refused because the config changed since it was read (a 412), never told by the message's wording. */
   get isConflict() {
-    return this.status === 412 || this.code === "precondition_failed";
+    return this.status === 412;
   }
 }
 
