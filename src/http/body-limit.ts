@@ -11,7 +11,7 @@ import { settings } from "../settings";
 import { requestCoding } from "./content-coding";
 
 /** The largest body sent without Content-Length (a model upload excepted): 411 beyond it. */
-export const MAX_UNDECLARED_BYTES = 1024 * 1024;
+const MAX_UNDECLARED_BYTES = 1024 * 1024;
 
 type Predicate = (c: Context<AppEnv>) => boolean;
 
@@ -20,8 +20,6 @@ export interface BodyLimitOptions {
   upload?: Predicate;
   /** A binary body (KServe's Inference-Header-Content-Length): MAX_REQUEST_BYTES, not the JSON limit. */
   binary?: Predicate;
-  /** The largest body sent without Content-Length, an upload excepted. */
-  maxUndeclaredBytes?: number;
 }
 
 const never: Predicate = () => false;
@@ -34,7 +32,6 @@ const never: Predicate = () => false;
 export function bodyLimit(options: BodyLimitOptions = {}): MiddlewareHandler<AppEnv> {
   const isUpload = options.upload ?? never;
   const isBinary = options.binary ?? never;
-  const maxUndeclared = options.maxUndeclaredBytes ?? MAX_UNDECLARED_BYTES;
   // Plain (not async): it runs on every request, and most have no body.
   return function bodyLimitHandler(c, next) {
     if (c.req.method !== "POST" && c.req.method !== "PUT") return next();
@@ -72,7 +69,7 @@ export function bodyLimit(options: BodyLimitOptions = {}): MiddlewareHandler<App
       return next();
     }
     // Read whole before the handler runs, so it stays small; an upload, behind the admin token, is excepted.
-    const limit = upload ? max : Math.min(max, maxUndeclared);
+    const limit = upload ? max : Math.min(max, MAX_UNDECLARED_BYTES);
     const overLimit = () =>
       limit < max
         ? new ServingError("length_required", `a request body without Content-Length may be at most ${limit} bytes; send Content-Length (up to ${max} bytes)`)

@@ -4,12 +4,13 @@
  */
 import { z } from "zod";
 import { DATATYPES } from "../../tensor/datatype";
+import { HEADER_LENGTH } from "../../tensor/kserve-binary";
 import { InferRequestBody } from "../../tensor/kserve-json";
 import { RepositoryIndexEntry, RepositoryIndexRequest } from "../repository-index";
+import { CLIENT_ID_HEADER, LABEL_HEADER } from "../selector";
 import { headerParam, json, jsonBody, operation, pathParam } from "./describe";
 
 const TAG = ["KServe V2"];
-const BINARY_HEADER = "Inference-Header-Content-Length";
 
 const MetadataServer = z.object({ name: z.string(), version: z.string(), extensions: z.array(z.string()) }).meta({ id: "metadata_server_response" });
 const MetadataTensor = z.object({ name: z.string(), datatype: z.enum(DATATYPES), shape: z.array(z.number().int()) }).meta({ id: "metadata_tensor" });
@@ -37,15 +38,15 @@ const Stats = z
 
 const model = pathParam("model_name", "the model's name", "iris");
 const version = pathParam("model_version", "a published version (a positive integer)", "1");
-const label = headerParam("X-Model-Label", "serve the version this label names (when the URL names no version)");
-const client = headerParam("X-Client-Id", "the end client, so that a traffic split keeps sending it to one version");
+const label = headerParam(LABEL_HEADER, "serve the version this label names (when the URL names no version)");
+const client = headerParam(CLIENT_ID_HEADER, "the end client, so that a traffic split keeps sending it to one version");
 
 const IRIS_REQUEST = { id: "42", inputs: [{ name: "features", datatype: "FP32", shape: [1, 4], data: [5.1, 3.5, 1.4, 0.2] }], outputs: [{ name: "label" }] };
 const IRIS_RESPONSE = { model_name: "iris", model_version: "1", id: "42", outputs: [{ name: "label", datatype: "INT64", shape: [1], data: [0] }] };
 
 /** The binary tensor data extension: a JSON header, then the tensors' bytes. */
 const BINARY_BODY =
-  `A JSON body, or Triton's binary tensor data extension (application/octet-stream): the JSON inference_request (its first ${BINARY_HEADER} bytes), in which an input with ` +
+  `A JSON body, or Triton's binary tensor data extension (application/octet-stream): the JSON inference_request (its first ${HEADER_LENGTH} bytes), in which an input with ` +
   "parameters.binary_data_size has no data, then each such input's raw little-endian bytes in order (BYTES elements are each a 4-byte length and the bytes). " +
   "With Inference-Header-Content-Length: 0, the whole body is the single input's bytes.";
 const octets = { schema: { type: "string", contentMediaType: "application/octet-stream" } };
@@ -59,7 +60,7 @@ const inferOperation = (versioned: boolean) =>
       "the answer is then application/octet-stream with its own Inference-Header-Content-Length.",
     tags: TAG,
     kind: "tenant",
-    parameters: [...(versioned ? [model, version] : [model, label, client]), headerParam(BINARY_HEADER, "length of the JSON header of a binary body"), headerParam("X-Request-Id", "echoed; a new id when absent"),
+    parameters: [...(versioned ? [model, version] : [model, label, client]), headerParam(HEADER_LENGTH, "length of the JSON header of a binary body"), headerParam("X-Request-Id", "echoed; a new id when absent"),
       headerParam("Inference-Timeout-Microseconds", "the request's deadline, as parameters.timeout (the body's wins); docs/scheduling.md"),
       headerParam("Inference-Priority", "the request's priority level, as parameters.priority (the body's wins)"),
       headerParam("Cache-Control", "no-cache skips the model's response cache lookup, no-store keeps nothing; docs/response-cache.md")],
@@ -69,7 +70,7 @@ const inferOperation = (versioned: boolean) =>
         ...json("The model's outputs (X-Model-Version names the version that ran); as application/octet-stream, the inference_response JSON then the binary outputs.", InferResponse, IRIS_RESPONSE),
         headers: {
           "X-Model-Version": { schema: { type: "string" }, description: "the version that answered" },
-          [BINARY_HEADER]: { schema: { type: "string" }, description: "set when outputs follow the JSON as binary data" },
+          [HEADER_LENGTH]: { schema: { type: "string" }, description: "set when outputs follow the JSON as binary data" },
           "Cache-Status": { schema: { type: "string" }, description: "RFC 9211, for a model with a response cache: hit, or fwd=miss / fwd=request" },
         },
         content: {

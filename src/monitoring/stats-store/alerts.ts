@@ -38,9 +38,12 @@ export function evaluateAlerts(sql: SqlStorage, model: string, alerts: NonNullab
     const scores = reports.get(hours)!.flatMap((v) => v.tensors.filter((t) => t.tensor === tensor && t.drift_score !== null).map((t) => t.drift_score!));
     return scores.length ? Math.max(...scores) : null;
   };
+  // Rules often share a window: each window's figures are read from the table once.
+  const windows = new Map<number, WindowFigures>();
+  const windowOf = (seconds: number) => windows.get(seconds) ?? windows.set(seconds, figures.window(seconds)).get(seconds)!;
   const now = new Date().toISOString();
   for (const rule of alerts.rules) {
-    const value = ruleValue(rule, figures.window(rule.window_seconds ?? 300), driftScore(rule));
+    const value = ruleValue(rule, windowOf(rule.window_seconds ?? 300), driftScore(rule));
     const row = sql.exec<{ state: string }>("SELECT state FROM alerts WHERE name = ?", rule.name).toArray()[0];
     const firing = row?.state === "firing";
     const step = transition(firing, value, rule);
