@@ -7,10 +7,8 @@
 import { invalid } from "../errors";
 import { own } from "../own";
 import { fromJsonValues, toJsonValues } from "./json-values";
-import type { InputSpec } from "./tf-json";
+import { isPlainObject, type InputSpec } from "./tf-json";
 import type { Tensor } from "./tensor";
-
-const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** One feature's value: a number, or a list of one (a tf.Example feature is a list). */
 function featureValue(value: unknown, feature: string, where: string): unknown {
@@ -20,8 +18,7 @@ function featureValue(value: unknown, feature: string, where: string): unknown {
 }
 
 /** Refuses the keys of `record` that are not features. */
-function checkKnown(record: Record<string, unknown>, features: readonly string[], where: string): void {
-  const known = new Set(features);
+function checkKnown(record: Record<string, unknown>, known: ReadonlySet<string>, features: readonly string[], where: string): void {
   const unknown = Object.keys(record).find((k) => !known.has(k));
   if (unknown !== undefined) throw invalid(`${where} has feature '${unknown.slice(0, 64)}', which the model's config does not name; its features are ${features.join(", ")}`);
 }
@@ -38,12 +35,13 @@ export function decodeClassifyRequest(body: unknown, features: readonly string[]
   }
   if (!Array.isArray(examples) || examples.length === 0) throw invalid('"examples" must be a non-empty list of objects, one per example');
   if (context !== undefined && !isPlainObject(context)) throw invalid('"context" must be an object of features shared by every example');
-  if (context) checkKnown(context, features, '"context"');
+  const known = new Set(features);
+  if (context) checkKnown(context, known, features, '"context"');
   const values: unknown[] = [];
   examples.forEach((example, i) => {
     const where = `examples[${i}]`;
     if (!isPlainObject(example)) throw invalid(`${where} must be an object of features`);
-    checkKnown(example, features, where);
+    checkKnown(example, known, features, where);
     for (const feature of features) {
       const mine = own(example, feature);
       const shared = own(context, feature);

@@ -23,7 +23,8 @@ export interface TfPredictRequest {
   batchSize?: number;
 }
 
-const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+/** A JSON object, not an array or null. */
+export const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === "object" && v !== null && !Array.isArray(v);
 
 const isB64 = (v: unknown): v is { b64: string } =>
