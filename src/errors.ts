@@ -41,6 +41,9 @@ const STATUS: Record<ErrorCode, Status> = {
   internal: 500,
 };
 
+/** Every error code, in the order above. */
+export const ERROR_CODES = Object.keys(STATUS) as ErrorCode[];
+
 /** An error whose message is safe to show to the caller. */
 export class ServingError extends Error {
   readonly code: ErrorCode;

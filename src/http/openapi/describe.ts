@@ -6,15 +6,19 @@ import type { MiddlewareHandler } from "hono";
 import { describeRoute, resolver, uniqueSymbol } from "hono-openapi";
 import type { OpenAPIV3_1 } from "openapi-types";
 import { z } from "zod";
+import { ERROR_CODES, type ErrorCode } from "../../errors";
 
 /** A KServe V2 or TF Serving error, as both protocols' specs shape it. */
 export const ProtocolError = z.object({ error: z.string() }).meta({ id: "inference_error_response", example: { error: "model 'irs' not found" } });
+
+/** The codes an admin answer may carry: a 499 is never sent, and admin routes have no deadlines. */
+const ADMIN_CODES = ERROR_CODES.filter((c) => c !== "client_closed" && c !== "deadline_exceeded") as [ErrorCode, ...ErrorCode[]];
 
 /** An admin API (or /metrics) error: the message and a stable code. */
 export const AdminError = z
   .object({
     error: z.string(),
-    code: z.enum(["invalid_argument", "unauthenticated", "not_found", "conflict", "precondition_failed", "rate_limited", "unavailable", "resource_exhausted", "length_required", "request_timeout", "payload_too_large", "unsupported_media_type", "not_implemented", "internal"]),
+    code: z.enum(ADMIN_CODES),
   })
   .meta({ id: "admin_error", example: { error: "tenant 'acme' not found", code: "not_found" } });
 
