@@ -163,21 +163,23 @@ export class ModelRepository {
     const signature = JSON.stringify(meta.signature);
     const customMetadata: Record<string, string> = { sha256: meta.sha256 };
     if (signature.length <= MAX_SIGNATURE_CHARS) customMetadata.signature = signature;
-    const key = modelKey(model, version);
-    const written = await this.bucket.put(key, bytes, {
-      onlyIf: { etagDoesNotMatch: "*" },
-      sha256: meta.sha256,
-      customMetadata,
-      httpMetadata: { contentType: "application/octet-stream" },
-    });
-    if (written) {
-      return { status: "created", entry: { version, etag: written.etag, size: written.size, uploaded: written.uploaded, ...metadataOf(written.customMetadata) } };
-    }
+    const put = await this.putOnce(modelKey(model, version), bytes, meta.sha256, customMetadata, "application/octet-stream", `version ${version} of model '${model}'`);
+    const object = "written" in put ? put.written : put.existing;
+    const entry: VersionEntry = { version, etag: object.etag, size: object.size, uploaded: object.uploaded, ...metadataOf(object.customMetadata) };
+    if ("written" in put) return { status: "created", entry };
+    return put.existingSha256 === meta.sha256 ? { status: "identical", entry } : { status: "conflict", existingSha256: put.existingSha256 };
+  }
+
+  /**
+   * Writes `bytes` under `key` only if it is free (R2 checks this atomically, and verifies the
+   * SHA-256). When it is taken, gives the object there and its SHA-256.
+   */
+  private async putOnce(key: string, bytes: Uint8Array, sha256: string, customMetadata: Record<string, string>, contentType: string, what: string): Promise<{ written: R2Object } | { existing: R2Object; existingSha256: string | undefined }> {
+    const written = await this.bucket.put(key, bytes, { onlyIf: { etagDoesNotMatch: "*" }, sha256, customMetadata, httpMetadata: { contentType } });
+    if (written) return { written };
     const existing = await this.bucket.head(key);
-    if (!existing) throw new ServingError("conflict", `version ${version} of model '${model}' is being changed by another request; retry`);
-    const entry: VersionEntry = { version, etag: existing.etag, size: existing.size, uploaded: existing.uploaded, ...metadataOf(existing.customMetadata) };
-    const existingSha256 = entry.sha256 ?? (await this.sha256Of(key));
-    return existingSha256 === meta.sha256 ? { status: "identical", entry } : { status: "conflict", existingSha256 };
+    if (!existing) throw new ServingError("conflict", `${what} is being changed by another request; retry`);
+    return { existing, existingSha256: existing.customMetadata?.sha256 ?? (await this.sha256Of(key)) };
   }
 
   private async sha256Of(key: string): Promise<string | undefined> {
@@ -203,12 +205,9 @@ export class ModelRepository {
    * "identical" when the same bytes are there, or "conflict" when other bytes are.
    */
   async putFile(model: string, name: string, bytes: Uint8Array, sha256: string, contentType: string): Promise<{ status: "created" | "identical" | "conflict"; etag: string; existingSha256?: string }> {
-    const key = fileKey(model, name);
-    const written = await this.bucket.put(key, bytes, { onlyIf: { etagDoesNotMatch: "*" }, sha256, customMetadata: { sha256 }, httpMetadata: { contentType } });
-    if (written) return { status: "created", etag: written.etag };
-    const existing = await this.bucket.head(key);
-    if (!existing) throw new ServingError("conflict", `file '${name}' of model '${model}' is being changed by another request; retry`);
-    const existingSha256 = existing.customMetadata?.sha256 ?? (await this.sha256Of(key));
+    const put = await this.putOnce(fileKey(model, name), bytes, sha256, { sha256 }, contentType, `file '${name}' of model '${model}'`);
+    if ("written" in put) return { status: "created", etag: put.written.etag };
+    const { existing, existingSha256 } = put;
     return { status: existingSha256 === sha256 ? "identical" : "conflict", etag: existing.etag, ...(existingSha256 ? { existingSha256 } : {}) };
   }
 
