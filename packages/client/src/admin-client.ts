@@ -27,6 +27,16 @@ export type ConfigEdit = (config: ModelConfig) => ModelConfig | void;
 const m = (model: string) => `/admin/models/${seg(model)}`;
 const t = (tenant: string) => `/admin/tenants/${seg(tenant)}`;
 
+/** `record` with `changes` made (null removes a key); undefined when nothing is left. */
+function patched<T>(record: Readonly<Record<string, T>> | undefined, changes: Readonly<Record<string, T | null>>): Record<string, T> | undefined {
+  const next = { ...record };
+  for (const [key, value] of Object.entries(changes)) {
+    if (value === null) delete next[key];
+    else next[key] = value;
+  }
+  return Object.keys(next).length ? next : undefined;
+}
+
 /** A write refused because the config changed since it was read (a 412), never told by its message's wording. */
 const isStaleWrite = (e: unknown): boolean => e instanceof PreconditionFailedError;
 
@@ -118,13 +128,9 @@ export class AdminClient {
     return this.updateConfig(
       model,
       (c) => {
-        const next = { ...c.labels };
-        for (const [label, version] of Object.entries(labels)) {
-          if (version === null) delete next[label];
-          else next[label] = version;
-        }
-        if (Object.keys(next).length === 0) delete c.labels;
-        else c.labels = next;
+        const next = patched(c.labels, labels);
+        if (next) c.labels = next;
+        else delete c.labels;
       },
       options,
     );
@@ -182,10 +188,7 @@ export class AdminClient {
   /** Names a published labels file for an output, or stops labelling it (null); refused unless the counts match. */
   setLabelFile(model: string, output: string, file: string | null, options: CallOptions = {}): Promise<StoredConfig> {
     return this.updateConfig(model, (c) => editClassification(c, (k) => {
-      const files = { ...k.label_files };
-      if (file === null) delete files[output];
-      else files[output] = file;
-      k.label_files = Object.keys(files).length ? files : undefined;
+      k.label_files = patched(k.label_files, { [output]: file });
     }), options);
   }
 
